@@ -2,8 +2,15 @@
  * The public contract of @sessionpack/core that every adapter relies on.
  * Implementations live in one file per concept (see DESIGN.md); this file only holds types.
  */
-import type { Request } from '@crawlee/core';
 
+/**
+ * What the manager needs of a request: its URL and, optionally, `userData.sessionPool` to name its pool.
+ * A Crawlee `Request` fits; so does a plain `{ url }` object.
+ */
+export interface RequestLike {
+    url: string;
+    userData?: Record<string, unknown>;
+}
 
 /** The verdict on one use of a session. See DESIGN.md's outcome table for what each one does. */
 export type OutcomeType =
@@ -40,9 +47,9 @@ export interface ResponseSnapshot {
 
 /** A proxy as the manager knows it. `url` holds credentials and is never serialized, logged or put in stats. */
 export interface ProxyRef {
-    /** Stable id derived from the URL (hash of protocol+host+port+username), safe to print and persist. */
+    /** Stable id derived from the URL (hash of protocol+host+port+username), safe to print and persist. `direct` for no proxy. */
     id: string;
-    /** Full URL, possibly with credentials. Only ever handed to the HTTP client / browser. */
+    /** Full URL, possibly with credentials. Only ever handed to the HTTP client / browser. Never serialized or logged. */
     url: string;
     /** The URL with the password replaced by `***`; what logs and errors show. */
     redactedUrl: string;
@@ -74,6 +81,8 @@ export interface SendRequestOptions {
     body?: string;
     /** Follow redirects (default true). */
     followRedirect?: boolean;
+    /** Timeout of the whole request in milliseconds (default 30 000). */
+    timeoutMillis?: number;
 }
 
 export interface SendRequestResponse {

@@ -1,0 +1,248 @@
+/**
+ * Options of `SessionManager.open()`, their defaults, and their validation with `ow` (every option is checked at open
+ * time; a wrong one fails with a message naming it and the expected shape).
+ */
+import type { Configuration, Log, ProxyConfiguration } from '@crawlee/core';
+import type { HeaderGeneratorOptions } from 'header-generator';
+import ow from 'ow';
+
+import type { ClassifierOptions } from './classifier.js';
+import type { Clock } from './clock.js';
+import { POLICY_NAMES, type PolicyName } from './policies.js';
+import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './proxies.js';
+import type { Rule } from './rules.js';
+import type { SessionStore } from './store.js';
+
+/** Size and limits of one pool (`pool` for the defaults, `pools[key]` per pool key). */
+export interface PoolOptions {
+    /** Most live sessions the pool keeps (it fills up to this before reusing, with the default policies). @default 20 */
+    size?: number;
+    /** A session is retired this many seconds after it was created. @default 3000 */
+    maxAgeSecs?: number;
+    /** A session is retired after this many uses. @default 50 */
+    maxUses?: number;
+    /** A session is retired when its error score (target errors +1, ok −`errorScoreDecrement`) reaches this. @default 3 */
+    maxErrorScore?: number;
+    /** How much an ok use lowers the error score. @default 0.5 */
+    errorScoreDecrement?: number;
+    /** Minimum pause between two uses of one session, in milliseconds. @default 0 */
+    minDelayBetweenUsesMillis?: number;
+    /** Random extra pause added to `minDelayBetweenUsesMillis` (uniform in [0, jitter]), in milliseconds. @default 0 */
+    delayJitterMillis?: number;
+    /** How many uses of one session may be open at once. @default 1 */
+    maxConcurrentUses?: number;
+    /** How long `acquire()` waits for a usable session before failing. @default 30 */
+    acquireTimeoutSecs?: number;
+    /** This many failed `init`s in a row in one pool stop the crawl with an `InitFailedError`. @default 8 */
+    maxInitFailuresInRow?: number;
+    /** Cool-down of a rate-limited session when the response gave no Retry-After, in milliseconds. @default 10000 */
+    rateLimitCooldownMillis?: number;
+    /** Cap of any rate-limit cool-down (Retry-After included), in milliseconds. @default 600000 */
+    maxRateLimitCooldownMillis?: number;
+    /** How the pool picks sessions and proxies. @default the manager's `policy` ('scored') */
+    policy?: PolicyName;
+    /** Chance that the scored policy picks at random instead of by score, so every proxy keeps being tried. @default 0.1 */
+    explorationRate?: number;
+}
+
+export type ResolvedPoolOptions = Required<PoolOptions>;
+
+export const DEFAULT_POOL_OPTIONS: ResolvedPoolOptions = {
+    size: 20,
+    maxAgeSecs: 3000,
+    maxUses: 50,
+    maxErrorScore: 3,
+    errorScoreDecrement: 0.5,
+    minDelayBetweenUsesMillis: 0,
+    delayJitterMillis: 0,
+    maxConcurrentUses: 1,
+    acquireTimeoutSecs: 30,
+    maxInitFailuresInRow: 8,
+    rateLimitCooldownMillis: 10_000,
+    maxRateLimitCooldownMillis: 600_000,
+    policy: 'scored',
+    explorationRate: 0.1,
+};
+
+/** Where state is kept between runs (`store` option). */
+export interface StoreOptions {
+    /** Name of the Crawlee KeyValueStore. @default the default store */
+    keyValueStoreName?: string;
+    /** Record key of the state. @default 'SESSIONPACK_STATE' */
+    key?: string;
+    /** Record key of the final stats, written on `close()`. @default 'SESSIONPACK_STATS' */
+    statsKey?: string;
+    /** Write the state on Crawlee's `persistState` event. @default true */
+    persistOnEvent?: boolean;
+    /** Restore the state on `open()`. @default true */
+    restore?: boolean;
+    /** A store of your own (e.g. Redis-backed) instead of the KeyValueStore. */
+    custom?: SessionStore;
+}
+
+/** Options of `SessionManager.open()`. */
+export interface SessionManagerOptions {
+    /** Proxy URLs (`null` = a direct connection). Mutually exclusive with `proxyConfiguration`. @default none (direct) */
+    proxyUrls?: (string | null)[];
+    /** A Crawlee ProxyConfiguration: its `proxyUrls`/`tieredProxyUrls`, or its `newUrl()` per session. @default none */
+    proxyConfiguration?: ProxyConfiguration;
+    /** Size and limits of every pool. @default see {@link PoolOptions} */
+    pool?: PoolOptions;
+    /** Per-pool-key overrides of `pool`, e.g. `{ 'shop.example': { size: 5 } }`. @default {} */
+    pools?: Record<string, PoolOptions>;
+    /** Per-URL rules (pool, size, init/check/prepare hooks). @default [] */
+    rules?: Rule[];
+    /** How pools pick sessions and proxies. @default 'scored' */
+    policy?: PolicyName;
+    /** Proxy backoff and ban settings. @default see {@link ProxyBackoffOptions} */
+    proxyBackoff?: ProxyBackoffOptions;
+    /** Where state lives between runs; `false` keeps it in memory only. @default the default KeyValueStore */
+    store?: StoreOptions | false;
+    /** Seconds between one-line stats summaries in the log; 0 turns them off. @default 60 */
+    statsIntervalSecs?: number;
+    /** `header-generator` options for session identities. @default desktop Chrome/Firefox/Safari/Edge, en-US */
+    headerGeneratorOptions?: Partial<HeaderGeneratorOptions>;
+    /** How many distinct header sets are generated and shared among sessions. @default 64 */
+    identityVariants?: number;
+    /** Classifier settings (blocked status codes, extra markers...). @default see {@link ClassifierOptions} */
+    classifier?: Omit<ClassifierOptions, 'usingProxy' | 'proxyUrl' | 'now'>;
+    /** Crawlee configuration (KeyValueStore and the persist-state events). @default Configuration.getGlobalConfig() */
+    config?: Configuration;
+    /** Time source; tests pass a `ManualClock`. @default the system clock */
+    clock?: Clock;
+    /** Random source in [0, 1) (seed it for reproducible runs). @default Math.random */
+    random?: () => number;
+    /** Log to write to (a child with prefix 'SessionManager' is used). @default Crawlee's log */
+    log?: Log;
+}
+
+const nonNegative = ow.optional.number.finite.greaterThanOrEqual(0);
+const positiveInt = ow.optional.number.integer.positive;
+
+const poolShape = {
+    size: positiveInt,
+    maxAgeSecs: ow.optional.number.positive,
+    maxUses: positiveInt,
+    maxErrorScore: ow.optional.number.positive,
+    errorScoreDecrement: nonNegative,
+    minDelayBetweenUsesMillis: nonNegative,
+    delayJitterMillis: nonNegative,
+    maxConcurrentUses: positiveInt,
+    acquireTimeoutSecs: nonNegative,
+    maxInitFailuresInRow: positiveInt,
+    rateLimitCooldownMillis: nonNegative,
+    maxRateLimitCooldownMillis: nonNegative,
+    policy: ow.optional.string.oneOf([...POLICY_NAMES]),
+    explorationRate: ow.optional.number.inRange(0, 1),
+};
+
+const urlPattern = ow.any(ow.string.nonEmpty, ow.regExp, ow.function);
+const hooks = ow.optional.any(ow.function, ow.array.ofType(ow.function));
+
+const ruleShape = ow.object.exactShape({
+    match: ow.any(urlPattern, ow.array.nonEmpty.ofType(urlPattern)),
+    exclude: ow.optional.any(urlPattern, ow.array.ofType(urlPattern)),
+    priority: ow.optional.number.finite,
+    enabled: ow.optional.boolean,
+    pool: ow.optional.any(ow.string.nonEmpty, ow.function),
+    size: positiveInt,
+    init: hooks,
+    check: hooks,
+    prepare: hooks,
+});
+
+const markerShape = ow.object.partialShape({
+    name: ow.string.nonEmpty,
+    title: ow.optional.regExp,
+    body: ow.optional.regExp,
+    url: ow.optional.regExp,
+    header: ow.optional.object.exactShape({ name: ow.string.nonEmpty, value: ow.regExp }),
+    strength: ow.optional.string.oneOf(['strong', 'weak']),
+    outcome: ow.optional.string.oneOf(['blocked', 'rate-limited']),
+});
+
+const statusCodes = ow.optional.array.ofType(ow.number.integer.inRange(100, 599));
+
+const optionsShape = ow.object.exactShape({
+    proxyUrls: ow.optional.array.ofType(ow.any(ow.string.url, ow.null)),
+    proxyConfiguration: ow.optional.object.validate((pc: object) => ({
+        validator: typeof (pc as { newUrl?: unknown }).newUrl === 'function',
+        message: (label: string) => `Expected ${label} to be a Crawlee ProxyConfiguration (an object with newUrl())`,
+    })),
+    pool: ow.optional.object.exactShape(poolShape),
+    pools: ow.optional.object.valuesOfType(ow.object.exactShape(poolShape)),
+    rules: ow.optional.array.ofType(ruleShape),
+    policy: ow.optional.string.oneOf([...POLICY_NAMES]),
+    proxyBackoff: ow.optional.object.exactShape({
+        baseMillis: ow.optional.number.positive,
+        maxMillis: ow.optional.number.positive,
+        jitter: ow.optional.number.inRange(0, 1),
+        blockedInRow: positiveInt,
+        banAfterBackoffs: positiveInt,
+        targetErrorsInRow: positiveInt,
+    }),
+    store: ow.optional.any(
+        ow.boolean.false,
+        ow.object.exactShape({
+            keyValueStoreName: ow.optional.string.nonEmpty,
+            key: ow.optional.string.nonEmpty,
+            statsKey: ow.optional.string.nonEmpty,
+            persistOnEvent: ow.optional.boolean,
+            restore: ow.optional.boolean,
+            custom: ow.optional.object.partialShape({ load: ow.function, save: ow.function }),
+        }),
+    ),
+    statsIntervalSecs: nonNegative,
+    headerGeneratorOptions: ow.optional.object,
+    identityVariants: positiveInt,
+    classifier: ow.optional.object.exactShape({
+        blockedStatusCodes: statusCodes,
+        rateLimitStatusCodes: statusCodes,
+        markers: ow.optional.array.ofType(markerShape),
+        disableMarkers: ow.optional.array.ofType(ow.string),
+        maxBodyChars: positiveInt,
+        smallPageChars: nonNegative,
+        maxRetryAfterMillis: nonNegative,
+    }),
+    config: ow.optional.object,
+    clock: ow.optional.object.partialShape({ now: ow.function, setTimeout: ow.function, clearTimeout: ow.function }),
+    random: ow.optional.function,
+    log: ow.optional.object,
+});
+
+/** Validates `options` (throws ow's ArgumentError naming the option) and checks cross-option constraints. */
+export function validateOptions(options: SessionManagerOptions): void {
+    ow(options, 'SessionManager options', optionsShape);
+    if (options.proxyUrls && options.proxyConfiguration) {
+        throw new TypeError('SessionManager options: give either `proxyUrls` or `proxyConfiguration`, not both.');
+    }
+    const b = options.proxyBackoff;
+    if (b?.baseMillis !== undefined && b.maxMillis !== undefined && b.maxMillis < b.baseMillis) {
+        throw new TypeError('SessionManager options: `proxyBackoff.maxMillis` must be at least `proxyBackoff.baseMillis`.');
+    }
+}
+
+/** Pool options for one key: defaults ← `pool` ← the rule's `size` ← `pools[key]`. */
+export function resolvePoolOptions(
+    options: SessionManagerOptions,
+    key: string,
+    ruleSize?: number,
+): ResolvedPoolOptions {
+    return {
+        ...DEFAULT_POOL_OPTIONS,
+        ...(options.policy ? { policy: options.policy } : {}),
+        ...stripUndefined(options.pool ?? {}),
+        ...(ruleSize !== undefined ? { size: ruleSize } : {}),
+        ...stripUndefined(options.pools?.[key] ?? {}),
+    };
+}
+
+export function resolveBackoff(options: SessionManagerOptions): ResolvedBackoff {
+    return { ...DEFAULT_BACKOFF, ...stripUndefined(options.proxyBackoff ?? {}) };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+    const out: Partial<T> = {};
+    for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+    return out;
+}

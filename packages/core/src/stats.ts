@@ -1,0 +1,107 @@
+/**
+ * Stats: counters per pool (names as in DESIGN.md), session counts by state, and the one-line summary the manager
+ * logs periodically. Counters never contain URLs, so nothing here can leak proxy credentials.
+ */
+import type { SessionStateName } from './types.js';
+
+/** Counter names, per pool. */
+export const COUNTER_NAMES = [
+    'init/passed',
+    'init/failed',
+    'use/ok',
+    'use/blocked',
+    'use/rate-limited',
+    'use/proxy-failure',
+    'use/check-failed',
+    'use/target-error',
+    'use/handler-error',
+    'session/created',
+    'session/retired',
+    'proxy/backoff',
+] as const;
+
+export type CounterName = (typeof COUNTER_NAMES)[number];
+
+export type Counters = Record<CounterName, number>;
+
+/** Live sessions by state (retired = retired during this run and still counted), plus open uses. */
+export type SessionCounts = Record<SessionStateName, number> & { inUse: number };
+
+export interface PoolStats {
+    /** Target size of the pool. */
+    size: number;
+    counters: Counters;
+    sessions: SessionCounts;
+}
+
+/** What `manager.stats()` returns. */
+export interface ManagerStats {
+    /** Per pool key. */
+    pools: Record<string, PoolStats>;
+    /** Sums over all pools. */
+    totals: { counters: Counters; sessions: SessionCounts };
+    proxies: {
+        /** Configured proxies (`dynamic` when a ProxyConfiguration hands out one URL per session). */
+        configured: number | 'dynamic';
+        /** Proxies with a health record. */
+        tracked: number;
+        /** Proxies in backoff right now (globally or on some site). */
+        backoff: number;
+        /** (proxy, site) pairs banned. */
+        bannedOnSites: number;
+    };
+}
+
+export function emptyCounters(): Counters {
+    return Object.fromEntries(COUNTER_NAMES.map((n) => [n, 0])) as Counters;
+}
+
+export function emptySessionCounts(): SessionCounts {
+    return { new: 0, initializing: 0, ready: 0, cooling: 0, retired: 0, inUse: 0 };
+}
+
+/** Counters per pool key. */
+export class StatsCounters {
+    private readonly byPool = new Map<string, Counters>();
+
+    inc(pool: string, name: CounterName, by = 1): void {
+        let c = this.byPool.get(pool);
+        if (!c) {
+            c = emptyCounters();
+            this.byPool.set(pool, c);
+        }
+        c[name] += by;
+    }
+
+    get(pool: string): Counters {
+        return { ...(this.byPool.get(pool) ?? emptyCounters()) };
+    }
+
+    pools(): string[] {
+        return [...this.byPool.keys()];
+    }
+}
+
+/** Adds `b` into `a`. */
+export function addCounters(a: Counters, b: Counters): void {
+    for (const n of COUNTER_NAMES) a[n] += b[n];
+}
+
+export function addSessionCounts(a: SessionCounts, b: SessionCounts): void {
+    for (const k of Object.keys(a) as (keyof SessionCounts)[]) a[k] += b[k];
+}
+
+/** One log line, e.g. `2 pools, 14 live (ready 10, cooling 2, in use 2), 3 retired | ok 120, blocked 3 ... | proxies: 1 in backoff`. */
+export function summaryLine(stats: ManagerStats): string {
+    const s = stats.totals.sessions;
+    const c = stats.totals.counters;
+    const live = s.new + s.initializing + s.ready + s.cooling;
+    return (
+        `${Object.keys(stats.pools).length} pools, ${live} live sessions (ready ${s.ready}, cooling ${s.cooling}, ` +
+        `initializing ${s.initializing}, in use ${s.inUse}), ${s.retired} retired | uses: ok ${c['use/ok']}, ` +
+        `blocked ${c['use/blocked']}, check-failed ${c['use/check-failed']}, rate-limited ${c['use/rate-limited']}, ` +
+        `proxy-failure ${c['use/proxy-failure']}, target-error ${c['use/target-error']}, handler-error ${c['use/handler-error']} | ` +
+        `init: passed ${c['init/passed']}, failed ${c['init/failed']} | proxies: ${stats.proxies.backoff} in backoff, ` +
+        `${stats.proxies.bannedOnSites} banned on a site, ${stats.proxies.configured} configured`
+    );
+}

@@ -1,0 +1,129 @@
+/**
+ * The store: where the manager's state lives between runs. Default: one record in a Crawlee KeyValueStore, written on
+ * Crawlee's persist-state event and on `close()`, read back by `open()`. Proxies appear by id only, never by URL.
+ */
+import { Configuration, KeyValueStore } from '@crawlee/core';
+
+import type { PersistedHealth } from './proxies.js';
+
+/** Format marker of the state record; a record without it is "foreign" and gets replaced. */
+export const STATE_FORMAT = 'sessionpack/state';
+export const STATE_VERSION = 1;
+
+/** One session as persisted. */
+export interface PersistedSession {
+    id: string;
+    /** Proxy id (`direct` for none); the URL is re-attached from the current configuration on restore. */
+    proxyId: string;
+    headers: Record<string, string>;
+    /** tough-cookie's `CookieJar.toJSON()`. */
+    cookieJar: unknown;
+    userData: Record<string, unknown>;
+    createdAt: number;
+    expiresAt: number;
+    usageCount: number;
+    errorScore: number;
+    /** Epoch millis until which it cools down. */
+    availableAt: number;
+}
+
+/** A retired session, kept so it stays retired (and for inspection). */
+export interface PersistedRetired {
+    id: string;
+    proxyId: string;
+    reason: string;
+}
+
+export interface PersistedPool {
+    sessions: PersistedSession[];
+    /** The most recently retired sessions (bounded). */
+    retired: PersistedRetired[];
+    /** Sessions retired in total. */
+    retiredCount: number;
+    initFailuresInRow: number;
+}
+
+/** The whole persisted state. */
+export interface PersistedState {
+    format: typeof STATE_FORMAT;
+    version: typeof STATE_VERSION;
+    savedAt: number;
+    pools: Record<string, PersistedPool>;
+    health: PersistedHealth;
+}
+
+/**
+ * Persistence backend. Async so that a shared store (e.g. Redis, several crawler processes) can implement it.
+ * `load()` returns whatever was saved (validated by the manager), or undefined.
+ */
+export interface SessionStore {
+    load(): Promise<unknown>;
+    save(state: PersistedState): Promise<void>;
+    /** Saves the final stats (on `close()`). */
+    saveStats?(stats: unknown): Promise<void>;
+}
+
+/** The default store: records in a Crawlee KeyValueStore. */
+export class KeyValueSessionStore implements SessionStore {
+    private kvs: Promise<KeyValueStore> | undefined;
+
+    constructor(
+        private readonly options: { keyValueStoreName?: string; key: string; statsKey: string; config?: Configuration },
+    ) {}
+
+    private store(): Promise<KeyValueStore> {
+        this.kvs ??= KeyValueStore.open(this.options.keyValueStoreName ?? null, {
+            config: this.options.config ?? Configuration.getGlobalConfig(),
+        });
+        return this.kvs;
+    }
+
+    async load(): Promise<unknown> {
+        return (await this.store()).getValue(this.options.key);
+    }
+
+    async save(state: PersistedState): Promise<void> {
+        await (await this.store()).setValue(this.options.key, state);
+    }
+
+    async saveStats(stats: unknown): Promise<void> {
+        await (await this.store()).setValue(this.options.statsKey, stats as object);
+    }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+    return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** Checks a loaded record; returns the state, or a string saying why it is not a valid sessionpack state. */
+export function parseState(raw: unknown): PersistedState | string {
+    if (!isRecord(raw)) return 'not an object';
+    if (raw.format !== STATE_FORMAT) return `unknown format ${JSON.stringify(raw.format)?.slice(0, 40)}`;
+    if (raw.version !== STATE_VERSION) return `unsupported version ${JSON.stringify(raw.version)}`;
+    if (!isRecord(raw.pools) || !isRecord(raw.health)) return 'missing pools or health';
+    for (const [key, pool] of Object.entries(raw.pools)) {
+        if (!isRecord(pool) || !Array.isArray(pool.sessions) || !Array.isArray(pool.retired)) return `pool "${key}" is malformed`;
+        for (const s of pool.sessions) {
+            if (
+                !isRecord(s) ||
+                typeof s.id !== 'string' ||
+                typeof s.proxyId !== 'string' ||
+                !isRecord(s.headers) ||
+                !num(s.createdAt) ||
+                !num(s.expiresAt) ||
+                !num(s.usageCount) ||
+                !num(s.errorScore) ||
+                !num(s.availableAt) ||
+                !isRecord(s.userData)
+            ) {
+                return `a session of pool "${key}" is malformed`;
+            }
+        }
+    }
+    for (const [id, h] of Object.entries(raw.health)) {
+        if (!isRecord(h) || !isRecord(h.global) || !isRecord(h.sites)) return `health of proxy ${id} is malformed`;
+    }
+    return raw as unknown as PersistedState;
+}
