@@ -392,7 +392,7 @@ export class SessionManager {
         }
         const o = pool.options;
         const now = this.clock.now();
-        const session = new ManagedSession({
+        const session = ManagedSession.create({
             id,
             poolKey: pool.key,
             identity: this.identities.create(proxy),
@@ -805,7 +805,7 @@ export class SessionManager {
                     continue;
                 }
                 const o = pool.options;
-                const session = new ManagedSession({
+                const session = ManagedSession.create({
                     id: s.id,
                     poolKey: key,
                     identity: this.identities.restore(proxy as ProxyRef | undefined, Object.freeze({ ...s.headers })),
