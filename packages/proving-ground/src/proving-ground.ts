@@ -1,0 +1,109 @@
+import { ChallengePolicy } from './defenses/challenges.js';
+import { IpStanding } from './defenses/drift.js';
+import { BanResponses, pickInitialBans } from './defenses/ip-bans.js';
+import { farmAddress, ProxyFarm, type ProxyInfo } from './farm.js';
+import { isTestHost } from './loopback.js';
+import { type ProvingGroundOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { applyScenario } from './scenarios.js';
+import { Site } from './site/server.js';
+import { type GroundTruth, StatsRecorder } from './stats.js';
+import { validateOptions } from './validate.js';
+
+/** A running proving ground: the site, the proxy farm and the ground truth. */
+export interface ProvingGround {
+    /** The main site through the farm: `http://shop.test:PORT`. Only the farm's proxies resolve `*.test`. */
+    readonly siteUrl: string;
+    /** Hostname of the main site (`shop.test`). */
+    readonly siteHost: string;
+    /** Port of the site server. */
+    readonly port: number;
+    /** `http://127.0.0.1:PORT` when `exposeDirect` is set, for proxy-less use; otherwise undefined. */
+    readonly directUrl?: string;
+    /** Proxy URLs (`http://127.0.0.1:P`, with `user:pass@` when auth is configured), dead ones included. */
+    readonly proxyUrls: readonly string[];
+    /** Ground truth about each proxy: its source IP, subnet, whether it is dead, banned, challenged. */
+    readonly proxies: readonly ProxyInfo[];
+    /** The seed in use. */
+    readonly seed: number;
+    /** The options in use, after the scenario was merged and defaults applied. */
+    readonly options: ResolvedOptions;
+    /** URL of `path` on another `*.test` site served by the same server, e.g. `urlFor('news.test', '/')`. */
+    urlFor(host: string, path?: string): string;
+    /** A snapshot of what the site and the proxies saw. */
+    stats(): GroundTruth;
+    /**
+     * Clears the counters, the log and the site's defense state (sessions, rate limits, drift).
+     * Bans from the seed are restored as configured; old session cookies become unknown.
+     */
+    reset(): void;
+    /** Closes the site and every proxy with their connections; leaves no open handles. Safe to call twice. */
+    close(): Promise<void>;
+}
+
+/**
+ * Starts the site and the proxy farm in this process.
+ *
+ * @example
+ * const pg = await startProvingGround({ scenario: 'realistic', seed: 7 });
+ * // crawl pg.siteUrl through pg.proxyUrls ..., then:
+ * console.log(pg.stats().totals);
+ * await pg.close();
+ */
+export async function startProvingGround(options: ProvingGroundOptions = {}): Promise<ProvingGround> {
+    validateOptions(options);
+    const merged = applyScenario(options);
+    validateOptions(merged);
+    const resolved = resolveOptions(merged);
+    const { seed } = resolved;
+
+    const addresses = Array.from({ length: resolved.proxies.count }, (_, i) => farmAddress(i, resolved.proxies.subnetSize));
+    const farmIps = new Map(addresses.map((a, i) => [a.ip, i]));
+    const initialBans = pickInitialBans(addresses, resolved.site.bans, seed);
+    const standing = new IpStanding(initialBans, resolved.site.drift, seed);
+    const challenges = new ChallengePolicy(resolved.site.challenges, addresses.map((a) => a.ip), initialBans, seed);
+    const banResponses = new BanResponses(resolved.site.bans, initialBans, seed);
+    const stats = new StatsRecorder(resolved.maxLogEntries);
+
+    const site = new Site({ options: resolved.site, seed, stats, standing, challenges, banResponses, farmIps, exposeDirect: resolved.exposeDirect });
+    const port = await site.listen(resolved.site.port);
+    let farm: ProxyFarm;
+    try {
+        farm = await ProxyFarm.start({
+            options: resolved.proxies,
+            seed,
+            stats,
+            isBanned: (ip) => standing.isBanned(ip),
+            isChallenged: (ip) => challenges.challengedIps.has(ip),
+        });
+    } catch (error) {
+        await site.close();
+        throw error;
+    }
+
+    let closing: Promise<void> | undefined;
+    const host = resolved.site.host;
+    return Object.freeze({
+        siteUrl: `http://${host}:${port}`,
+        siteHost: host,
+        port,
+        ...(resolved.exposeDirect ? { directUrl: `http://127.0.0.1:${port}` } : {}),
+        proxyUrls: Object.freeze(farm.proxies.map((p) => p.url)),
+        proxies: farm.proxies,
+        seed,
+        options: resolved,
+        urlFor(otherHost: string, path = '/') {
+            if (!isTestHost(otherHost)) throw new TypeError(`urlFor: host must be a *.test name (only those resolve through the farm), got ${JSON.stringify(otherHost)}`);
+            return `http://${otherHost.toLowerCase()}:${port}${path.startsWith('/') ? path : `/${path}`}`;
+        },
+        stats: () => stats.snapshot(),
+        reset() {
+            stats.reset();
+            site.reset();
+            standing.reset();
+        },
+        close() {
+            closing ??= Promise.all([site.close(), farm.close()]).then(() => undefined);
+            return closing;
+        },
+    });
+}

@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CSRF_HEADER, scenarios, startProvingGround, type ProvingGround } from '../src/index.js';
+import { Client } from './helpers/client.js';
+
+const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+
+describe('realistic scenario', () => {
+    let pg: ProvingGround;
+
+    beforeAll(async () => {
+        pg = await startProvingGround({ scenario: 'realistic', seed: 1 });
+    });
+    afterAll(() => pg.close());
+
+    it('has 40 proxies, ~60% banned with one whole subnet, 4 dead, 1000+ pages', () => {
+        expect(pg.proxies).toHaveLength(40);
+        const banned = pg.proxies.filter((p) => p.banned);
+        expect(banned).toHaveLength(24);
+        const subnets = [...new Set(pg.proxies.map((p) => p.subnet))];
+        expect(subnets.some((s) => pg.proxies.filter((p) => p.subnet === s).every((p) => p.banned))).toBe(true);
+        expect(pg.proxies.filter((p) => p.dead)).toHaveLength(4);
+        expect(pg.proxies.filter((p) => !p.dead && !p.banned).length).toBeGreaterThanOrEqual(10);
+        const { categories, productsPerCategory } = pg.options.site;
+        expect(categories * productsPerCategory + categories + 1).toBeGreaterThan(1000);
+    });
+
+    it('is the same for the same seed', async () => {
+        const again = await startProvingGround({ scenario: scenarios.realistic, seed: 1 });
+        try {
+            const truth = (g: ProvingGround) => g.proxies.map((p) => [p.ip, p.banned, p.dead ?? null]);
+            expect(truth(again)).toEqual(truth(pg));
+        } finally {
+            await again.close();
+        }
+    });
+
+    it('lets a well-behaved session through a good proxy: landing, location + CSRF, pages, API', async () => {
+        pg.reset();
+        const proxy = pg.proxies.find((p) => !p.dead && !p.banned)!;
+        const c = new Client(proxy.url, CHROME);
+        expect((await c.get(`${pg.siteUrl}/`)).body).toContain('id="landing"');
+        const form = await c.get(`${pg.siteUrl}/location`);
+        const token = form.body.match(/name="_csrf" value="([0-9a-f]+)"/)![1]!;
+        expect((await c.post(`${pg.siteUrl}/location`, `location=GB&_csrf=${token}`)).status).toBe(200);
+        for (let id = 1; id <= 5; id++) {
+            const res = await c.get(`${pg.siteUrl}/product/${id}`);
+            expect(res.body).toContain('data-location="GB"');
+        }
+        const api = await c.get(`${pg.siteUrl}/api/products/9`, { [CSRF_HEADER]: token });
+        expect(JSON.parse(api.body).price.currency).toBe('GBP');
+        const totals = pg.stats().totals;
+        expect(totals).toMatchObject({ requests: 9, pages: 8, landings: 1, forbidden: 0, rateLimited: 0 });
+    });
+
+    it('fights back: banned proxies, dead proxies and bot user agents', async () => {
+        pg.reset();
+        const bannedProxy = pg.proxies.find((p) => p.banned && !p.dead)!;
+        const res = await new Client(bannedProxy.url, CHROME).get(`${pg.siteUrl}/`);
+        expect(res.status === 403 || !res.body.includes('id="landing"')).toBe(true);
+        const good = pg.proxies.find((p) => !p.dead && !p.banned)!;
+        expect((await new Client(good.url, 'python-requests/2.31').get(`${pg.siteUrl}/`)).status).toBe(403);
+        const failing = pg.proxies.find((p) => p.dead === 'tunnel-error')!;
+        expect((await new Client(failing.url, CHROME).get(`${pg.siteUrl}/`)).status).toBe(599);
+        const refusing = pg.proxies.find((p) => p.dead === 'refuse')!;
+        await expect(new Client(refusing.url, CHROME).get(`${pg.siteUrl}/`)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+        const stats = pg.stats();
+        expect(stats.totals.requests).toBe(2);
+        expect(stats.totals.challenges).toBeGreaterThanOrEqual(1);
+    });
+});
+
+describe('benign scenario', () => {
+    it('has no defenses', async () => {
+        const pg = await startProvingGround({ scenario: 'benign' });
+        try {
+            expect(pg.proxies.some((p) => p.banned || p.dead)).toBe(false);
+            const c = new Client(pg.proxyUrls[0], '');
+            for (let i = 0; i < 30; i++) expect((await c.get(`${pg.siteUrl}/product/${(i % 50) + 1}`)).body).toContain('class="price"');
+        } finally {
+            await pg.close();
+        }
+    });
+});
