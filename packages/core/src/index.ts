@@ -17,3 +17,4 @@ export * from './pool.js';
 export * from './manager.js';
 export * from './attempts.js';
 export * from './send-request.js';
+export * from './crawler-binding.js';

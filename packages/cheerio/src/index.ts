@@ -1,0 +1,1 @@
+export { withSessions } from './with-sessions.js';
