@@ -131,6 +131,22 @@ function header(headers: ResponseSnapshot['headers'], name: string): string | un
     return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/** Decodes numeric character references and `&amp;` (Akamai writes its block page as `Reference&#32;&#35;18&#46;...`). */
+function decodeEntities(text: string): string {
+    if (!text.includes('&#')) return text;
+    return text
+        .replace(/&#(\d{1,6});/g, (m, d: string) => safeChar(Number(d), m))
+        .replace(/&#x([0-9a-f]{1,6});/gi, (m, h: string) => safeChar(parseInt(h, 16), m));
+}
+
+function safeChar(code: number, fallback: string): string {
+    try {
+        return String.fromCodePoint(code);
+    } catch {
+        return fallback;
+    }
+}
+
 function titleOf(body: string): string | undefined {
     const m = /<title[^>]*>([\s\S]{0,500}?)<\/title>/i.exec(body);
     return m ? m[1]!.replace(/\s+/g, ' ').replace(/&amp;/g, '&').trim() : undefined;
@@ -249,7 +265,7 @@ export function classify(snapshot: ResponseSnapshot, options: ClassifierOptions 
     }
 
     const maxChars = options.maxBodyChars ?? 300_000;
-    const body = snapshot.body ? snapshot.body.slice(0, maxChars) : '';
+    const body = snapshot.body ? decodeEntities(snapshot.body.slice(0, maxChars)) : '';
     const title = body ? titleOf(body) : undefined;
     let small: boolean | undefined;
     const isSmall = () => (small ??= body.length > 0 && visibleTextLength(body) < (options.smallPageChars ?? 4000));

@@ -787,7 +787,6 @@ export class SessionManager {
             return;
         }
         this.health.restore(state.health);
-        const now = this.clock.now();
         let dropped = 0;
         for (const [key, p] of Object.entries(state.pools)) {
             const pool = this.poolFor(key, undefined);
@@ -796,7 +795,8 @@ export class SessionManager {
             for (const r of p.retired.slice(-RETIRED_HISTORY)) pool.recentlyRetired.push({ ...r });
             for (const s of p.sessions) {
                 const proxy = await this.reattach(s.proxyId, s.id);
-                const why = proxy === 'missing' ? 'proxy no longer configured' : s.expiresAt <= now ? 'max age reached' : undefined;
+                // Expired sessions come back as they were and are retired lazily like any other (equivalent state).
+                const why = proxy === 'missing' ? 'proxy no longer configured' : undefined;
                 if (why || this.liveSessions.has(s.id)) {
                     dropped++;
                     pool.retiredCount++;

@@ -8,6 +8,7 @@ import ow from 'ow';
 
 import type { ClassifierOptions } from './classifier.js';
 import type { Clock } from './clock.js';
+import { redactText } from './redact.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
 import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './proxies.js';
 import type { Rule } from './rules.js';
@@ -212,7 +213,33 @@ const optionsShape = ow.object.exactShape({
 
 /** Validates `options` (throws ow's ArgumentError naming the option) and checks cross-option constraints. */
 export function validateOptions(options: SessionManagerOptions): void {
-    ow(options, 'SessionManager options', optionsShape);
+    // Checked before ow, whose messages quote the value: a malformed proxy URL may still hold a password.
+    if (Array.isArray(options?.proxyUrls)) {
+        options.proxyUrls.forEach((url, i) => {
+            if (url === null) return;
+            let ok = typeof url === 'string';
+            if (ok) {
+                try {
+                    const u = new URL(url);
+                    ok = /^(https?|socks[45]?h?):$/.test(u.protocol) && u.hostname.length > 0;
+                } catch {
+                    ok = false;
+                }
+            }
+            if (!ok) {
+                throw new TypeError(
+                    `SessionManager options: \`proxyUrls[${i}]\` must be a proxy URL like http://user:pass@host:port or null ` +
+                        '(value not shown: it may hold credentials).',
+                );
+            }
+        });
+    }
+    try {
+        ow(options, 'SessionManager options', optionsShape);
+    } catch (error) {
+        if (error instanceof Error) error.message = redactText(error.message);
+        throw error;
+    }
     if (options.proxyUrls && options.proxyConfiguration) {
         throw new TypeError('SessionManager options: give either `proxyUrls` or `proxyConfiguration`, not both.');
     }
