@@ -7,7 +7,6 @@ import {
     SessionError,
 } from '@crawlee/core';
 import { AttemptTracker } from './attempts.js';
-import { classify } from './classifier.js';
 import { type AcquireOptions, SessionManager } from './manager.js';
 import { type SessionManagerOptions, validateOptions } from './options.js';
 import type { ManagedSession } from './session.js';
@@ -165,9 +164,17 @@ export class CrawlerBinding {
 
     private async endFromError(ctx: AnyContext, error: Error) {
         if (error instanceof BadSessionError || error instanceof SessionsUnavailableError) return;
+        const session = this.current(ctx.request);
+        if (!session) return;
         const response = (ctx as { response?: { statusCode?: number; status?: () => number; headers?: unknown } }).response;
         const statusCode = response?.statusCode ?? (typeof response?.status === 'function' ? response.status() : undefined);
-        const outcome = classify({ error, statusCode, headers: response?.headers as ResponseSnapshot['headers'] });
+        const snapshot: ResponseSnapshot = { error, statusCode, headers: response?.headers as ResponseSnapshot['headers'] };
+        let outcome: Outcome;
+        try {
+            outcome = await (await this.manager()).evaluate({ session, request: ctx.request, response: snapshot });
+        } catch (checkError) {
+            outcome = { type: 'check-failed', reason: (checkError as Error).message };
+        }
         // A response that classified as fine but still failed (e.g. a content type Crawlee refuses) is not the session's fault.
         await this.end(ctx.request, outcome.type === 'ok' ? { type: 'target-error', reason: error.message } : outcome);
     }

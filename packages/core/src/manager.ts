@@ -506,7 +506,10 @@ export class SessionManager {
         }
         this.recordHealth(pid, key, effect, rateLimitMillis);
 
-        if (!session.isRetired) {
+        // Crawlee's own markBad() (navigation timeout) already counted this use and its error: do not count it twice.
+        const alreadyCounted = type === 'target-error' && session.pendingBadMarks > 0;
+        session.pendingBadMarks = 0;
+        if (!session.isRetired && !alreadyCounted) {
             switch (type) {
                 case 'ok':
                     session.applyUse(-o.errorScoreDecrement);
@@ -537,6 +540,7 @@ export class SessionManager {
                 else if (session.isExpired()) this.retire(session, 'max age reached');
             }
         }
+        if (alreadyCounted && !session.isRetired) this.coolDown(session, o.minDelayBetweenUsesMillis, o.delayJitterMillis, now);
         pool?.notify();
     }
 
@@ -576,6 +580,7 @@ export class SessionManager {
         const pool = this.poolMap.get(session.poolKey);
         const o = pool?.options ?? resolvePoolOptions(this.options, session.poolKey);
         session.applyUse(verdict === 'good' ? -o.errorScoreDecrement : 1);
+        if (verdict === 'bad') session.pendingBadMarks++;
         if (session.errorScore >= session.maxErrorScore) this.retire(session, 'max error score reached (markBad)');
         else if (session.usageCount >= o.maxUses) this.retire(session, 'max uses reached');
     }

@@ -5,6 +5,7 @@
  * proxy for that site and, repeated, back it off and finally ban it there. A proxy in backoff is never usable.
  */
 import { createHash } from 'node:crypto';
+import { inspect } from 'node:util';
 
 import type { ProxyConfiguration } from '@crawlee/core';
 
@@ -22,9 +23,16 @@ export function proxyIdOf(url: string): string {
     return `proxy_${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
 }
 
-/** Builds a {@link ProxyRef} from a URL. */
+/**
+ * Builds a {@link ProxyRef} from a URL. `JSON.stringify` and `util.inspect` of the ref show only the id and the
+ * redacted URL (non-enumerable `toJSON` / inspect hooks), so logging or serializing a session does not leak the password.
+ */
 export function proxyRefOf(url: string): ProxyRef {
-    return { id: proxyIdOf(url), url, redactedUrl: redactUrl(url) };
+    const ref: ProxyRef = { id: proxyIdOf(url), url, redactedUrl: redactUrl(url) };
+    const safe = () => ({ id: ref.id, redactedUrl: ref.redactedUrl });
+    Object.defineProperty(ref, 'toJSON', { value: safe, enumerable: false });
+    Object.defineProperty(ref, inspect.custom, { value: () => `ProxyRef ${ref.id} ${ref.redactedUrl}`, enumerable: false });
+    return ref;
 }
 
 /** Where proxies come from. `undefined` entries stand for a direct connection. */

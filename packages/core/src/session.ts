@@ -122,6 +122,11 @@ export class ManagedSession extends Session {
     declare initializing: boolean;
     /** @internal Order of the last hand-out in its pool (round-robin, use-until-failure). */
     declare handOutSeq: number;
+    /**
+     * @internal Real `markBad()` calls since the last report. Crawlee calls `markBad()` itself on navigation timeouts;
+     * the adapter then reports the same use as a target-error, which must not count twice.
+     */
+    declare pendingBadMarks: number;
 
     declare private readonly owner: SessionOwner;
     declare private echoes: number;
@@ -189,6 +194,7 @@ export class ManagedSession extends Session {
         this.initialized = false;
         this.initializing = false;
         this.handOutSeq = 0;
+        this.pendingBadMarks = 0;
         this.echoes = 0;
         this.echoesAt = 0;
     }

@@ -158,6 +158,30 @@ describe('AttemptTracker', () => {
         await manager.close();
     });
 
+    it("Crawlee's markBad() on a navigation timeout and the adapter's target-error count once", async () => {
+        const { manager } = await openManager();
+        const tracker = new AttemptTracker(manager);
+        const request = req('https://a.test/');
+        const s = await tracker.begin(request);
+        s.markBad(); // Crawlee: handleRequestTimeout
+        tracker.end(request, { type: 'target-error', reason: 'timeout' });
+        s.markBad(); // Crawlee: after the failed request (the echo)
+        expect([s.errorScore, s.usageCount]).toEqual([1, 1]);
+        expect(manager.stats().totals.counters['use/target-error']).toBe(1);
+        await manager.close();
+    });
+
+    it('proxy refs never serialize or print their password', async () => {
+        const { manager } = await openManager({ proxyUrls: PROXIES });
+        const s = await manager.acquire(req('https://a.test/'));
+        expect(s.identity.proxy!.url).toContain('s3cret');
+        expect(JSON.stringify(s.identity)).not.toContain('s3cret');
+        const { inspect } = await import('node:util');
+        expect(inspect(s.identity, { depth: 5 })).not.toContain('s3cret');
+        expect({ ...s.identity.proxy }.url).toBe(s.identity.proxy!.url); // spreading keeps the URL for clients
+        await manager.close();
+    });
+
     it('end() without begin does nothing', async () => {
         const { manager } = await openManager();
         expect(new AttemptTracker(manager).end(req('https://a.test/'), { type: 'ok' })).toBe(false);
