@@ -1,5 +1,5 @@
 import { CheerioCrawler, type CheerioCrawlerOptions, type CheerioCrawlingContext } from '@crawlee/cheerio';
-import { Configuration, ProxyConfiguration } from '@crawlee/core';
+import { Configuration, log, ProxyConfiguration } from '@crawlee/core';
 import type { RequestLogEntry } from '@sessionpack/proving-ground';
 
 /** Every crawler in one process gets its own in-memory storage (a shared default queue finishes the second crawler at once). */
@@ -33,22 +33,20 @@ export function stockCrawler(proxyUrls: readonly string[], options: Partial<Chee
     return { crawler, handled };
 }
 
-/** Captures everything written to stdout/stderr while `fn` runs (Crawlee's log writes there). */
+/** Captures every line Crawlee's log (and so every child log, ours included) and the console print while `fn` runs. */
 export async function captureOutput<T>(fn: () => Promise<T>): Promise<{ result: T; output: string }> {
-    const chunks: string[] = [];
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    const grab = (chunk: unknown) => {
-        chunks.push(String(chunk));
-        return true;
-    };
-    process.stdout.write = grab as typeof process.stdout.write;
-    process.stderr.write = grab as typeof process.stderr.write;
+    const lines: string[] = [];
+    const logger = log.getOptions().logger;
+    const onLine = (line: unknown) => void lines.push(String(line));
+    logger.on('line', onLine);
+    const methods = ['log', 'info', 'warn', 'error', 'debug'] as const;
+    const originals = methods.map((m) => console[m]);
+    for (const m of methods) console[m] = (...args: unknown[]) => void lines.push(args.map(String).join(' '));
     try {
         const result = await fn();
-        return { result, output: chunks.join('') };
+        return { result, output: lines.join('\n') };
     } finally {
-        process.stdout.write = out;
-        process.stderr.write = err;
+        logger.off('line', onLine);
+        methods.forEach((m, i) => (console[m] = originals[i]!));
     }
 }
