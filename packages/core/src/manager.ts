@@ -200,6 +200,7 @@ export class SessionManager {
         const started = this.clock.now();
         const deadline = started + pool.options.acquireTimeoutSecs * 1000;
         let dynamicMisses = 0;
+        let failedCreates = 0;
         for (;;) {
             if (pool.initAbort) throw pool.initAbort;
             this.assertOpen();
@@ -211,13 +212,24 @@ export class SessionManager {
             if (d.kind === 'create') {
                 if (d.evict) this.retire(d.evict, 'replaced: its proxy is in backoff');
                 const created = await this.createSession(pool, d.proxyId, request, rule, options);
+                if (created instanceof ManagedSession) return created;
                 if (created === 'proxy-unusable') {
                     if (++dynamicMisses >= 10) {
                         throw new NoUsableProxyError(pool.key, { total: dynamicMisses, backoff: dynamicMisses, banned: 0 });
                     }
                     continue;
                 }
-                if (created) return created;
+                // Inits that fail on the proxy do not count toward maxInitFailuresInRow; bound them per acquire.
+                failedCreates++;
+                const outOfTime = this.clock.now() >= deadline;
+                if (created === 'init-proxy-failed' && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
+                    throw new NoUsableProxyError(pool.key, this.proxySummary(pool.key));
+                }
+                if (outOfTime) {
+                    const summary = this.proxySummary(pool.key);
+                    if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
+                    throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, this.clock.now() - started);
+                }
                 continue;
             }
             const now = this.clock.now();
@@ -368,14 +380,17 @@ export class SessionManager {
         }
     }
 
-    /** Creates (and inits) a session; undefined when its init failed (try again), 'proxy-unusable' for a dynamic miss. */
+    /**
+     * Creates (and inits) a session. Otherwise says why not: its init failed (on the proxy, or otherwise: try again),
+     * or, with dynamic proxies, the URL handed out belongs to a proxy in backoff.
+     */
     private async createSession(
         pool: Pool,
         proxyId: string | undefined,
         request: RequestLike,
         rule: CompiledRule | undefined,
         options: AcquireOptions,
-    ): Promise<ManagedSession | undefined | 'proxy-unusable'> {
+    ): Promise<ManagedSession | 'init-failed' | 'init-proxy-failed' | 'proxy-unusable'> {
         const id = this.newSessionId();
         let proxy: ProxyRef | undefined;
         if (this.proxies.dynamic) {
@@ -457,7 +472,7 @@ export class SessionManager {
                     throw pool.initAbort;
                 }
             }
-            return undefined;
+            return verdict.type === 'proxy-failure' ? 'init-proxy-failed' : 'init-failed';
         }
     }
 
@@ -559,6 +574,8 @@ export class SessionManager {
             );
         }
         if (change.banned) this.log.warning(`Proxy ${proxyId} is banned for pool "${site}" (blocked again after repeated backoffs).`);
+        // A global probe holds back sessions of every pool on this proxy: let their waiters look again.
+        if (change.probeEnded) for (const pool of this.poolMap.values()) if (pool.key !== site) pool.notify();
     }
 
     /** Retires a session (any reason): leaves its pool at once, emits `sessionRetired`, wakes waiters. */

@@ -175,6 +175,8 @@ export type OutcomeEffect = 'success' | 'blocked' | 'proxy-failure' | 'rate-limi
 export interface HealthChange {
     backoff?: { scope: 'global' | 'site'; untilMillis: number };
     banned?: boolean;
+    /** A probe use of this proxy ended: acquirers of any pool waiting for it may go on. */
+    probeEnded?: boolean;
 }
 
 /** Proxy health per (proxy, site) with a global prior, exponential backoff with jitter, probing and bans. */
@@ -258,26 +260,20 @@ export class ProxyHealth {
         const change: HealthChange = {};
         const wasGlobalProbe = e.probesInFlight.delete('*');
         const wasSiteProbe = e.probesInFlight.delete(site);
+        if (wasGlobalProbe || wasSiteProbe) change.probeEnded = true;
         switch (effect) {
             case 'success': {
                 g.successes++;
                 s.successes++;
-                for (const r of [g, s]) {
-                    r.targetErrorsInRow = 0;
-                }
+                g.targetErrorsInRow = 0;
+                s.targetErrorsInRow = 0;
                 // A success during a backoff is a use that started before it: it does not lift the backoff early.
-                if ((g.backoffUntil ?? 0) <= now) {
-                    g.failuresInRow = 0;
-                    if (g.probing || wasGlobalProbe) g.backoffs = 0;
-                    g.probing = false;
-                    g.backoffs = 0;
-                    delete g.backoffUntil;
-                }
-                if ((s.backoffUntil ?? 0) <= now) {
-                    s.failuresInRow = 0;
-                    s.probing = false;
-                    s.backoffs = 0;
-                    delete s.backoffUntil;
+                for (const r of [g, s]) {
+                    if ((r.backoffUntil ?? 0) > now) continue;
+                    r.failuresInRow = 0;
+                    r.backoffs = 0;
+                    r.probing = false;
+                    delete r.backoffUntil;
                 }
                 break;
             }

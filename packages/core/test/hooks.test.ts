@@ -237,3 +237,26 @@ describe('dynamic proxies (newUrlFunction)', () => {
         expect(manager.stats().proxies.configured).toBe('dynamic');
     });
 });
+
+describe('init failures bounded per acquire', () => {
+    it('dynamic proxies that all fail during init end in NoUsableProxyError, not an endless loop', async () => {
+        const proxyConfiguration = new ProxyConfiguration({ newUrlFunction: (id) => `http://u-${id}:pw@127.0.0.40:9000` });
+        const { manager } = await openManager({
+            proxyConfiguration,
+            rules: [{ match: '**', init: () => { throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.40:9000'), { code: 'ECONNREFUSED' }); } }],
+        });
+        const err = await manager.acquire(req('https://a.test/')).catch((e) => e);
+        expect(err.name).toBe('NoUsableProxyError');
+        expect(manager.stats().pools['a.test']!.counters['init/failed']).toBe(16);
+    });
+
+    it('slow failing inits past the timeout give AcquireTimeoutError', async () => {
+        const { manager, clock } = await openManager({
+            pool: { acquireTimeoutSecs: 10, maxInitFailuresInRow: 100 },
+            rules: [{ match: '**', init: () => { clock.set(clock.now() + 6000); throw new Error('slow and wrong'); } }],
+        });
+        const err = await manager.acquire(req('https://a.test/')).catch((e) => e);
+        expect(err.name).toBe('AcquireTimeoutError');
+        expect(err.message).toMatch(/2 new sessions failed their init/);
+    });
+});

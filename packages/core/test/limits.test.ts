@@ -240,3 +240,30 @@ describe('outcomes (DESIGN.md table)', () => {
         expect(manager.pools.get('a.test')!.sessions.size).toBe(1);
     });
 });
+
+describe('probes after a backoff', () => {
+    it('one probe at a time; its outcome wakes waiters of other pools', async () => {
+        const { manager, clock } = await openManager({ proxyUrls: [PROXIES[0]!], proxyBackoff: { baseMillis: 1000, jitter: 0 } });
+        manager.report(await manager.acquire(req('https://b.test/')), { type: 'proxy-failure' });
+        await clock.advance(1000);
+        const probe = await manager.acquire(req('https://b.test/'));
+        let got = false;
+        const waiting = manager.acquire(req(url)).then((s) => ((got = true), s));
+        await clock.advance(500);
+        expect(got).toBe(false);
+        manager.report(probe, { type: 'ok' });
+        await clock.advance(0);
+        expect(got).toBe(true);
+        expect((await waiting).identity.proxy!.url).toBe(PROXIES[0]);
+    });
+
+    it('a failed probe backs off again, longer', async () => {
+        const { manager, clock } = await openManager({ proxyUrls: [PROXIES[0]!], proxyBackoff: { baseMillis: 1000, jitter: 0 } });
+        manager.report(await manager.acquire(req(url)), { type: 'proxy-failure' });
+        await clock.advance(1000);
+        const probe = await manager.acquire(req(url));
+        manager.report(probe, { type: 'proxy-failure' });
+        const id = probe.identity.proxy!.id;
+        expect(manager.health.usableAt(id, 'a.test')! - clock.now()).toBe(2000);
+    });
+});
