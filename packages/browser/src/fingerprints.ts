@@ -1,0 +1,155 @@
+/**
+ * A browser fingerprint per session, consistent with the session's identity: the fingerprint is generated for the
+ * identity's own user agent and languages (Apify's fingerprint-generator), and its headers are the identity's
+ * headers, so what the page's scripts see (`navigator.userAgent`, `userAgentData`, screen...) matches what the site
+ * receives in the session's requests.
+ */
+import {
+    type BrowserFingerprintWithHeaders,
+    FingerprintGenerator,
+    type FingerprintGeneratorOptions,
+} from 'fingerprint-generator';
+
+/** What a fingerprint is made for (a subset of core's `Identity`). */
+export interface FingerprintIdentity {
+    userAgent: string;
+    headers: Record<string, string>;
+    headerGeneratorOptions?: Record<string, unknown>;
+}
+
+const STRINGIFIED_PREFIX = '*STRINGIFIED*';
+const MISSING_VALUE = '*MISSING_VALUE*';
+
+/** What fingerprint-generator keeps internally (public at run time, not in its types). */
+interface GeneratorInternals {
+    fingerprintGeneratorNetwork: { generateConsistentSampleWhenPossible(constraints: Record<string, string[]>): Record<string, any> };
+    transformFingerprint(raw: Record<string, any>): BrowserFingerprintWithHeaders['fingerprint'];
+}
+
+/** Options of {@link SessionFingerprints}. */
+export interface SessionFingerprintsOptions {
+    /** Extra fingerprint-generator options (screen size limits, `mockWebRTC`, `slim`). @default none */
+    fingerprintGeneratorOptions?: Partial<FingerprintGeneratorOptions>;
+}
+
+/** Hands out one fingerprint per session (by object identity), generated on first use and kept for the session's life. */
+export class SessionFingerprints {
+    private readonly generator: FingerprintGenerator;
+    private readonly cache = new WeakMap<object, BrowserFingerprintWithHeaders>();
+
+    constructor(private readonly options: SessionFingerprintsOptions = {}) {
+        this.generator = new FingerprintGenerator();
+    }
+
+    /** The fingerprint of `session` (any object with an `identity`), generated once. */
+    for(session: { identity: FingerprintIdentity }): BrowserFingerprintWithHeaders {
+        let fingerprint = this.cache.get(session);
+        if (!fingerprint) {
+            fingerprint = this.generate(session.identity);
+            this.cache.set(session, fingerprint);
+        }
+        return fingerprint;
+    }
+
+    /**
+     * A new fingerprint for `identity` (not cached): fingerprint-generator's network sampled under the condition of the
+     * identity's user agent (what its `getFingerprint()` does for the user agent of headers it generated itself), with
+     * the identity's languages; when the network cannot match the user agent, any fingerprint, made to report it.
+     */
+    generate(identity: FingerprintIdentity): BrowserFingerprintWithHeaders {
+        const headers = identityHeaders(identity);
+        const internals = this.generator as unknown as GeneratorInternals;
+        let fingerprint: BrowserFingerprintWithHeaders['fingerprint'] | undefined;
+        for (let attempt = 0; attempt < 10 && !fingerprint; attempt++) {
+            const raw = internals.fingerprintGeneratorNetwork.generateConsistentSampleWhenPossible({ userAgent: [identity.userAgent] });
+            for (const [key, value] of Object.entries(raw)) {
+                if (value === MISSING_VALUE) raw[key] = null;
+                else if (typeof value === 'string' && value.startsWith(STRINGIFIED_PREFIX)) raw[key] = JSON.parse(value.slice(STRINGIFIED_PREFIX.length));
+            }
+            // fingerprint-generator's own workaround: some samples come out mostly empty.
+            if (!raw.screen) continue;
+            raw.languages = headers['accept-language']!.split(',').map((l) => l.split(';')[0]!.trim()).filter(Boolean);
+            fingerprint = {
+                ...internals.transformFingerprint(raw),
+                mockWebRTC: this.options.fingerprintGeneratorOptions?.mockWebRTC ?? false,
+                slim: this.options.fingerprintGeneratorOptions?.slim ?? false,
+            };
+        }
+        if (!fingerprint) {
+            const { browsers, operatingSystems, devices } = (identity.headerGeneratorOptions ?? {}) as Partial<FingerprintGeneratorOptions>;
+            fingerprint = this.generator.getFingerprint({
+                ...(browsers ? { browsers } : {}),
+                ...(operatingSystems ? { operatingSystems } : {}),
+                ...(devices ? { devices } : {}),
+                ...this.options.fingerprintGeneratorOptions,
+            } as Partial<FingerprintGeneratorOptions>).fingerprint;
+        }
+        if (fingerprint.navigator.userAgent !== identity.userAgent) {
+            // Whatever the network could match, the page must report the session's user agent.
+            fingerprint.navigator.userAgent = identity.userAgent;
+            fingerprint.navigator.appVersion = identity.userAgent.replace(/^Mozilla\//, '');
+            // Client hints of another browser would contradict the user agent: better none.
+            (fingerprint.navigator as { userAgentData: unknown }).userAgentData = null;
+        }
+        return { fingerprint, headers };
+    }
+}
+
+/** The identity's headers with the two fingerprint-generator needs (`user-agent`, `accept-language`) always present. */
+function identityHeaders(identity: FingerprintIdentity): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(identity.headers)) headers[name.toLowerCase()] = value;
+    headers['user-agent'] = identity.userAgent;
+    headers['accept-language'] ??= 'en-US,en;q=0.9';
+    return headers;
+}
+
+/**
+ * The headers a browser context should send on every request: the identity's browser-wide headers, without the
+ * ones that depend on each request (accept, sec-fetch-*, ...) or that Chromium manages itself.
+ */
+export function browserWideHeaders(headers: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers)) {
+        if (!REQUEST_DEPENDENT_HEADERS.has(name.toLowerCase())) out[name.toLowerCase()] = value;
+    }
+    return out;
+}
+
+const REQUEST_DEPENDENT_HEADERS = new Set([
+    'accept',
+    'accept-encoding',
+    'cache-control',
+    'connection',
+    'content-length',
+    'content-type',
+    'cookie',
+    'host',
+    'pragma',
+    'priority',
+    'referer',
+    'sec-fetch-dest',
+    'sec-fetch-mode',
+    'sec-fetch-site',
+    'sec-fetch-user',
+    'te',
+    'upgrade-insecure-requests',
+]);
+
+/** CDP's `userAgentMetadata` from the fingerprint's `navigator.userAgentData` (Chromium user agents only). */
+export function userAgentMetadata(fp: BrowserFingerprintWithHeaders): Record<string, unknown> | undefined {
+    const data = fp.fingerprint.navigator.userAgentData as Partial<BrowserFingerprintWithHeaders['fingerprint']['navigator']['userAgentData']> | null | undefined;
+    if (!data?.brands?.length) return undefined;
+    return {
+        brands: data.brands,
+        fullVersionList: data.fullVersionList ?? data.brands,
+        fullVersion: data.uaFullVersion ?? '',
+        platform: data.platform ?? '',
+        platformVersion: data.platformVersion ?? '',
+        architecture: data.architecture ?? '',
+        model: data.model ?? '',
+        mobile: Boolean(data.mobile),
+        bitness: data.bitness ?? '',
+    };
+}
+

@@ -1,0 +1,370 @@
+/**
+ * The integration suite both browser adapters must pass, written once: real Chromium, real proxy-chain proxies (the
+ * proving ground's farm), and every assertion made on what the site and the proxies saw (`pg.stats()`), or on the
+ * browser side (contexts, processes), never by reading the crawler's context back.
+ */
+import { execFileSync } from 'node:child_process';
+
+import { Configuration, log, LogLevel, ProxyConfiguration } from '@crawlee/core';
+import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
+import { SessionManager, type SessionManagerOptions } from '@sessionpack/core';
+import { BEACON_PATH, type ProvingGround, type RequestLogEntry, startProvingGround } from '@sessionpack/proving-ground';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Text the proving ground's `/js` page only has once its script ran. */
+const JS_RENDERED_TEXT = 'Rendered by JavaScript: 42 deals today';
+const BLOCKED_KINDS = new Set(['forbidden', 'soft-block', 'challenge', 'captcha']);
+
+type AnyCrawler = { run(requests: string[]): Promise<unknown> };
+type CrawlerClass = new (options: any, config?: Configuration) => AnyCrawler;
+
+export interface AdapterUnderTest {
+    name: string;
+    Crawler: CrawlerClass;
+    withSessions(crawlerOptions: any, sessions: SessionManager | SessionManagerOptions): any;
+    /** Browser contexts open in the page's browser (its default context not counted). */
+    countContexts(page: any): Promise<number>;
+    /** Chooses `location` in the site's location form on `page` (already on the form) and submits it. */
+    submitLocation(page: any, location: string): Promise<void>;
+    /** `--no-sandbox` when running as root for the stock crawler (Puppeteer). */
+    noSandboxAsRoot?: boolean;
+}
+
+/** Main browser processes (not renderers or helpers) among this process's descendants. */
+function liveBrowserProcesses(): number {
+    const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+    const children = new Map<number, typeof rows>();
+    for (const row of rows) children.set(row.ppid, [...(children.get(row.ppid) ?? []), row]);
+    let count = 0;
+    const stack = [process.pid];
+    while (stack.length) {
+        for (const child of children.get(stack.pop()!) ?? []) {
+            stack.push(child.pid);
+            // The browser's main process: its executable, without --type= (renderers, GPU, zygotes have one).
+            if (child.args.startsWith('/') && /chrom/i.test(child.args.split(' ')[0]!) && !child.args.includes('--type=')) {
+                if (process.env.SUITE_DEBUG) console.log('browser process', child.pid, child.args.slice(0, 120));
+                count++;
+            }
+        }
+    }
+    return count;
+}
+
+async function waitFor(predicate: () => boolean, timeoutMillis: number): Promise<boolean> {
+    const until = Date.now() + timeoutMillis;
+    while (Date.now() < until) {
+        if (predicate()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return predicate();
+}
+
+/** Content requests of the log (the beacon excluded) for `host`. */
+function contentRequests(pg: ProvingGround, host = pg.siteHost): RequestLogEntry[] {
+    return pg.stats().requests.filter((r) => r.host === host && r.path !== BEACON_PATH);
+}
+
+function blockedShare(entries: RequestLogEntry[]): number {
+    if (entries.length === 0) return 0;
+    return entries.filter((r) => BLOCKED_KINDS.has(r.kind)).length / entries.length;
+}
+
+export function browserAdapterSuite(adapter: AdapterUnderTest): void {
+    describe(`${adapter.name} with sessions (real Chromium, proving ground)`, () => {
+        let pg: ProvingGround;
+        const products = (from: number, count: number) => Array.from({ length: count }, (_, i) => `${pg.siteUrl}/product/${from + i}`);
+
+        beforeAll(async () => {
+            log.setLevel(LogLevel.OFF);
+            pg = await startProvingGround({
+                seed: 11,
+                proxies: { count: 10 },
+                site: {
+                    categories: 6,
+                    productsPerCategory: 10,
+                    csrf: true,
+                    // 40% of the farm soft-blocked (a 200 "unusual traffic" page), the first proxy among them: a
+                    // stock browser crawler keeps all its pages on its first browser's proxy and never notices.
+                    bans: { fraction: 0.4, ips: ['127.0.1.11'], response: 'soft-block' },
+                    // And a fifth of the other IPs get an anti-bot challenge on every request.
+                    challenges: { fraction: 0.2 },
+                },
+            });
+        });
+
+        afterAll(async () => {
+            await pg?.close();
+        });
+
+        describe('a crawl through half-banned proxies', () => {
+            const visits: { url: string; proxyIp?: string; ua: string; navigatorUa: string; rendered?: string | null }[] = [];
+            let maxContexts = 0;
+            let maxBrowsers = 0;
+            let manager: SessionManager;
+            let sessionpackLog: RequestLogEntry[] = [];
+            let stockLog: RequestLogEntry[] = [];
+
+            beforeAll(async () => {
+                manager = await SessionManager.open({
+                    proxyUrls: [...pg.proxyUrls],
+                    pool: { size: 3, maxConcurrentUses: 1 },
+                    store: false,
+                    statsIntervalSecs: 0,
+                });
+                const ipOfProxy = new Map(pg.proxies.map((p) => [p.url, p.ip]));
+                const sampler = setInterval(() => {
+                    maxBrowsers = Math.max(maxBrowsers, liveBrowserProcesses());
+                }, 250);
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions(
+                        {
+                            maxConcurrency: 3,
+                            maxRequestRetries: 8,
+                            requestHandler: async ({ page, request, session }: any) => {
+                                maxContexts = Math.max(maxContexts, await adapter.countContexts(page));
+                                visits.push({
+                                    url: request.url,
+                                    proxyIp: ipOfProxy.get(session.identity.proxy?.url),
+                                    ua: session.identity.userAgent,
+                                    navigatorUa: await page.evaluate(() => navigator.userAgent),
+                                    rendered: request.url.endsWith('/js')
+                                        ? await page.$eval('#rendered', (el: Element) => el.textContent).catch(() => null)
+                                        : undefined,
+                                });
+                            },
+                        },
+                        manager,
+                    ),
+                    new Configuration({ persistStorage: false }),
+                );
+                try {
+                    await crawler.run([...products(1, 30), `${pg.siteUrl}/js`]);
+                } finally {
+                    clearInterval(sampler);
+                }
+                sessionpackLog = contentRequests(pg);
+
+                // The same proxies and pages through a stock crawler of the same library.
+                pg.reset();
+                const stock = new adapter.Crawler(
+                    {
+                        maxConcurrency: 3,
+                        maxRequestRetries: 8,
+                        proxyConfiguration: new ProxyConfiguration({ proxyUrls: [...pg.proxyUrls] }),
+                        launchContext: {
+                            launchOptions: {
+                                executablePath: resolveChromiumPath(),
+                                args: chromiumLaunchArgs([], { noSandboxAsRoot: adapter.noSandboxAsRoot }),
+                            },
+                        },
+                        requestHandler: async () => {},
+                    },
+                    new Configuration({ persistStorage: false }),
+                );
+                await stock.run(products(1, 30));
+                stockLog = contentRequests(pg);
+                if (process.env.SUITE_DEBUG) console.log(pg.proxies.map((p) => `${p.index}:${p.ip}:${p.banned}`).join(' '), stockLog.map((r) => `${r.ip}:${r.kind}`).join(' '));
+            });
+
+            it('extracts every page, the JS-rendered one included', () => {
+                const urls = new Set(visits.map((v) => v.url));
+                expect(urls.size).toBe(31);
+                expect(visits.find((v) => v.url.endsWith('/js'))?.rendered).toBe(JS_RENDERED_TEXT);
+            });
+
+            it("sends each session's pages from its proxy's IP, with navigator.userAgent equal to its header user agent", () => {
+                const { requests } = { requests: sessionpackLog };
+                const bySid = new Map<string, RequestLogEntry[]>();
+                for (const r of requests) if (r.sid) bySid.set(r.sid, [...(bySid.get(r.sid) ?? []), r]);
+                expect(bySid.size).toBeGreaterThan(1);
+                for (const entries of bySid.values()) {
+                    // One site session = one IP and one user agent.
+                    expect(new Set(entries.map((e) => e.ip)).size).toBe(1);
+                    expect(new Set(entries.map((e) => e.userAgent)).size).toBe(1);
+                }
+                // Each good page came from the IP of the proxy its session holds, with the session's user agent.
+                for (const visit of visits) {
+                    const path = new URL(visit.url).pathname;
+                    const served = requests.filter((r) => r.path === path && r.kind === 'page');
+                    expect(served.some((r) => r.ip === visit.proxyIp && r.userAgent === visit.ua)).toBe(true);
+                    expect(visit.navigatorUa).toBe(visit.ua);
+                }
+                // The site's beacon compared navigator.userAgent with the header user agent of every page: no mismatch.
+                expect(pg.stats().totals.uaMismatches).toBe(0);
+            });
+
+            it('retires sessions on soft blocks and challenges and learns which proxies are banned', () => {
+                const stats = manager.stats();
+                expect(stats.totals.counters['use/blocked']).toBeGreaterThan(0);
+                expect(stats.totals.counters['session/retired']).toBeGreaterThan(0);
+                // A site session that was blocked (soft block, challenge, captcha, 403) is never used again.
+                const blocked = new Set<string>();
+                for (const r of sessionpackLog) {
+                    if (!r.sid) continue;
+                    if (blocked.has(r.sid)) expect(r.kind, `site session ${r.sid} used after a block`).not.toBe('page');
+                    if (BLOCKED_KINDS.has(r.kind)) blocked.add(r.sid);
+                }
+                expect([...sessionpackLog].some((r) => r.kind === 'soft-block' || r.kind === 'challenge')).toBe(true);
+                // After warm-up (the first half of the requests), far fewer blocks than the stock crawler.
+                const late = (log: RequestLogEntry[]) => log.slice(Math.floor(log.length / 2));
+                const ours = blockedShare(late(sessionpackLog));
+                const stock = blockedShare(late(stockLog));
+                console.log(
+                    `${adapter.name}: blocked share after warm-up ${(ours * 100).toFixed(1)}% with sessionpack (${sessionpackLog.length} requests) vs ${(stock * 100).toFixed(1)}% stock (${stockLog.length} requests)`,
+                );
+                expect(ours).toBeLessThan(0.15);
+                expect(stock - ours).toBeGreaterThan(0.25);
+            });
+
+            it('keeps contexts and browser processes bounded while retiring sessions, and leaves none open', async () => {
+                expect(manager.stats().totals.counters['session/retired']).toBeGreaterThanOrEqual(3);
+                // A context per concurrent page (3) and no more, in one browser; the init browser is not needed here.
+                expect(maxContexts).toBeLessThanOrEqual(3);
+                expect(maxBrowsers).toBeGreaterThanOrEqual(1);
+                expect(maxBrowsers).toBeLessThanOrEqual(3);
+                expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+            });
+        });
+
+        it('retires many sessions without growing the number of live browsers', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url),
+                // Every session is used up after one page: each page is a new session, the old one retired.
+                pool: { size: 2, maxUses: 1 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            let maxBrowsers = 0;
+            let maxContexts = 0;
+            const sampler = setInterval(() => {
+                maxBrowsers = Math.max(maxBrowsers, liveBrowserProcesses());
+            }, 200);
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 3,
+                        requestHandler: async ({ page }: any) => {
+                            maxContexts = Math.max(maxContexts, await adapter.countContexts(page));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            try {
+                await crawler.run(products(41, 12));
+            } finally {
+                clearInterval(sampler);
+            }
+            const log = contentRequests(pg);
+            expect(log.filter((r) => r.kind === 'page')).toHaveLength(12);
+            expect(new Set(log.map((r) => r.sid)).size).toBeGreaterThanOrEqual(10);
+            expect(manager.stats().totals.counters['session/retired']).toBeGreaterThanOrEqual(10);
+            expect(maxContexts).toBeLessThanOrEqual(3);
+            expect(maxBrowsers).toBeLessThanOrEqual(2);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+        });
+
+        it('keeps cookies of two sessions on one site apart', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url),
+                pool: { size: 2, maxConcurrentUses: 1 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            const seen = new Map<string, Set<string>>();
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 2,
+                        requestHandler: async ({ session }: any) => {
+                            const sid = /sp_session=([^;]+)/.exec(session.getCookieString(pg.siteUrl))?.[1] ?? '';
+                            seen.set(session.id, new Set([...(seen.get(session.id) ?? []), sid]));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(1, 8));
+            const log = contentRequests(pg);
+            const sids = new Set(log.map((r) => r.sid).filter(Boolean));
+            // Two sessions, two site sessions: each cookie kept by its own session, on its own IP and user agent.
+            expect(sids.size).toBe(2);
+            for (const sid of sids) {
+                const entries = log.filter((r) => r.sid === sid);
+                expect(new Set(entries.map((e) => e.ip)).size).toBe(1);
+                expect(new Set(entries.map((e) => e.userAgent)).size).toBe(1);
+                expect(entries.length).toBeGreaterThanOrEqual(1);
+            }
+            expect(seen.size).toBe(2);
+            const all = [...seen.values()].map((s) => [...s]);
+            for (const s of all) expect(s).toHaveLength(1);
+            expect(all[0]![0]).not.toBe(all[1]![0]);
+        });
+
+        it('runs a location init in the browser and shows location prices on later pages', async () => {
+            pg.reset();
+            const goodProxies = pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url);
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies,
+                pool: { size: 2 },
+                store: false,
+                statsIntervalSecs: 0,
+                rules: [
+                    {
+                        match: `${pg.siteUrl}/product/**`,
+                        pool: 'shop@DE',
+                        init: async ({ newPage }: any) => {
+                            const page = await newPage();
+                            await page.goto(`${pg.siteUrl}/location`);
+                            await adapter.submitLocation(page, 'DE');
+                            const current = await page.$eval('#current-location', (el: Element) => el.textContent);
+                            if (current !== 'DE') throw new Error(`location is ${current}`);
+                        },
+                    },
+                ],
+            });
+            const prices: string[] = [];
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 2,
+                        requestHandler: async ({ page }: any) => {
+                            prices.push(await page.$eval('.price', (el: Element) => el.getAttribute('data-location')));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(20, 6));
+            expect(prices).toHaveLength(6);
+            expect(new Set(prices)).toEqual(new Set(['DE']));
+            const log = contentRequests(pg);
+            // The location was chosen in the browser (GET form, POST with the CSRF token from it), once per session.
+            const posts = log.filter((r) => r.method === 'POST' && r.path.startsWith('/location'));
+            expect(posts.length).toBe(manager.stats().totals.counters['init/passed']);
+            expect(posts.every((p) => p.status < 400)).toBe(true);
+            const productPages = log.filter((r) => r.path.startsWith('/product/') && r.kind === 'page');
+            expect(productPages).toHaveLength(6);
+            expect(productPages.every((r) => r.location === 'DE')).toBe(true);
+            // Init pages were driven with the session's identity: the same IP and user agent as its later pages.
+            for (const post of posts) {
+                const later = productPages.filter((r) => r.sid === post.sid);
+                for (const r of later) {
+                    expect(r.ip).toBe(post.ip);
+                    expect(r.userAgent).toBe(post.userAgent);
+                }
+            }
+            expect(pg.stats().totals.uaMismatches).toBe(0);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+        });
+    });
+}

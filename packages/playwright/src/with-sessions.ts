@@ -1,0 +1,59 @@
+import type { PlaywrightCrawlerOptions } from '@crawlee/playwright';
+import {
+    BrowserSessions,
+    type BrowserSessionsOptions,
+    chromiumLaunchArgs,
+    resolveChromiumPath,
+    withChromiumIdentities,
+} from '@sessionpack/browser';
+import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import { chromium, type LaunchOptions } from 'playwright';
+
+import { PlaywrightDriver } from './playwright-driver.js';
+
+/** Options of the Playwright adapter itself (next to the crawler's and the sessions' options). */
+export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
+
+/**
+ * Returns `crawlerOptions` for a PlaywrightCrawler with sessionpack wired in: each attempt acquires a session from its
+ * site's pool, its page opens in a context of its own with the session's proxy, user agent, a fingerprint consistent
+ * with them, and its cookies; the response and the rendered page are checked, and bad sessions are retired and the
+ * request retried on another session.
+ *
+ * ```ts
+ * const crawler = new PlaywrightCrawler(withSessions({ requestHandler }, { proxyUrls, pool: { size: 8 } }));
+ * ```
+ *
+ * Chromium is `launchContext.launchOptions.executablePath`, else `$CHROMIUM_PATH`, else `/usr/bin/chromium` if it
+ * exists, else Playwright's own. Your `preNavigationHooks` run after ours (the page already has its identity, and
+ * `ctx.session` is set), your `postNavigationHooks` after the page was checked.
+ *
+ * @param crawlerOptions The crawler's options. `proxyConfiguration`, `useSessionPool`, `persistCookiesPerSession`,
+ *   `launchContext.userAgent` and `browserPoolOptions.useFingerprints` must be left out: sessionpack owns them.
+ * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
+ * @param options Browser-specific options (fingerprint generation, init browser).
+ */
+export function withSessions<Options extends PlaywrightCrawlerOptions>(
+    crawlerOptions: Options,
+    sessions: SessionManager | SessionManagerOptions,
+    options: PlaywrightSessionsOptions = {},
+): Options {
+    const userLaunchContext = crawlerOptions.launchContext ?? {};
+    const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
+    const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
+    const launchOptions: LaunchOptions = {
+        ...userLaunchOptions,
+        ...(executablePath ? { executablePath } : {}),
+        args: chromiumLaunchArgs(userLaunchOptions.args),
+    };
+    const launcher = (userLaunchContext.launcher ?? chromium) as typeof chromium;
+    const headless = crawlerOptions.headless ?? launchOptions.headless;
+    const driver = new PlaywrightDriver({
+        launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: Boolean(headless) } : {}) }),
+    });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    return browserSessions.crawlerOptions(
+        { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
+        'PlaywrightCrawler',
+    );
+}

@@ -1,0 +1,59 @@
+import type { PuppeteerCrawlerOptions } from '@crawlee/puppeteer';
+import {
+    BrowserSessions,
+    type BrowserSessionsOptions,
+    chromiumLaunchArgs,
+    resolveChromiumPath,
+    withChromiumIdentities,
+} from '@sessionpack/browser';
+import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import puppeteer, { type LaunchOptions, type PuppeteerNode } from 'puppeteer';
+
+import { PuppeteerDriver } from './puppeteer-driver.js';
+
+/** Options of the Puppeteer adapter itself (next to the crawler's and the sessions' options). */
+export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
+
+/**
+ * Returns `crawlerOptions` for a PuppeteerCrawler with sessionpack wired in: each attempt acquires a session from its
+ * site's pool, its page opens in an incognito context of its own with the session's proxy (credentials go to a local
+ * forwarding proxy, never into Chromium's flags), user agent, a fingerprint consistent with them, and its cookies; the
+ * response and the rendered page are checked, and bad sessions are retired and the request retried on another session.
+ *
+ * ```ts
+ * const crawler = new PuppeteerCrawler(withSessions({ requestHandler }, { proxyUrls, pool: { size: 8 } }));
+ * ```
+ *
+ * Chromium is `launchContext.launchOptions.executablePath`, else `$CHROMIUM_PATH`, else `/usr/bin/chromium` if it
+ * exists, else Puppeteer's own; `--no-sandbox` is added only when running as root. Loopback targets go through the
+ * session's proxy too (`<-loopback>` in each context's bypass list).
+ *
+ * @param crawlerOptions The crawler's options. `proxyConfiguration`, `useSessionPool`, `persistCookiesPerSession`,
+ *   `launchContext.userAgent` and `browserPoolOptions.useFingerprints` must be left out: sessionpack owns them.
+ * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
+ * @param options Browser-specific options (fingerprint generation, init browser).
+ */
+export function withSessions<Options extends PuppeteerCrawlerOptions>(
+    crawlerOptions: Options,
+    sessions: SessionManager | SessionManagerOptions,
+    options: PuppeteerSessionsOptions = {},
+): Options {
+    const userLaunchContext = crawlerOptions.launchContext ?? {};
+    const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
+    const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
+    const launchOptions: LaunchOptions = {
+        ...userLaunchOptions,
+        ...(executablePath ? { executablePath } : {}),
+        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true }),
+    };
+    const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
+    const headless = crawlerOptions.headless ?? launchOptions.headless;
+    const driver = new PuppeteerDriver({
+        launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: headless as never } : {}) }),
+    });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    return browserSessions.crawlerOptions(
+        { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
+        'PuppeteerCrawler',
+    );
+}

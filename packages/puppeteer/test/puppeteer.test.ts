@@ -1,0 +1,18 @@
+import { PuppeteerCrawler } from '@crawlee/puppeteer';
+import type { Page } from 'puppeteer';
+
+import { browserAdapterSuite } from '../../browser/test/adapter-suite.js';
+import { withSessions } from '../src/index.js';
+
+browserAdapterSuite({
+    name: 'PuppeteerCrawler',
+    Crawler: PuppeteerCrawler,
+    withSessions,
+    // The default context is always there; only incognito ones count.
+    countContexts: async (page: Page) => page.browser().browserContexts().length - 1,
+    submitLocation: async (page: Page, location: string) => {
+        await page.select('select[name=location]', location);
+        await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    },
+    noSandboxAsRoot: true,
+});
