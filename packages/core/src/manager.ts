@@ -19,7 +19,7 @@ import {
 import { IdentityFactory } from './identity.js';
 import { resolveBackoff, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
 import type { PolicyContext, ProxyCandidate } from './policies.js';
-import { Pool, RETIRED_HISTORY } from './pool.js';
+import { Pool, RETIRED_HISTORY, type ProxySlot } from './pool.js';
 import { DIRECT_PROXY_ID, ProxyHealth, ProxySource, type OutcomeEffect } from './proxies.js';
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type PrepareState, type Rule } from './rules.js';
@@ -45,7 +45,7 @@ import {
     type PersistedState,
     type SessionStore,
 } from './store.js';
-import type { Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot } from './types.js';
+import type { Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
@@ -135,6 +135,7 @@ export class SessionManager {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
     private statsTimer: TimerHandle | undefined;
+    private passCounter = 0;
     private closed = false;
     private listening = false;
 
@@ -219,13 +220,15 @@ export class SessionManager {
                     }
                     continue;
                 }
-                // Inits that fail on the proxy do not count toward maxInitFailuresInRow; bound them per acquire.
+                // Inits that fail on the proxy do not count toward maxInitFailuresInRow. With fixed proxies each one
+                // teaches the proxy health something (repeated failures put the proxy in backoff), so other proxies are
+                // tried until none is left or the deadline passes; a dynamic configuration can hand out new proxies
+                // without end, so there they are bounded per acquire.
                 failedCreates++;
-                const outOfTime = this.clock.now() >= deadline;
-                if (created === 'init-proxy-failed' && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
+                if (created === 'init-proxy-failed' && this.proxies.dynamic && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
                     throw new NoUsableProxyError(pool.key, this.proxySummary(pool.key));
                 }
-                if (outOfTime) {
+                if (this.clock.now() >= deadline) {
                     const summary = this.proxySummary(pool.key);
                     if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
                     throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, this.clock.now() - started);
@@ -257,45 +260,58 @@ export class SessionManager {
         let backoff = 0;
         let initializing = 0;
         let evictable: ManagedSession | undefined;
+        // Sessions share proxies: each proxy's state is looked up once per pass, through the session's slot.
+        const pass = ++this.passCounter;
+        const proxyState = (s: ManagedSession): ProxySlot => {
+            const slot = s.proxySlot ?? pool.slot(s.identity.proxy?.id ?? DIRECT_PROXY_ID);
+            if (slot.stamp !== pass) {
+                slot.stamp = pass;
+                slot.availability = this.health.availability(slot.id, key, now);
+                slot.usableAt = slot.availability === 'backoff' ? this.health.usableAt(slot.id, key) : undefined;
+                slot.pacedUntil = this.health.pacedUntil(slot.id, key);
+            }
+            return slot;
+        };
+        const maxUses = o.maxUses;
+        const maxConcurrent = o.maxConcurrentUses;
         for (const s of pool.sessions.values()) {
             if (s.initializing) {
                 initializing++;
                 continue;
             }
-            const expired = s.isExpired();
-            const usedUp = s.usageCount + s.inUse >= o.maxUses;
+            const inUse = s.inUse;
+            const expired = s.expiresAt.getTime() <= now;
+            const usedUp = s.usageCount + inUse >= maxUses;
             const errored = s.errorScore >= s.maxErrorScore;
             if (expired || usedUp || errored) {
-                if (s.inUse === 0) this.retire(s, expired ? 'max age reached' : usedUp ? 'max uses reached' : 'max error score reached');
+                if (inUse === 0) this.retire(s, expired ? 'max age reached' : usedUp ? 'max uses reached' : 'max error score reached');
                 else busy++;
                 continue;
             }
-            if (s.inUse >= o.maxConcurrentUses) {
+            if (inUse >= maxConcurrent) {
                 busy++;
                 continue;
             }
-            const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
-            const availability = this.health.availability(pid, key, now);
-            if (availability === 'banned') {
-                if (s.inUse === 0) this.retire(s, 'proxy banned for this site');
+            const st = proxyState(s);
+            if (st.availability === 'banned') {
+                if (inUse === 0) this.retire(s, 'proxy banned for this site');
                 else busy++;
                 continue;
             }
-            if (availability === 'backoff') {
+            if (st.availability === 'backoff') {
                 backoff++;
-                if (s.inUse === 0) evictable ??= s;
-                const at = this.health.usableAt(pid, key);
-                if (at !== undefined) wakeAt = Math.min(wakeAt, at);
+                if (inUse === 0) evictable ??= s;
+                if (st.usableAt !== undefined) wakeAt = Math.min(wakeAt, st.usableAt);
                 continue;
             }
-            if (availability === 'probing') {
+            if (st.availability === 'probing') {
                 busy++;
                 continue;
             }
-            const readyAt = Math.max(s.availableAt, this.health.pacedUntil(pid, key));
+            const readyAt = s.availableAt > st.pacedUntil ? s.availableAt : st.pacedUntil;
             if (readyAt > now) {
                 cooling++;
-                wakeAt = Math.min(wakeAt, readyAt);
+                if (readyAt < wakeAt) wakeAt = readyAt;
                 continue;
             }
             candidates.push(s);
@@ -354,7 +370,22 @@ export class SessionManager {
     }
 
     private policyContext(pool: Pool): PolicyContext {
-        return { site: pool.key, health: this.health, random: this.random, explorationRate: pool.options.explorationRate };
+        const pass = this.passCounter;
+        const site = pool.key;
+        return {
+            site,
+            health: this.health,
+            random: this.random,
+            explorationRate: pool.options.explorationRate,
+            sessionScore: (s) => {
+                const slot = s.proxySlot ?? pool.slot(s.identity.proxy?.id ?? DIRECT_PROXY_ID);
+                if (slot.scoreStamp !== pass) {
+                    slot.scoreStamp = pass;
+                    slot.score = this.health.score(slot.id, site);
+                }
+                return slot.score;
+            },
+        };
     }
 
     private proxySummary(site: string) {
@@ -433,9 +464,20 @@ export class SessionManager {
             return session;
         }
         session.initializing = true;
+        // Every response init gets is classified like any other use: a block or rate limit seen during init is the
+        // proxy's fault on this site (and fails the init), not a broken init flow, so it does not count toward
+        // maxInitFailuresInRow.
+        let initBlock: Outcome | undefined;
+        const send = createSendRequest(session);
+        const classifyingSend: SendRequest = async (input) => {
+            const response = await send(input);
+            const verdict = classify(response, { ...this.options.classifier, usingProxy: Boolean(proxy), proxyUrl: proxy?.url, now: this.clock.now() });
+            if (verdict.type === 'blocked' || verdict.type === 'rate-limited' || verdict.type === 'proxy-failure') initBlock ??= verdict;
+            return response;
+        };
         try {
             const state = {
-                sendRequest: createSendRequest(session),
+                sendRequest: classifyingSend,
                 ...(typeof options.initTools === 'function' ? options.initTools(session) : options.initTools),
                 session,
                 request,
@@ -443,6 +485,7 @@ export class SessionManager {
                 pool: pool.key,
             };
             for (const hook of hooks) await hook(state);
+            if (initBlock) throw new Error(`init got ${initBlock.type}: ${initBlock.reason ?? 'no reason given'}`);
             session.initializing = false;
             session.initialized = true;
             pool.initFailuresInRow = 0;
@@ -459,11 +502,13 @@ export class SessionManager {
                 this.retire(session, `init aborted: ${message}`);
                 throw error;
             }
-            const verdict = classify({ error }, { usingProxy: Boolean(proxy), proxyUrl: proxy?.url });
-            this.recordHealth(pid, pool.key, verdict.type === 'proxy-failure' ? 'proxy-failure' : 'neutral');
+            const verdict = initBlock ?? classify({ error }, { usingProxy: Boolean(proxy), proxyUrl: proxy?.url });
+            const effect: OutcomeEffect =
+                verdict.type === 'proxy-failure' ? 'proxy-failure' : verdict.type === 'blocked' ? 'blocked' : verdict.type === 'rate-limited' ? 'rate-limited' : 'neutral';
+            this.recordHealth(pid, pool.key, effect, verdict.retryAfterMillis ?? 0);
             this.retire(session, `init failed: ${message}`);
             this.log.debug(`Init of a session in pool "${pool.key}" failed: ${message}`);
-            if (verdict.type !== 'proxy-failure') {
+            if (effect === 'neutral') {
                 pool.initFailuresInRow++;
                 if (pool.initFailuresInRow >= o.maxInitFailuresInRow) {
                     pool.initAbort = new InitFailedError(pool.key, pool.initFailuresInRow, message);
@@ -472,7 +517,7 @@ export class SessionManager {
                     throw pool.initAbort;
                 }
             }
-            return verdict.type === 'proxy-failure' ? 'init-proxy-failed' : 'init-failed';
+            return effect === 'neutral' ? 'init-failed' : 'init-proxy-failed';
         }
     }
 
