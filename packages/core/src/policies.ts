@@ -28,6 +28,8 @@ export interface PolicyContext {
     random: () => number;
     /** Chance of picking at random instead of by score (scored policy). */
     explorationRate: number;
+    /** The score of a session's proxy on this site (cached per pass: sessions share proxies). */
+    sessionScore(session: ManagedSession): number;
 }
 
 export interface SessionPolicy {
@@ -58,10 +60,6 @@ function minBy<T>(items: readonly T[], key: (t: T) => number): T {
     return best;
 }
 
-function proxyIdOfSession(s: ManagedSession): string {
-    return s.identity.proxy?.id ?? 'direct';
-}
-
 /**
  * Default. Fills the pool first (like Crawlee), putting each new session on the proxy with the best record on this
  * site (global record as the prior), plus an exploration bonus for little-tried proxies and divided by the number of
@@ -74,17 +72,17 @@ export const scoredPolicy: SessionPolicy = {
     preferNew: () => true,
     pickSession(candidates, ctx) {
         if (candidates.length > 1 && ctx.random() < ctx.explorationRate) return randomOf(candidates, ctx.random);
-        const scores = new Map<string, number>();
-        return minBy(candidates, (s) => {
-            const id = proxyIdOfSession(s);
-            let score = scores.get(id);
-            if (score === undefined) {
-                score = ctx.health.score(id, ctx.site);
-                scores.set(id, score);
+        // Best proxy score first (rounded, so near-equal proxies tie); among ties, least recently handed out.
+        let best = candidates[0]!;
+        let bestScore = -1;
+        for (const s of candidates) {
+            const score = Math.round(ctx.sessionScore(s) * 1000);
+            if (score > bestScore || (score === bestScore && s.handOutSeq < best.handOutSeq)) {
+                best = s;
+                bestScore = score;
             }
-            // Higher score first; within ~equal scores, least recently handed out first.
-            return -Math.round(score * 1000) * 1e12 + s.handOutSeq;
-        });
+        }
+        return best;
     },
     pickProxy(proxies, ctx) {
         if (proxies.length > 1 && ctx.random() < ctx.explorationRate) return randomOf(proxies, ctx.random);

@@ -6,13 +6,29 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { InitFailedError } from './errors.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { policyByName, type SessionPolicy } from './policies.js';
-import { DIRECT_PROXY_ID } from './proxies.js';
+import { DIRECT_PROXY_ID, type ProxyAvailability } from './proxies.js';
 import type { ManagedSession } from './session.js';
 import type { PersistedRetired } from './store.js';
 import { emptySessionCounts, type SessionCounts } from './stats.js';
 
 /** How many retired sessions each pool remembers (and persists), so they stay retired and can be inspected. */
 export const RETIRED_HISTORY = 50;
+
+/**
+ * What one decision pass knows about a proxy on this pool's site. Sessions point at their slot, so a pass over
+ * 1000 sessions on 100 proxies asks the health tracker 100 times, with no map lookups per session.
+ */
+export interface ProxySlot {
+    readonly id: string;
+    /** The pass these values belong to. */
+    stamp: number;
+    availability: ProxyAvailability;
+    usableAt: number | undefined;
+    pacedUntil: number;
+    /** The proxy's score on this site, for the pass `scoreStamp`. */
+    score: number;
+    scoreStamp: number;
+}
 
 export class Pool {
     /** Live (not retired) sessions by id, in creation order. */
@@ -35,6 +51,7 @@ export class Pool {
     /** Hand-out order of each proxy's last new session (round-robin of proxies). */
     readonly proxyLastPicked = new Map<string, number>();
     private seq = 0;
+    private readonly slots = new Map<string, ProxySlot>();
     private readonly waiters = new Set<() => void>();
 
     constructor(
@@ -54,9 +71,20 @@ export class Pool {
         return this.sessions.size + this.pending;
     }
 
+    /** The slot of a proxy in this pool. */
+    slot(proxyId: string): ProxySlot {
+        let slot = this.slots.get(proxyId);
+        if (!slot) {
+            slot = { id: proxyId, stamp: -1, availability: 'usable', usableAt: undefined, pacedUntil: 0, score: 0, scoreStamp: -1 };
+            this.slots.set(proxyId, slot);
+        }
+        return slot;
+    }
+
     add(session: ManagedSession): void {
         this.sessions.set(session.id, session);
         const pid = session.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        session.proxySlot = this.slot(pid);
         this.proxyLoad.set(pid, (this.proxyLoad.get(pid) ?? 0) + 1);
         if (session.handOutSeq > this.seq) this.seq = session.handOutSeq;
     }

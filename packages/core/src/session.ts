@@ -7,6 +7,7 @@ import { EventEmitter as EventEmitterClass, type EventEmitter } from 'node:event
 
 import { Session, type Log } from '@crawlee/core';
 
+import type { ProxySlot } from './pool.js';
 import type { Identity, SessionStateName } from './types.js';
 
 /** What a session needs from the manager that owns it. */
@@ -127,6 +128,8 @@ export class ManagedSession extends Session {
      * the adapter then reports the same use as a target-error, which must not count twice.
      */
     declare pendingBadMarks: number;
+    /** @internal Its proxy's per-pass state in its pool (set when the pool adopts it). */
+    declare proxySlot: ProxySlot | undefined;
 
     declare private readonly owner: SessionOwner;
     declare private echoes: number;
@@ -195,6 +198,7 @@ export class ManagedSession extends Session {
         this.initializing = false;
         this.handOutSeq = 0;
         this.pendingBadMarks = 0;
+        this.proxySlot = undefined;
         this.echoes = 0;
         this.echoesAt = 0;
     }
