@@ -52,6 +52,11 @@ export class IdentityFactory {
         this.shared = shared;
     }
 
+    /** Builds the header generator now (throws if header-generator rejects the options). */
+    validate(): void {
+        this.shared.generator ??= new HeaderGenerator(this.headerGeneratorOptions);
+    }
+
     /** A header set for a new session: a cached one, or a freshly generated one while the cache is not full. */
     headers(): Readonly<Record<string, string>> {
         const index = Math.floor(this.random() * this.variants);

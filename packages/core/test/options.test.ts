@@ -30,6 +30,12 @@ describe('options validation (ow)', () => {
         expect(() => validateOptions(options as never)).toThrow(message);
     });
 
+    it('checks headerGeneratorOptions with header-generator at open()', async () => {
+        await expect(SessionManager.open({ store: false, headerGeneratorOptions: { browsers: ['netscape' as never] } })).rejects.toThrow(
+            /headerGeneratorOptions/,
+        );
+    });
+
     it('never quotes a malformed proxy URL (it may hold a password)', () => {
         expect(() => validateOptions({ proxyUrls: ['http://u:hunter2@host:port:bad'] })).toThrow(/^(?!.*hunter2)/s);
     });

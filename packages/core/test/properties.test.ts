@@ -181,6 +181,80 @@ describe('invariants under random acquire/report/time sequences', () => {
                 await manager.close();
                 await clock.advance(0);
             }),
+            { numRuns: 200 },
+        );
+    });
+});
+
+describe('AttemptTracker under random crawler flows', () => {
+    it('reports every attempt exactly once and never underflows', async () => {
+        const { AttemptTracker } = await import('../src/index.js');
+        const step = fc.record({
+            request: fc.nat(3),
+            action: fc.constantFrom('begin', 'end-ok', 'end-bad', 'end-rate', 'crawlee-good', 'crawlee-bad', 'crawlee-retire', 'advance'),
+        });
+        await fc.assert(
+            fc.asyncProperty(fc.array(step, { maxLength: 60 }), fc.integer(), async (steps, seed) => {
+                const clock = new ManualClock();
+                const manager = await SessionManager.open({
+                    store: false,
+                    statsIntervalSecs: 0,
+                    clock,
+                    random: seeded(seed),
+                    log: quietLog(),
+                    proxyUrls: PROXIES,
+                    pool: { size: 3, maxConcurrentUses: 2, acquireTimeoutSecs: 0 },
+                });
+                const tracker = new AttemptTracker(manager);
+                const requests = [0, 1, 2, 3].map((i) => ({ url: `https://a.test/${i}` }));
+                let begun = 0;
+                for (const { request, action } of steps) {
+                    const r = requests[request]!;
+                    const session = tracker.current(r);
+                    switch (action) {
+                        case 'begin':
+                            try {
+                                await tracker.begin(r);
+                                begun++;
+                            } catch (e) {
+                                expect(e).toBeInstanceOf(SessionpackError);
+                                // The previous attempt was ended as abandoned before the acquire failed.
+                            }
+                            break;
+                        case 'end-ok':
+                            tracker.end(r, { type: 'ok' });
+                            break;
+                        case 'end-bad':
+                            tracker.end(r, { type: 'blocked' });
+                            break;
+                        case 'end-rate':
+                            tracker.end(r, { type: 'rate-limited', retryAfterMillis: 100 });
+                            break;
+                        case 'crawlee-good':
+                            session?.markGood();
+                            break;
+                        case 'crawlee-bad':
+                            session?.markBad();
+                            break;
+                        case 'crawlee-retire':
+                            session?.retire();
+                            break;
+                        case 'advance':
+                            await clock.advance(200);
+                            break;
+                    }
+                    for (const pool of manager.pools.values()) for (const s of pool.sessions.values()) expect(s.inUse).toBeGreaterThanOrEqual(0);
+                }
+                let open = 0;
+                for (const r of requests) if (tracker.isOpen(r)) open++;
+                const c = manager.stats().totals.counters;
+                const reported = c['use/ok'] + c['use/blocked'] + c['use/rate-limited'] + c['use/target-error'];
+                expect(reported + open).toBe(begun);
+                let inUse = 0;
+                for (const pool of manager.pools.values()) for (const s of pool.sessions.values()) inUse += s.inUse;
+                expect(inUse).toBeLessThanOrEqual(open);
+                await manager.close();
+            }),
             { numRuns: 150 },
         );
     });
