@@ -1,0 +1,75 @@
+/**
+ * Failures that are not the session's fault stay that way, and failures that are cannot rotate forever.
+ */
+import { CheerioCrawler } from '@crawlee/cheerio';
+import { SessionManager } from '@sessionpack/core';
+import { type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withSessions } from '../src/index.js';
+import { memoryConfig } from './helpers.js';
+
+let pg: ProvingGround | undefined;
+afterEach(async () => {
+    await pg?.close();
+    pg = undefined;
+});
+
+describe('errors', () => {
+    it("the user's handler errors are handler errors: the session is kept and the request retried", async () => {
+        pg = await startProvingGround({ seed: 12, proxies: { count: 4 } });
+        const urls = Array.from({ length: 12 }, (_, i) => pg!.urlFor('shop.test', `/product/${i + 1}`));
+        const manager = await SessionManager.open({ proxyUrls: [...pg.proxyUrls], pool: { size: 2 }, store: false, statsIntervalSecs: 0, config: memoryConfig() });
+        const attempts = new Map<string, number>();
+        const crawler = new CheerioCrawler(
+            withSessions(
+                {
+                    maxConcurrency: 2,
+                    requestHandler: async ({ request }) => {
+                        const n = (attempts.get(request.url) ?? 0) + 1;
+                        attempts.set(request.url, n);
+                        if (n === 1) throw new Error('my parser broke');
+                    },
+                },
+                manager,
+            ),
+            memoryConfig(),
+        );
+        await crawler.run(urls);
+        const counters = manager.stats().totals.counters;
+        await manager.close();
+        expect([...attempts.values()]).toEqual(urls.map(() => 2));
+        expect(counters['use/handler-error']).toBe(12);
+        expect(counters['use/blocked']).toBe(0);
+        expect(counters['session/retired']).toBe(0);
+        // The site saw 24 page requests from just the pool's two sessions: nobody was burnt for our own bug.
+        const pages = pg.stats().requests.filter((e) => e.kind === 'page');
+        expect(pages).toHaveLength(24);
+        expect(new Set(pages.map((e) => e.sid)).size).toBeLessThanOrEqual(2);
+    });
+
+    it('a page that blocks everyone fails after a bounded number of sessions, with the reason', async () => {
+        pg = await startProvingGround({ seed: 13, proxies: { count: 20 }, site: { challenges: { fraction: 1 } } });
+        const url = pg.urlFor('shop.test', '/product/1');
+        const failed: string[] = [];
+        const crawler = new CheerioCrawler(
+            withSessions(
+                {
+                    maxSessionRotations: 3,
+                    requestHandler: async () => {},
+                    failedRequestHandler: async (_ctx, error) => void failed.push(error.message),
+                },
+                { proxyUrls: [...pg.proxyUrls], store: false, statsIntervalSecs: 0, config: memoryConfig() },
+            ),
+            memoryConfig(),
+        );
+        await crawler.run([url]);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]).toMatch(/blocked/);
+        // One first attempt plus at most maxSessionRotations more, each on another session and another IP.
+        const seen = pg.stats().requests.filter((e) => e.path === '/product/1');
+        expect(seen.length).toBeLessThanOrEqual(4);
+        expect(seen.length).toBeGreaterThanOrEqual(2);
+        expect(new Set(seen.map((e) => e.ip)).size).toBe(seen.length);
+        expect(seen.every((e) => e.kind === 'challenge')).toBe(true);
+    });
+});
