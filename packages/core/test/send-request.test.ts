@@ -12,6 +12,10 @@ function startTarget(): Promise<Server> {
         let body = '';
         request.on('data', (c) => (body += c));
         request.on('end', () => {
+            if (request.url?.startsWith('/blocked')) {
+                response.writeHead(403, { 'content-type': 'text/html' }).end('<title>Access denied</title>');
+                return;
+            }
             response.setHeader('set-cookie', 'visited=yes; Path=/');
             response.setHeader('content-type', 'application/json');
             response.end(JSON.stringify({ method: request.method, url: request.url, headers: request.headers, body }));
@@ -107,6 +111,31 @@ describe('createSendRequest', () => {
         expect(outcome.type).toBe('proxy-failure');
         expect(JSON.stringify(outcome)).not.toContain('wrong-pw');
         await manager.close();
+    });
+
+    it("init's sendRequest classifies responses: a block fails the init against the proxy, not the init flow", async () => {
+        const { manager } = await openManager({
+            proxyUrls: [proxyUrl],
+            pool: { maxInitFailuresInRow: 1, acquireTimeoutSecs: 0 },
+            proxyBackoff: { blockedInRow: 1 },
+            rules: [{ match: '**', init: async ({ sendRequest, request }) => void (await sendRequest(request.url)) }],
+        });
+        const err = await manager.acquire(req(`${targetUrl}/blocked`)).catch((e) => e);
+        // The only proxy is now backed off on this site: no InitFailedError (the init flow is fine), a proxy error.
+        expect(err.name).toBe('NoUsableProxyError');
+        const c = manager.stats().pools['127.0.0.1']!.counters;
+        expect([c['init/failed'], c['proxy/backoff']]).toEqual([1, 1]);
+        expect(manager.pools.get('127.0.0.1')!.initFailuresInRow).toBe(0);
+        // initTools may be a function of the new session.
+        const seen: string[] = [];
+        const { manager: m2 } = await openManager({
+            proxyUrls: [proxyUrl],
+            rules: [{ match: '**', init: ({ tag }) => void seen.push(String(tag)) }],
+        });
+        const s = await m2.acquire(req(`${targetUrl}/ok`), { initTools: (session) => ({ tag: `for ${session.id}` }) });
+        expect(seen).toEqual([`for ${s.id}`]);
+        await manager.close();
+        await m2.close();
     });
 
     it('a dead proxy is a proxy failure', async () => {
