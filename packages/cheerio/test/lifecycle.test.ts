@@ -45,7 +45,7 @@ describe('lifecycle', () => {
         const options = { proxyUrls: [...pg.proxyUrls], pool: { size: 6 }, statsIntervalSecs: 0, config: storeConfig, proxyBackoff: { baseMillis: 60_000 } };
 
         const first = await SessionManager.open(options);
-        const run1 = await crawl(products(pg, 20), first);
+        const run1 = await crawl(products(pg, 20), first, storeConfig);
         await first.close();
         expect(run1.failed).toEqual([]);
         const sidsRun1 = new Set(pg.stats().requests.filter((e) => e.kind === 'page').map((e) => e.sid));
@@ -55,7 +55,7 @@ describe('lifecycle', () => {
         // The site keeps its sessions between the runs, as a real one would: only the crawler restarts.
         const before = pg.stats();
         const second = await SessionManager.open(options);
-        const run2 = await crawl(products(pg, 20, 21), second);
+        const run2 = await crawl(products(pg, 20, 21), second, storeConfig);
         await second.close();
         expect(run2.failed).toEqual([]);
         const after = pg.stats();
@@ -105,7 +105,7 @@ describe('lifecycle', () => {
         });
         expect(result.run.handled.length).toBe(25); // the crawl really went through the authenticated proxies
         expect(pg.stats().byProxy[pg.proxies.find((p) => !p.dead)!.index]!.authFailures).toBe(0);
-        const store = await KeyValueStore.open(null, { config: storeConfig as Configuration });
+        const store = await KeyValueStore.open('sessionpack', { config: storeConfig as Configuration });
         const records: string[] = [];
         await store.forEachKey(async (key) => void records.push(JSON.stringify(await store.getValue(key))));
         expect(records.length).toBeGreaterThanOrEqual(2); // state and final stats

@@ -168,7 +168,7 @@ export class SessionManager {
             this.store =
                 options.store?.custom ??
                 new KeyValueSessionStore({
-                    keyValueStoreName: options.store?.keyValueStoreName,
+                    keyValueStoreName: options.store?.keyValueStoreName ?? 'sessionpack',
                     key: options.store?.key ?? 'SESSIONPACK_STATE',
                     statsKey: options.store?.statsKey ?? 'SESSIONPACK_STATS',
                     config: this.config,

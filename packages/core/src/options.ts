@@ -68,9 +68,8 @@ export const DEFAULT_POOL_OPTIONS: ResolvedPoolOptions = {
 /** Where state is kept between runs (`store` option). */
 export interface StoreOptions {
     /**
-     * Name of the Crawlee KeyValueStore. Crawlee purges the *default* store when a crawler starts (`purgeOnStart`), so
-     * state kept there survives restarts and migrations of one run, not separate runs: name a store to keep sessions
-     * and proxy health from one run to the next. @default the default store
+     * Name of the Crawlee KeyValueStore. A named store, because Crawlee purges the *default* store whenever a crawler
+     * starts (`purgeOnStart`): there, sessions and proxy health would not outlive the run. @default 'sessionpack'
      */
     keyValueStoreName?: string;
     /** Record key of the state. @default 'SESSIONPACK_STATE' */

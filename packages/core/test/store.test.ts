@@ -29,7 +29,7 @@ describe('store (Crawlee KeyValueStore)', () => {
         const before = stateOf(a);
         await a.close();
 
-        const kvs = await KeyValueStore.open(null, { config });
+        const kvs = await KeyValueStore.open('sessionpack', { config });
         const record = (await kvs.getValue('SESSIONPACK_STATE')) as PersistedState;
         expect(record.format).toBe(STATE_FORMAT);
         const stats = (await kvs.getValue('SESSIONPACK_STATS')) as { totals: { counters: Record<string, number> } };
@@ -75,7 +75,7 @@ describe('store (Crawlee KeyValueStore)', () => {
         config.getEventManager().emit('persistState' as never, { isMigrating: false });
         expect(spy).toHaveBeenCalledTimes(1);
         await spy.mock.results[0]!.value;
-        const kvs = await KeyValueStore.open(null, { config });
+        const kvs = await KeyValueStore.open('sessionpack', { config });
         expect(((await kvs.getValue('SESSIONPACK_STATE')) as PersistedState).pools['a.test']).toBeDefined();
         await m.close();
         // After close the listener is gone.
@@ -120,7 +120,7 @@ describe('store (Crawlee KeyValueStore)', () => {
 
     it('a corrupt or foreign record is reported once and replaced', async () => {
         const config = memoryConfig();
-        const kvs = await KeyValueStore.open(null, { config });
+        const kvs = await KeyValueStore.open('sessionpack', { config });
         await kvs.setValue('SESSIONPACK_STATE', { hello: 'world' });
         const log = new Log({ level: LogLevel.OFF });
         const warnings: string[] = [];
@@ -165,7 +165,7 @@ describe('store (Crawlee KeyValueStore)', () => {
         const s = await a.acquire(req('https://a.test/'));
         a.report(s, { type: 'ok' });
         await a.close();
-        expect(JSON.stringify(await (await KeyValueStore.open(null, { config })).getValue('SESSIONPACK_STATE'))).not.toContain('pw-dyn');
+        expect(JSON.stringify(await (await KeyValueStore.open('sessionpack', { config })).getValue('SESSIONPACK_STATE'))).not.toContain('pw-dyn');
         const b = await open(config, clock, { proxyUrls: undefined, proxyConfiguration });
         expect(b.getSession(s.id)!.identity.proxy!.url).toBe(s.identity.proxy!.url);
         await b.close();
