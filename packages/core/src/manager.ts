@@ -56,7 +56,16 @@ export interface AcquireOptions {
      * Extra properties for the state of the rule's `init` hooks when this acquire creates a session (e.g. a way to
      * drive a browser page). A `sendRequest` here replaces the default one ({@link createSendRequest}).
      */
-    initTools?: Record<string, unknown> | ((session: ManagedSession) => Record<string, unknown>);
+    initTools?: Record<string, unknown> | ((session: ManagedSession, helpers: InitToolHelpers) => Record<string, unknown>);
+}
+
+/** What an `initTools` function gets besides the session, for tools that see responses outside `sendRequest`. */
+export interface InitToolHelpers {
+    /**
+     * Classifies a response an init tool saw (e.g. a browser page's navigation) with the manager's classifier. A block,
+     * rate limit or proxy failure fails the init as the proxy's fault, exactly like one seen through `sendRequest`.
+     */
+    classify(response: ResponseSnapshot): Outcome;
 }
 
 /** Input of `manager.evaluate()`: the session, the request and what the crawler saw, plus adapter extras (page...). */
@@ -478,16 +487,20 @@ export class SessionManager {
         // maxInitFailuresInRow.
         let initBlock: Outcome | undefined;
         const send = createSendRequest(session);
-        const classifyingSend: SendRequest = async (input) => {
-            const response = await send(input);
+        const classifyInit = (response: ResponseSnapshot): Outcome => {
             const verdict = classify(response, { ...this.options.classifier, usingProxy: Boolean(proxy), proxyUrl: proxy?.url, now: this.clock.now() });
             if (verdict.type === 'blocked' || verdict.type === 'rate-limited' || verdict.type === 'proxy-failure') initBlock ??= verdict;
+            return verdict;
+        };
+        const classifyingSend: SendRequest = async (input) => {
+            const response = await send(input);
+            classifyInit(response);
             return response;
         };
         try {
             const state = {
                 sendRequest: classifyingSend,
-                ...(typeof options.initTools === 'function' ? options.initTools(session) : options.initTools),
+                ...(typeof options.initTools === 'function' ? options.initTools(session, { classify: classifyInit }) : options.initTools),
                 session,
                 request,
                 log: this.log,
