@@ -13,7 +13,13 @@
 import type { Request } from '@crawlee/core';
 import { ProxyConfiguration } from '@crawlee/core';
 import type { BrowserController } from '@crawlee/browser-pool';
-import { CrawlerBinding, type ManagedSession, type SessionManager, type SessionManagerOptions } from '@sessionpack/core';
+import {
+    CrawlerBinding,
+    type InitToolHelpers,
+    type ManagedSession,
+    type SessionManager,
+    type SessionManagerOptions,
+} from '@sessionpack/core';
 
 import { jarToBrowserCookies, saveBrowserCookies } from './cookies.js';
 import type { BrowserDriver, InitPage } from './driver.js';
@@ -33,7 +39,8 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
 export type BrowserInitTools<Page> = {
     /**
      * Opens a page in a new context with the session's proxy, user agent, fingerprint and cookies. Cookies the site sets
-     * there are saved to the session when the page is closed and when the init ends; pages still open then are closed.
+     * there are saved to the session when the init ends, and the page is closed then. Its `goto()` is checked like a
+     * crawled page: a block or rate limit throws and fails the init as the proxy's fault.
      *
      * ```ts
      * init: async ({ newPage }) => {
@@ -167,8 +174,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
     }
 
     /** The `init` tools of one acquire: `newPage()` opens pages of the session being initialized. */
-    private initTools(initPages: InitPage<Page>[]): (session: ManagedSession) => BrowserInitTools<Page> {
-        return (session) => ({
+    private initTools(initPages: InitPage<Page>[]): (session: ManagedSession, helpers: InitToolHelpers) => BrowserInitTools<Page> {
+        return (session, helpers) => ({
             newPage: async () => {
                 const opened = await this.initBrowser.open({ proxyUrl: session.identity.proxy?.url });
                 const entry: InitPage<Page> = {
@@ -184,9 +191,37 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
                 initPages.push(entry);
                 await this.driver.applyIdentity(opened.page, this.fingerprints.for(session), this.identityHeaders(session));
                 await this.driver.addCookies(opened.page, jarToBrowserCookies(session));
+                this.classifyNavigations(opened.page, helpers);
                 return opened.page;
             },
         });
+    }
+
+    /**
+     * Every `page.goto()` of an init page is classified like a crawled page (status, headers, rendered HTML): a block,
+     * rate limit or proxy failure fails the init at once as the proxy's fault (core counts it for the proxy, not as a
+     * broken init flow), instead of the init timing out on a form the block page does not have.
+     */
+    private classifyNavigations(page: Page, helpers: InitToolHelpers) {
+        const target = page as unknown as { goto(url: string, options?: unknown): Promise<Response | null> };
+        const goto = target.goto.bind(target);
+        target.goto = async (url: string, options?: unknown) => {
+            let response: Response | null;
+            try {
+                response = await goto(url, options);
+            } catch (error) {
+                const verdict = helpers.classify({ url, error });
+                if (verdict.type === 'proxy-failure') throw new Error(`init page ${verdict.type}: ${verdict.reason ?? ''}`, { cause: error });
+                throw error;
+            }
+            const info = response ? await this.driver.responseInfo(response) : {};
+            const body = await this.driver.content(page).catch(() => '');
+            const verdict = helpers.classify({ url: info.url ?? url, statusCode: info.statusCode, headers: info.headers, body: body.slice(0, BODY_CHECK_LIMIT) });
+            if (verdict.type !== 'ok' && verdict.type !== 'target-error') {
+                throw new Error(`init page ${url} got ${verdict.type}: ${verdict.reason ?? 'no reason given'}`);
+            }
+            return response;
+        };
     }
 
     /** The identity's browser-wide headers (no request-dependent ones). */

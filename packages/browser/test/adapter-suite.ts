@@ -311,9 +311,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
 
         it('runs a location init in the browser and shows location prices on later pages', async () => {
             pg.reset();
-            const goodProxies = pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url);
             const manager = await SessionManager.open({
-                proxyUrls: goodProxies,
+                // Every proxy, the blocked ones too: an init page that gets a block page fails as the proxy's fault.
+                proxyUrls: [...pg.proxyUrls],
                 pool: { size: 2 },
                 store: false,
                 statsIntervalSecs: 0,
@@ -363,6 +363,10 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                     expect(r.userAgent).toBe(post.userAgent);
                 }
             }
+            // Init pages that met a block were classified: the inits failed fast and taught the manager about the proxy.
+            const counters = manager.stats().totals.counters;
+            const blockedInits = log.filter((r) => r.path === '/location' && BLOCKED_KINDS.has(r.kind)).length;
+            expect(counters['init/failed']).toBe(blockedInits);
             expect(pg.stats().totals.uaMismatches).toBe(0);
             expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
         });
