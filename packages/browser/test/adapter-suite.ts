@@ -273,6 +273,64 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
         });
 
+        it('uses authenticated proxies without their password reaching Chromium or the logs', async () => {
+            const secret = 's3cret-Pa55';
+            const authed = await startProvingGround({ seed: 5, proxies: { count: 3, auth: { username: 'scraper', password: secret } } });
+            const printed: string[] = [];
+            const originalLevel = log.getLevel();
+            const logger = log.getOptions().logger;
+            const capture = Object.create(logger) as typeof logger;
+            capture.log = (level: number, message: string, ...rest: unknown[]) => {
+                printed.push(`${message} ${JSON.stringify(rest)}`);
+            };
+            log.setOptions({ logger: capture });
+            log.setLevel(LogLevel.DEBUG);
+            let commandLines = '';
+            try {
+                const manager = await SessionManager.open({
+                    proxyUrls: [...authed.proxyUrls],
+                    pool: { size: 2 },
+                    store: false,
+                    statsIntervalSecs: 0,
+                    rules: [
+                        {
+                            match: `${authed.siteUrl}/**`,
+                            init: async ({ newPage }: any) => {
+                                const page = await newPage();
+                                await page.goto(`${authed.siteUrl}/`);
+                            },
+                        },
+                    ],
+                });
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions(
+                        {
+                            maxConcurrency: 2,
+                            requestHandler: async () => {
+                                commandLines += execFileSync('ps', ['-eo', 'args='], { encoding: 'utf8' });
+                            },
+                        },
+                        manager,
+                    ),
+                    new Configuration({ persistStorage: false }),
+                );
+                await crawler.run([`${authed.siteUrl}/product/1`, `${authed.siteUrl}/product/2`, `${authed.siteUrl}/product/3`, `${authed.siteUrl}/product/4`]);
+                const served = authed.stats().requests.filter((r) => r.path !== BEACON_PATH && r.kind === 'page');
+                // Init pages and crawled pages both went through the authenticating proxies.
+                expect(served.filter((r) => r.path.startsWith('/product/'))).toHaveLength(4);
+                expect(served.filter((r) => r.path === '/').length).toBe(manager.stats().totals.counters['init/passed']);
+                expect(JSON.stringify(manager.stats())).not.toContain(secret);
+            } finally {
+                log.setOptions({ logger });
+                log.setLevel(originalLevel);
+                await authed.close();
+            }
+            expect(commandLines).toContain('chrom');
+            expect(commandLines).not.toContain(secret);
+            expect(printed.length).toBeGreaterThan(0);
+            expect(printed.join('\n')).not.toContain(secret);
+        });
+
         it('keeps cookies of two sessions on one site apart', async () => {
             pg.reset();
             const manager = await SessionManager.open({
