@@ -1,0 +1,166 @@
+/**
+ * Overhead (`pnpm bench overhead`): what sessionpack costs a crawl that needs none of it. The proving ground's `benign`
+ * scenario (no defenses), CheerioCrawler with and without sessionpack, once with no proxy (the site's direct loopback
+ * address) and once through one proxy of the farm. Runs alternate (stock, sessionpack, stock, ...) so drifts in machine
+ * load hit both alike; the median pages per second of each is reported.
+ */
+import { CheerioCrawler } from '@crawlee/cheerio';
+import { Configuration, log as crawleeLog, LogLevel, ProxyConfiguration } from '@crawlee/core';
+import { withSessions } from '@sessionpack/cheerio';
+import { SessionManager } from '@sessionpack/core';
+import { startProvingGround, type ProvingGround } from '@sessionpack/proving-ground';
+
+import { derive, withSeededMathRandom } from '../shared/prng.js';
+import { median } from '../shared/stats.js';
+import { fmt, type PartResult, type Table } from '../shared/table.js';
+
+export interface OverheadOptions {
+    smoke?: boolean;
+    seed?: number;
+    /** Pages per run (default 600; smoke 40). */
+    pages?: number;
+    /** Runs of each variant per setting (default 5; smoke 1). */
+    repeats?: number;
+    progress?: (line: string) => void;
+}
+
+export interface OverheadRow {
+    setting: 'no proxy' | 'one proxy';
+    stockPagesPerSec: number;
+    oursPagesPerSec: number;
+    /** sessionpack ÷ stock. */
+    ratio: number;
+    stockRuns: number[];
+    oursRuns: number[];
+}
+
+export interface OverheadResult extends PartResult {
+    rows: OverheadRow[];
+    pages: number;
+    repeats: number;
+}
+
+/** Fixed concurrency for both (Crawlee's autoscaling would otherwise start at 1 and ramp up over tens of seconds). */
+const CONCURRENCY = 10;
+/** The benign shop made big enough that no page is fetched twice in a run. */
+const CATEGORIES = 20;
+const PRODUCTS_PER_CATEGORY = 50;
+
+function urls(base: string, count: number, offset: number): string[] {
+    const total = CATEGORIES * PRODUCTS_PER_CATEGORY;
+    return Array.from({ length: count }, (_, i) => `${base}/product/${((offset + i) % total) + 1}`);
+}
+
+async function crawl(options: {
+    base: string;
+    proxyUrl?: string;
+    sessionpack: boolean;
+    pages: number;
+    offset: number;
+    seed: number;
+}): Promise<number> {
+    const config = new Configuration({ persistStorage: false });
+    let extracted = 0;
+    const crawlerOptions = {
+        minConcurrency: CONCURRENCY,
+        maxConcurrency: CONCURRENCY,
+        maxRequestRetries: 3,
+        requestHandler: async ({ $ }: { $: (selector: string) => { length: number } }) => {
+            if ($('.price').length) extracted++;
+        },
+    };
+    let manager: SessionManager | undefined;
+    let crawler: CheerioCrawler;
+    if (options.sessionpack) {
+        manager = await SessionManager.open({
+            proxyUrls: options.proxyUrl ? [options.proxyUrl] : undefined,
+            store: false,
+            statsIntervalSecs: 0,
+            random: derive(options.seed, 'overhead', options.offset),
+            config,
+        });
+        crawler = new CheerioCrawler(withSessions(crawlerOptions as never, manager), config);
+    } else {
+        crawler = new CheerioCrawler(
+            { ...(crawlerOptions as object), ...(options.proxyUrl ? { proxyConfiguration: new ProxyConfiguration({ proxyUrls: [options.proxyUrl] }) } : {}) },
+            config,
+        );
+    }
+    const started = process.hrtime.bigint();
+    await crawler.run(urls(options.base, options.pages, options.offset));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    await manager?.close();
+    if (extracted !== options.pages) throw new Error(`overhead: extracted ${extracted} of ${options.pages} pages (${options.sessionpack ? 'sessionpack' : 'stock'})`);
+    return options.pages / seconds;
+}
+
+export async function runOverhead(options: OverheadOptions = {}): Promise<OverheadResult> {
+    const wallStart = Date.now();
+    const smoke = options.smoke ?? false;
+    const seed = options.seed ?? 1;
+    const pages = options.pages ?? (smoke ? 40 : 600);
+    const repeats = options.repeats ?? (smoke ? 1 : 5);
+    const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const previousLevel = crawleeLog.getLevel();
+    crawleeLog.setLevel(LogLevel.OFF);
+    const pg: ProvingGround = await startProvingGround({
+        scenario: 'benign',
+        seed,
+        exposeDirect: true,
+        site: { categories: CATEGORIES, productsPerCategory: PRODUCTS_PER_CATEGORY },
+    });
+    const rows: OverheadRow[] = [];
+    try {
+        const settings: { setting: OverheadRow['setting']; base: string; proxyUrl?: string }[] = [
+            { setting: 'no proxy', base: pg.directUrl!.replace(/\/$/, '') },
+            { setting: 'one proxy', base: pg.siteUrl.replace(/\/$/, ''), proxyUrl: pg.proxyUrls[0] },
+        ];
+        let offset = 0;
+        for (const s of settings) {
+            // One untimed warm-up run of each variant (JIT, header-generator caches, proxy connections).
+            for (const sessionpack of [false, true]) {
+                await crawl({ ...s, sessionpack, pages: Math.min(pages, 100), offset: (offset += pages), seed });
+            }
+            const stockRuns: number[] = [];
+            const oursRuns: number[] = [];
+            for (let r = 0; r < repeats; r++) {
+                // Alternate which goes first, so a slow start or a load change does not always hit the same variant.
+                const order = r % 2 === 0 ? [false, true] : [true, false];
+                for (const sessionpack of order) {
+                    const rate = await withSeededMathRandom(derive(seed, 'overhead', s.setting, r, String(sessionpack)), () =>
+                        crawl({ ...s, sessionpack, pages, offset: (offset += pages), seed }),
+                    );
+                    (sessionpack ? oursRuns : stockRuns).push(rate);
+                }
+            }
+            const stock = median(stockRuns);
+            const ours = median(oursRuns);
+            rows.push({ setting: s.setting, stockPagesPerSec: stock, oursPagesPerSec: ours, ratio: ours / stock, stockRuns, oursRuns });
+            progress(`overhead ${s.setting}: stock ${fmt(stock, 0)} pages/s, sessionpack ${fmt(ours, 0)} pages/s (${fmt(ours / stock, 3)})`);
+        }
+    } finally {
+        await pg.close();
+        crawleeLog.setLevel(previousLevel);
+    }
+    const table: Table = {
+        title: `CheerioCrawler on a site with no defenses (proving ground "benign"), ${pages} pages per run, median of ${repeats} runs each`,
+        columns: ['setting', 'stock pages/s', 'sessionpack pages/s', 'sessionpack ÷ stock', 'stock runs', 'sessionpack runs'],
+        rows: rows.map((r) => [
+            r.setting,
+            fmt(r.stockPagesPerSec, 0),
+            fmt(r.oursPagesPerSec, 0),
+            fmt(r.ratio, 3),
+            r.stockRuns.map((v) => fmt(v, 0)).join(' '),
+            r.oursRuns.map((v) => fmt(v, 0)).join(' '),
+        ]),
+        notes: [
+            `Both crawlers at a fixed concurrency of ${CONCURRENCY} (minConcurrency = maxConcurrency), retries and everything else at defaults; ` +
+                'sessionpack at its defaults (pool of 20 sessions, scored policy, classifier on every response). "no proxy" fetches the site on its ' +
+                'loopback address directly; "one proxy" goes through one proxy of the farm to shop.test. Runs alternate between the variants.',
+        ],
+    };
+    const verdicts = rows.map(
+        (r) => `${r.setting}: sessionpack runs at ${fmt(r.ratio, 3)} of stock pages per second (bar: at least 0.97: ${r.ratio >= 0.97 ? 'met' : 'MISSED'}).`,
+    );
+    return { part: 'overhead', seeds: [seed], seconds: (Date.now() - wallStart) / 1000, tables: [table], verdicts, rows, pages, repeats };
+}
