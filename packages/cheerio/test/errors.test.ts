@@ -51,12 +51,17 @@ describe('errors', () => {
         pg = await startProvingGround({ seed: 13, proxies: { count: 20 }, site: { challenges: { fraction: 1 } } });
         const url = pg.urlFor('shop.test', '/product/1');
         const failed: string[] = [];
+        const sessions: string[] = [];
         const crawler = new CheerioCrawler(
             withSessions(
                 {
                     maxSessionRotations: 3,
                     requestHandler: async () => {},
-                    failedRequestHandler: async (_ctx, error) => void failed.push(error.message),
+                    errorHandler: async ({ session }) => void sessions.push(session!.id),
+                    failedRequestHandler: async ({ session }, error) => {
+                        sessions.push(session!.id);
+                        failed.push(error.message);
+                    },
                 },
                 { proxyUrls: [...pg.proxyUrls], store: false, statsIntervalSecs: 0, config: memoryConfig() },
             ),
@@ -65,11 +70,13 @@ describe('errors', () => {
         await crawler.run([url]);
         expect(failed).toHaveLength(1);
         expect(failed[0]).toMatch(/blocked/);
-        // One first attempt plus at most maxSessionRotations more, each on another session and another IP.
+        // One first attempt plus at most maxSessionRotations more, each on another session, through more than one IP.
         const seen = pg.stats().requests.filter((e) => e.path === '/product/1');
         expect(seen.length).toBeLessThanOrEqual(4);
         expect(seen.length).toBeGreaterThanOrEqual(2);
-        expect(new Set(seen.map((e) => e.ip)).size).toBe(seen.length);
+        expect(sessions).toHaveLength(seen.length);
+        expect(new Set(sessions).size).toBe(seen.length);
+        expect(new Set(seen.map((e) => e.ip)).size).toBeGreaterThan(1);
         expect(seen.every((e) => e.kind === 'challenge')).toBe(true);
     });
 });
