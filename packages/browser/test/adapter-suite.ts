@@ -331,6 +331,83 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(printed.join('\n')).not.toContain(secret);
         });
 
+        it('handles dead proxies and rate limits like the other adapters, and stops the crawl when a check aborts', async () => {
+            const hostile = await startProvingGround({
+                seed: 9,
+                // Two thirds of the proxies dead (refusing, or answering 599), and one page per site session per 3 s.
+                proxies: { count: 6, dead: { refuse: 2, tunnelError: 2 } },
+                site: { rateLimits: { perSession: { requests: 1, windowMs: 3_000, penaltyMs: 1_000 } } },
+            });
+            try {
+                const manager = await SessionManager.open({
+                    proxyUrls: [...hostile.proxyUrls],
+                    pool: { size: 2 },
+                    store: false,
+                    statsIntervalSecs: 0,
+                    rules: [
+                        {
+                            match: `${hostile.siteUrl}/category/**`,
+                            check: ({ abort }: any) => abort('the category pages are off limits'),
+                        },
+                    ],
+                });
+                const failed: string[] = [];
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions(
+                        {
+                            maxConcurrency: 3,
+                            maxRequestRetries: 10,
+                            requestHandler: async () => {},
+                            failedRequestHandler: async ({ request }: any, error: Error) => {
+                                failed.push(`${new URL(request.url).pathname}: ${error.message}`);
+                            },
+                        },
+                        manager,
+                    ),
+                    new Configuration({ persistStorage: false }),
+                );
+                await crawler.run(products(1, 6).map((u) => u.replace(pg.siteUrl, hostile.siteUrl)));
+                const counters = manager.stats().totals.counters;
+                expect(failed).toEqual([]);
+                expect(counters['use/ok']).toBe(6);
+                // Dead proxies failed as proxies, the site's 429s cooled sessions down (the proxy served on).
+                expect(counters['use/proxy-failure']).toBeGreaterThan(0);
+                expect(counters['use/rate-limited']).toBeGreaterThan(0);
+                const served = hostile.stats().requests.filter((r) => r.kind === 'page' && r.path.startsWith('/product/'));
+                expect(new Set(served.map((r) => r.path)).size).toBe(6);
+                // No page came through a dead proxy (the site never saw their addresses).
+                const deadIps = new Set(hostile.proxies.filter((p) => p.dead).map((p) => p.ip));
+                expect(hostile.stats().requests.some((r) => deadIps.has(r.ip))).toBe(false);
+
+                // A check that aborts: the crawl stops, every request after it fails with the reason, none reaches the site.
+                failed.length = 0;
+                const stopped = new adapter.Crawler(
+                    adapter.withSessions(
+                        {
+                            maxConcurrency: 1,
+                            requestHandler: async () => {},
+                            failedRequestHandler: async ({ request }: any, error: Error) => {
+                                failed.push(`${new URL(request.url).pathname}: ${error.message}`);
+                            },
+                        },
+                        manager,
+                    ),
+                    new Configuration({ persistStorage: false }),
+                );
+                hostile.reset();
+                await stopped.run([`${hostile.siteUrl}/category/1`, ...products(11, 3).map((u) => u.replace(pg.siteUrl, hostile.siteUrl))]);
+                const seen = hostile.stats().requests.filter((r) => r.path !== BEACON_PATH).map((r) => r.path);
+                const afterAbort = seen.slice(seen.indexOf('/category/1') + 1);
+                expect(seen).toContain('/category/1');
+                expect(afterAbort).toEqual([]);
+                expect(failed.length).toBe(4 - (seen.length - 1));
+                expect(failed[0]).toMatch(/^\/category\/1: .*the category pages are off limits/);
+                for (const f of failed) expect(f).toContain('the category pages are off limits');
+            } finally {
+                await hostile.close();
+            }
+        });
+
         it('keeps cookies of two sessions on one site apart', async () => {
             pg.reset();
             const manager = await SessionManager.open({
