@@ -143,7 +143,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 );
                 const t0 = Date.now();
                 try {
-                    await crawler.run([...products(1, 24), `${pg.siteUrl}/js`]);
+                    await crawler.run([...products(1, 18), `${pg.siteUrl}/js`]);
                 } finally {
                     clearInterval(sampler);
                 }
@@ -167,7 +167,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                     },
                     new Configuration({ persistStorage: false }),
                 );
-                await stock.run(products(1, 24));
+                await stock.run(products(1, 18));
                 stockLog = contentRequests(pg);
                 if (process.env.SUITE_DEBUG) console.log(`sessionpack crawl ${t1 - t0} ms, stock crawl ${Date.now() - t1} ms`);
                 if (process.env.SUITE_DEBUG) console.log(pg.proxies.map((p) => `${p.index}:${p.ip}:${p.banned}`).join(' '), stockLog.map((r) => `${r.ip}:${r.kind}`).join(' '));
@@ -175,7 +175,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
 
             it('extracts every page, the JS-rendered one included', () => {
                 const urls = new Set(visits.map((v) => v.url));
-                expect(urls.size).toBe(25);
+                expect(urls.size).toBe(19);
                 expect(visits.find((v) => v.url.endsWith('/js'))?.rendered).toBe(JS_RENDERED_TEXT);
             });
 
