@@ -408,6 +408,24 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             }
         });
 
+        it('sends loopback targets through the session proxy too', async () => {
+            const local = await startProvingGround({ seed: 3, proxies: { count: 2 }, exposeDirect: true });
+            try {
+                const manager = await SessionManager.open({ proxyUrls: [...local.proxyUrls], pool: { size: 2 }, store: false, statsIntervalSecs: 0 });
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions({ maxConcurrency: 2, requestHandler: async () => {} }, manager),
+                    new Configuration({ persistStorage: false }),
+                );
+                await crawler.run([`${local.directUrl}/product/1`, `${local.directUrl}/product/2`]);
+                const entries = local.stats().requests.filter((r) => r.path.startsWith('/product/'));
+                expect(entries).toHaveLength(2);
+                const proxyIps = new Set(local.proxies.map((p) => p.ip));
+                for (const r of entries) expect(proxyIps.has(r.ip), `${r.path} came from ${r.ip}`).toBe(true);
+            } finally {
+                await local.close();
+            }
+        });
+
         it('keeps cookies of two sessions on one site apart', async () => {
             pg.reset();
             const manager = await SessionManager.open({
