@@ -101,7 +101,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
         });
 
         describe('a crawl through half-banned proxies', () => {
-            const visits: { url: string; proxyIp?: string; ua: string; navigatorUa: string; rendered?: string | null }[] = [];
+            const visits: { url: string; session: string; proxyIp?: string; ua: string; navigatorUa: string; fingerprint: string; rendered?: string | null }[] = [];
             let maxContexts = 0;
             let maxBrowsers = 0;
             let manager: SessionManager;
@@ -130,7 +130,21 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                                     url: request.url,
                                     proxyIp: ipOfProxy.get(session.identity.proxy?.url),
                                     ua: session.identity.userAgent,
+                                    session: session.id,
                                     navigatorUa: await page.evaluate(() => navigator.userAgent),
+                                    // What scripts see of the machine: screen, cores, memory, languages, WebGL vendor.
+                                    fingerprint: await page.evaluate(() => {
+                                        const gl = document.createElement('canvas').getContext('webgl');
+                                        const info = gl?.getExtension('WEBGL_debug_renderer_info');
+                                        return [
+                                            screen.width,
+                                            screen.height,
+                                            navigator.hardwareConcurrency,
+                                            (navigator as { deviceMemory?: number }).deviceMemory,
+                                            navigator.languages.join(','),
+                                            info ? gl!.getParameter(info.UNMASKED_RENDERER_WEBGL) : '',
+                                        ].join('|');
+                                    }),
                                     rendered: request.url.endsWith('/js')
                                         ? await page.$eval('#rendered', (el: Element) => el.textContent).catch(() => null)
                                         : undefined,
@@ -198,6 +212,16 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 }
                 // The site's beacon compared navigator.userAgent with the header user agent of every page: no mismatch.
                 expect(pg.stats().totals.uaMismatches).toBe(0);
+            });
+
+            it('gives each session a fingerprint of its own, kept for its life, in one shared browser', () => {
+                const bySession = new Map<string, Set<string>>();
+                for (const v of visits) bySession.set(v.session, new Set([...(bySession.get(v.session) ?? []), v.fingerprint]));
+                expect(bySession.size).toBeGreaterThan(1);
+                for (const fingerprints of bySession.values()) expect(fingerprints.size).toBe(1);
+                // Contexts of one browser do not share one fingerprint (Crawlee's own fingerprints are per browser).
+                const distinct = new Set([...bySession.values()].map((f) => [...f][0]));
+                expect(distinct.size).toBeGreaterThan(1);
             });
 
             it('retires sessions on soft blocks and challenges and learns which proxies are banned', () => {
