@@ -190,7 +190,7 @@ export async function runCore(options: CoreBenchOptions = {}): Promise<CoreResul
     // pools), so nothing gets used up and this measures picking, not churn.
     const ops = smoke ? 2_000 : 20_000;
     const rounds = smoke ? 1 : 3;
-    const budgetSecs = smoke ? 0.3 : 1.5;
+    const budgetSecs = smoke ? 0.3 : 0.75;
     const canMeasureMemory = collectGarbage();
     const previousLevel = crawleeLog.getLevel();
     crawleeLog.setLevel(LogLevel.OFF);

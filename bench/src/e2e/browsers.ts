@@ -22,7 +22,7 @@ import { MAX_RETRIES, productOf, productUrls, rowFrom, type E2eRow } from './ind
 
 export type BrowserName = 'playwright' | 'puppeteer';
 
-/** Pages in flight per browser crawler: a 2-core machine runs a handful of Chromium pages at a time. */
+/** Pages in flight per browser crawler, fixed (minConcurrency = maxConcurrency) for both variants: a 2-core machine runs a handful of Chromium pages at a time. */
 export const BROWSER_CONCURRENCY = 4;
 
 interface BrowserRuns {
@@ -89,6 +89,7 @@ export function browserRuns(browser: BrowserName): BrowserRuns {
             const crawler = new Crawler(
                 withSessions(
                     {
+                        minConcurrency: BROWSER_CONCURRENCY,
                         maxConcurrency: BROWSER_CONCURRENCY,
                         maxRequestRetries: MAX_RETRIES,
                         maxSessionRotations: MAX_RETRIES,
@@ -112,6 +113,7 @@ export function browserRuns(browser: BrowserName): BrowserRuns {
             const crawler = new Crawler(
                 {
                     proxyConfiguration: new ProxyConfiguration({ proxyUrls: [...pg.proxyUrls] }),
+                    minConcurrency: BROWSER_CONCURRENCY,
                     maxConcurrency: BROWSER_CONCURRENCY,
                     maxRequestRetries: MAX_RETRIES,
                     maxSessionRotations: MAX_RETRIES,
