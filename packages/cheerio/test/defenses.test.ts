@@ -63,16 +63,26 @@ describe('defenses', () => {
         expect(stockShare.share).toBeGreaterThan(oursShare.share * 5);
     });
 
-    it('honours Retry-After: no request from a cooling session or its IP during its penalty', async () => {
-        pg = await startProvingGround({ scenario: 'rate-limits', seed: 5, proxies: { count: 4 } });
-        const { handled, failed, stats } = await crawlWithSessions(pg, products(pg, 40), { pool: { size: 4 } }, { maxConcurrency: 4 });
-        const truth = pg.stats().totals;
-        expect(truth.rateLimited).toBeGreaterThan(0); // the limits really bit
-        expect(truth.duringPenalty).toBe(0);
-        expect(stats.totals.counters['use/rate-limited']).toBe(truth.rateLimited);
-        expect(stats.totals.counters['session/retired']).toBe(0); // cooled down, not burnt
-        expect(handled).toHaveLength(40);
-        expect(failed).toEqual([]);
+    it('honours Retry-After: no request from a cooling session, or through a paced IP, during its penalty', async () => {
+        // Per-session limits with 4 sessions working in parallel; then per-IP limits too, one request at a time (with
+        // several in flight, a request already sent through an IP can still land inside that IP's new penalty).
+        const runs = [
+            { site: { rateLimits: { perSession: { requests: 5, windowMs: 2_000, penaltyMs: 1_000 } } }, maxConcurrency: 4 },
+            { scenario: 'rate-limits' as const, maxConcurrency: 1 },
+        ];
+        for (const { maxConcurrency, ...world } of runs) {
+            pg = await startProvingGround({ seed: 5, proxies: { count: 4 }, ...world });
+            const { handled, failed, stats } = await crawlWithSessions(pg, products(pg, 40), { pool: { size: 4 } }, { maxConcurrency });
+            const truth = pg.stats().totals;
+            expect(truth.rateLimited).toBeGreaterThan(0); // the limits really bit
+            expect(truth.duringPenalty).toBe(0);
+            expect(stats.totals.counters['use/rate-limited']).toBe(truth.rateLimited);
+            expect(stats.totals.counters['session/retired']).toBe(0); // cooled down, not burnt
+            expect(handled).toHaveLength(40);
+            expect(failed).toEqual([]);
+            await pg.close();
+            pg = undefined;
+        }
     });
 
     it('detects soft blocks, challenges and captchas and retires their sessions', async () => {
