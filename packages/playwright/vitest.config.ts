@@ -3,5 +3,5 @@ import { defineProject } from 'vitest/config';
 export default defineProject({
     resolve: { conditions: ['@sessionpack/source'] },
     ssr: { resolve: { conditions: ['@sessionpack/source'] } },
-    test: { name: 'playwright', include: ['test/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 120_000 },
+    test: { name: 'playwright', include: ['test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 240_000 },
 });
