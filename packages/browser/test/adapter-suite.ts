@@ -253,7 +253,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 expect(maxContexts).toBeLessThanOrEqual(3);
                 expect(maxBrowsers).toBeGreaterThanOrEqual(1);
                 expect(maxBrowsers).toBeLessThanOrEqual(3);
-                expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+                expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
             });
         });
 
@@ -294,7 +294,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(manager.stats().totals.counters['session/retired']).toBeGreaterThanOrEqual(10);
             expect(maxContexts).toBeLessThanOrEqual(3);
             expect(maxBrowsers).toBeLessThanOrEqual(2);
-            expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
 
         it('uses authenticated proxies without their password reaching Chromium or the logs', async () => {
@@ -548,7 +548,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             const blockedInits = log.filter((r) => r.path === '/location' && BLOCKED_KINDS.has(r.kind)).length;
             expect(counters['init/failed']).toBe(blockedInits);
             expect(pg.stats().totals.uaMismatches).toBe(0);
-            expect(await waitFor(() => liveBrowserProcesses() === 0, 10_000)).toBe(true);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
     });
 }
