@@ -64,7 +64,9 @@ export class CrawlerBinding {
     proxyConfiguration(acquireOptions?: (request: Request) => AcquireOptions): ProxyConfiguration {
         return new ProxyConfiguration({
             newUrlFunction: async (_sessionId, options) => {
-                const request = options!.request!;
+                // Crawlee also asks without a request (a browser launched for a page without a proxy): no proxy then.
+                const request = options?.request;
+                if (!request) return null;
                 const session = await this.begin(request, acquireOptions?.(request));
                 return session.identity.proxy?.url ?? null;
             },
