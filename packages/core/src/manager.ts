@@ -24,7 +24,7 @@ import { DIRECT_PROXY_ID, ProxyHealth, ProxySource, type OutcomeEffect } from '.
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type PrepareState, type Rule } from './rules.js';
 import { createSendRequest } from './send-request.js';
-import { ManagedSession, type SessionOwner } from './session.js';
+import { ManagedSession, type ManagedSessionOptions, type SessionOwner } from './session.js';
 import {
     addCounters,
     addSessionCounts,
@@ -421,6 +421,25 @@ export class SessionManager {
         this.health.onHandOut(session.identity.proxy?.id ?? DIRECT_PROXY_ID, pool.key);
     }
 
+    /** A session of `pool` with the pool's limits; `fields` says who it is (new, or restored with its counters). */
+    private newSession(
+        pool: Pool,
+        fields: Omit<ManagedSessionOptions, 'poolKey' | 'owner' | 'events' | 'log' | 'maxAgeSecs' | 'maxUsageCount' | 'maxErrorScore' | 'errorScoreDecrement'>,
+    ): ManagedSession {
+        const o = pool.options;
+        return ManagedSession.create({
+            ...fields,
+            poolKey: pool.key,
+            owner: this.owner,
+            events: this.events,
+            log: this.log,
+            maxAgeSecs: o.maxAgeSecs,
+            maxUsageCount: o.maxUses,
+            maxErrorScore: o.maxErrorScore,
+            errorScoreDecrement: o.errorScoreDecrement,
+        });
+    }
+
     private newSessionId(): string {
         for (;;) {
             let id = 'session_';
@@ -456,19 +475,7 @@ export class SessionManager {
         }
         const o = pool.options;
         const now = this.clock.now();
-        const session = ManagedSession.create({
-            id,
-            poolKey: pool.key,
-            identity: this.identities.create(proxy),
-            owner: this.owner,
-            events: this.events,
-            log: this.log,
-            maxAgeSecs: o.maxAgeSecs,
-            maxUsageCount: o.maxUses,
-            maxErrorScore: o.maxErrorScore,
-            errorScoreDecrement: o.errorScoreDecrement,
-            createdAt: new Date(now),
-        });
+        const session = this.newSession(pool, { id, identity: this.identities.create(proxy), createdAt: new Date(now) });
         const pid = proxy?.id ?? DIRECT_PROXY_ID;
         pool.add(session);
         pool.proxyLastPicked.set(pid, pool.nextSeq());
@@ -893,18 +900,9 @@ export class SessionManager {
                     if (pool.recentlyRetired.length > RETIRED_HISTORY) pool.recentlyRetired.shift();
                     continue;
                 }
-                const o = pool.options;
-                const session = ManagedSession.create({
+                const session = this.newSession(pool, {
                     id: s.id,
-                    poolKey: key,
                     identity: this.identities.restore(proxy as ProxyRef | undefined, Object.freeze({ ...s.headers })),
-                    owner: this.owner,
-                    events: this.events,
-                    log: this.log,
-                    maxAgeSecs: o.maxAgeSecs,
-                    maxUsageCount: o.maxUses,
-                    maxErrorScore: o.maxErrorScore,
-                    errorScoreDecrement: o.errorScoreDecrement,
                     createdAt: new Date(s.createdAt),
                     expiresAt: new Date(s.expiresAt),
                     usageCount: s.usageCount,
