@@ -41,6 +41,7 @@ function playwrightWarmUpPage(page: PlaywrightPage): WarmUpPage {
     return {
         goto: (url) => page.goto(url),
         hasLocationForm: async () => (await page.$('select[name=location]')) !== null,
+        cookieNames: async () => (await page.context().cookies()).map((c) => c.name),
         chooseLocation: async (location) => {
             await page.selectOption('select[name=location]', location);
             await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
@@ -53,6 +54,7 @@ function puppeteerWarmUpPage(page: PuppeteerPage): WarmUpPage {
     return {
         goto: (url) => page.goto(url),
         hasLocationForm: async () => (await page.$('select[name=location]')) !== null,
+        cookieNames: async () => (await page.cookies()).map((c) => c.name),
         chooseLocation: async (location) => {
             await page.select('select[name=location]', location);
             await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

@@ -11,7 +11,7 @@ import { SessionManager } from '@sessionpack/core';
 import { type GroundTruth, type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
 
 import { derive, withSeededMathRandom } from '../shared/prng.js';
-import { fmt, int, type PartResult, type Table } from '../shared/table.js';
+import { fmt, int, times, type PartResult, type Table } from '../shared/table.js';
 import { browserRuns, type BrowserName } from './browsers.js';
 import { LOCATION, shopRule, stockHttpWarmUp } from './shop.js';
 
@@ -206,7 +206,7 @@ function buildResult(rows: E2eRow[], ground: { proxies: number; banned: number; 
             label,
             fmt(get(ours), digits),
             fmt(get(stock), digits),
-            ratio ? `${fmt(get(stock) / get(ours), 2)}x` : '',
+            ratio ? times(get(stock), get(ours)) : '',
         ];
         tables.push({
             title: `${crawler}: ${int(ours.pagesWanted)} product pages, sessionpack vs stock Crawlee, same proxies`,

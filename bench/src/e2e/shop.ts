@@ -2,13 +2,16 @@
  * What every crawler in the end-to-end benchmark knows about the proving ground's shop, written once for sessionpack
  * (a rule) and once the way a stock Crawlee user would write it (hooks): a new session first loads the landing page
  * (the site's session cookie), then chooses a location through the form that needs the CSRF token; later requests
- * carry the token. The same content check judges every page: a product page has a price.
+ * carry the token. The same content check judges every page: a product page has a price. Both warm-ups give up as soon
+ * as the landing page did not hand out the site's session cookie (a block page does not), so a blocked proxy costs one
+ * request of warm-up, not two.
  *
- * The rule is the one of examples/cheerio-actor/src/shop.ts (the example package is not a dependency of the bench).
+ * The rule is the one of examples/cheerio-actor/src/shop.ts plus that early check (the example package is not a
+ * dependency of the bench).
  */
 import type { Session } from '@crawlee/core';
 import type { Rule } from '@sessionpack/core';
-import { CSRF_FIELD, CSRF_HEADER } from '@sessionpack/proving-ground';
+import { CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE } from '@sessionpack/proving-ground';
 
 export const LOCATION = 'DE';
 
@@ -20,7 +23,8 @@ export function shopRule(siteUrl: string, location = LOCATION): Rule {
     return {
         match: `${site}/**`,
         init: async ({ session, sendRequest }) => {
-            await sendRequest(`${site}/`);
+            const landing = await sendRequest(`${site}/`);
+            if (!session.getCookieString(site).includes(`${SESSION_COOKIE}=`)) throw new Error(`no session cookie from the landing page (status ${landing.statusCode})`);
             const form = await sendRequest(`${site}/location`);
             const token = tokenPattern.exec(form.body)?.[1];
             if (!token) throw new Error(`no CSRF token in the location form (status ${form.statusCode})`);
@@ -61,7 +65,7 @@ export function stockHttpWarmUp(siteUrl: string, location = LOCATION) {
                 throw new Error(`warm-up failed: ${why}`);
             };
             const landing = await send({ url: `${site}/` });
-            if (landing.statusCode >= 400) fail(`landing page answered ${landing.statusCode}`);
+            if (!session.getCookieString(site).includes(`${SESSION_COOKIE}=`)) fail(`no session cookie from the landing page (status ${landing.statusCode})`);
             const form = await send({ url: `${site}/location` });
             const token = tokenPattern.exec(form.body)?.[1] ?? fail(`no CSRF token in the location form (status ${form.statusCode})`);
             const chosen = await send({ url: `${site}/location`, method: 'POST', form: { [CSRF_FIELD]: token, location } });
@@ -77,6 +81,8 @@ export interface WarmUpPage {
     goto(url: string): Promise<{ status(): number } | null>;
     /** Whether the page shows the location form (a block page does not). */
     hasLocationForm(): Promise<boolean>;
+    /** Names of the cookies the page's context holds for the site. */
+    cookieNames(): Promise<string[]>;
     /** Chooses `location` in the form and submits it, waiting for the navigation. */
     chooseLocation(location: string): Promise<void>;
     currentLocation(): Promise<string | null>;
@@ -95,7 +101,7 @@ export async function stockBrowserWarmUp(siteUrl: string, session: Session | und
         throw new Error(`warm-up failed: ${why}`);
     };
     const landing = await page.goto(`${site}/`);
-    if (!landing || landing.status() >= 400) fail(`landing page answered ${landing?.status()}`);
+    if (!(await page.cookieNames()).includes(SESSION_COOKIE)) fail(`no session cookie from the landing page (status ${landing?.status()})`);
     const form = await page.goto(`${site}/location`);
     if (!form || form.status() >= 400) fail(`location form answered ${form?.status()}`);
     if (!(await page.hasLocationForm())) fail('no location form on the page (a block page?)');

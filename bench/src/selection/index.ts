@@ -5,7 +5,7 @@
  */
 import { derive } from '../shared/prng.js';
 import { mean } from '../shared/stats.js';
-import { fmt, type PartResult, type Table } from '../shared/table.js';
+import { fmt, times, type PartResult, type Table } from '../shared/table.js';
 import { withSeededMathRandom } from '../shared/prng.js';
 import { CONTESTANTS, simulatedProxyUrls, type Contestant, type ContestantFactory } from './contestants.js';
 import { VirtualClock } from './virtual-clock.js';
@@ -166,9 +166,9 @@ export async function runSelection(options: SelectionOptions = {}): Promise<Sele
                 fmt(r.requests, 0),
                 fmt(r.blocked, 0),
                 fmt(r.rateLimited, 0),
-                `${fmt(r.requestsVsOracle, 2)}x`,
+                times(r.requests, theOracle.requests),
                 fmt(r.virtualSeconds, 1),
-                `${fmt(r.timeVsOracle, 2)}x`,
+                times(r.virtualSeconds, theOracle.virtualSeconds),
                 fmt(r.acquireErrors, 1),
             ]),
             notes: [make(base).rules],

@@ -31,6 +31,12 @@ export function fmt(value: number, digits = 1): string {
     return value.toFixed(digits);
 }
 
+/** `a ÷ b` as "2.50x"; "–" when both are 0, "∞" when only `b` is. */
+export function times(a: number, b: number, digits = 2): string {
+    if (b === 0) return a === 0 ? '–' : '∞';
+    return `${fmt(a / b, digits)}x`;
+}
+
 /** Thousands with a thin grouping, e.g. 123456 → "123,456". */
 export function int(value: number): string {
     if (!Number.isFinite(value)) return fmt(value);
