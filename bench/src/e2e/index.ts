@@ -52,8 +52,12 @@ export interface E2eResult extends PartResult {
     rows: E2eRow[];
 }
 
-/** Bar from the issue: "at least 10 times fewer blocked requests per 1,000 pages than stock Crawlee". */
-export const MAX_RETRIES = 30;
+/**
+ * Retries of every e2e crawler, sessionpack and stock alike (`BENCH_MAX_RETRIES`, default 30). At full speed stock
+ * Crawlee does not finish the realistic scenario with any budget tried (it retries a 429 at once on the next proxy,
+ * which restarts that IP's penalty): see BENCHMARKS.md.
+ */
+export const MAX_RETRIES = Number(process.env.BENCH_MAX_RETRIES ?? 30);
 /** Pages in flight, fixed (minConcurrency = maxConcurrency) for both variants: Crawlee's autoscaling starts at 1 and adds one every 10 s. */
 const CHEERIO_CONCURRENCY = 10;
 const BLOCK_KINDS = ['forbidden', 'challenges', 'softBlocks', 'captchas'] as const;
