@@ -17,7 +17,7 @@ export interface MachineInfo {
 
 function tryRun(command: string, args: string[]): string {
     try {
-        return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     } catch {
         return 'unknown';
     }
