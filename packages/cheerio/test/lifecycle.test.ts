@@ -49,8 +49,10 @@ describe('lifecycle', () => {
         await first.close();
         expect(run1.failed).toEqual([]);
         const sidsRun1 = new Set(pg.stats().requests.filter((e) => e.kind === 'page').map((e) => e.sid));
-        // Run 1 did try the dead proxies: they saw connections (and answered them with a tunnel error).
-        for (const p of dead) expect(pg.stats().byProxy[p.index]!.connections).toBeGreaterThan(0);
+        // Run 1 tried dead proxies: they saw connections (and answered them with a tunnel error). Which ones it tried is
+        // the policy's (random) choice; the ones it tried are in backoff now.
+        const triedDead = dead.filter((p) => pg!.stats().byProxy[p.index]!.connections > 0);
+        expect(triedDead.length).toBeGreaterThan(0);
 
         // The site keeps its sessions between the runs, as a real one would: only the crawler restarts.
         const before = pg.stats();
@@ -61,7 +63,7 @@ describe('lifecycle', () => {
         const after = pg.stats();
         const truth = { requests: after.requests.slice(before.requests.length), totals: { landings: after.totals.landings - before.totals.landings } };
         // The dead proxies, still in backoff from run 1, got no connection at all in run 2.
-        for (const p of dead) expect(after.byProxy[p.index]!.connections).toBe(before.byProxy[p.index]!.connections);
+        for (const p of triedDead) expect(after.byProxy[p.index]!.connections).toBe(before.byProxy[p.index]!.connections);
         // Restored sessions came back with their site cookies: run 2's pages were served to run 1's session cookies,
         // and only sessions created in run 2 needed a landing page.
         const pagesRun2 = truth.requests.filter((e) => e.kind === 'page');
