@@ -3,35 +3,9 @@
  * results, so any number in BENCHMARKS.md can be reproduced.
  */
 
-/** A float in [0, 1), like `Math.random`. */
-export type Random = () => number;
-
-/** mulberry32: small, fast, good enough for simulations (the proving ground uses the same generator). */
-export function mulberry32(seed: number): Random {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
-/** FNV-1a hash of a string. */
-function hash32(text: string): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < text.length; i++) {
-        h ^= text.charCodeAt(i);
-        h = Math.imul(h, 0x01000193);
-    }
-    return h >>> 0;
-}
-
-/** An independent stream for one purpose: `derive(seed, 'world', 'bans')`. */
-export function derive(seed: number, ...labels: (string | number)[]): Random {
-    return mulberry32(hash32(`${seed >>> 0}/${labels.join('/')}`));
-}
+// The proving ground's generator (mulberry32, streams derived per purpose): the same seed gives the same streams here.
+import type { Random } from '@sessionpack/proving-ground';
+export { derive, mulberry32, type Random } from '@sessionpack/proving-ground';
 
 /**
  * Runs `fn` with `Math.random` replaced by a seeded stream, then puts the original back. Crawlee's `SessionPool` picks

@@ -25,3 +25,4 @@ export { SESSION_COOKIE } from './defenses/sessions.js';
 export { CSRF_FIELD, CSRF_HEADER } from './defenses/csrf.js';
 export { BEACON_PATH, BEACON_SCRIPT } from './site/html.js';
 export { JS_RENDERED_TEXT } from './site/pages.js';
+export { derive, mulberry32, type Random } from './prng.js';
