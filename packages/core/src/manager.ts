@@ -45,7 +45,9 @@ import {
     type PersistedState,
     type SessionStore,
 } from './store.js';
-import type { Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
+import type { JsonObject, Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
+
+const isRecord = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
@@ -842,6 +844,7 @@ export class SessionManager {
                     id: s.id,
                     proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
                     headers: { ...s.identity.headers },
+                    ...(s.identity.fingerprint ? { fingerprint: s.identity.fingerprint as JsonObject } : {}),
                     cookieJar: s.cookieJar.toJSON(),
                     userData: s.userData as Record<string, unknown>,
                     createdAt: s.createdAt.getTime(),
@@ -911,6 +914,7 @@ export class SessionManager {
                     cookieJar: s.cookieJar ?? undefined,
                 });
                 session.availableAt = s.availableAt;
+                if (isRecord(s.fingerprint)) session.setFingerprint(s.fingerprint);
                 session.initialized = true;
                 pool.add(session);
                 this.liveSessions.set(session.id, session);

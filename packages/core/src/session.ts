@@ -8,7 +8,7 @@ import { EventEmitter as EventEmitterClass, type EventEmitter } from 'node:event
 import { Session, type Log } from '@crawlee/core';
 
 import type { ProxySlot } from './pool.js';
-import type { Identity, SessionStateName } from './types.js';
+import type { Identity, JsonObject, SessionStateName } from './types.js';
 
 /** What a session needs from the manager that owns it. */
 export interface SessionOwner {
@@ -201,6 +201,15 @@ export class ManagedSession extends Session {
         this.proxySlot = undefined;
         this.echoes = 0;
         this.echoesAt = 0;
+    }
+
+    /**
+     * Gives the session its browser fingerprint (browser adapters call this once, on the session's first page); it is
+     * persisted with the session and comes back as `identity.fingerprint` after a restore. Later calls are ignored.
+     */
+    setFingerprint(fingerprint: Readonly<JsonObject>): void {
+        if (this.identity.fingerprint !== undefined) return;
+        (this as unknown as { identity: Identity }).identity = { ...this.identity, fingerprint };
     }
 
     /** The life-cycle state: new → initializing → ready ⇄ cooling → retired. */

@@ -5,6 +5,7 @@
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
 import type { PersistedHealth } from './proxies.js';
+import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
 export const STATE_FORMAT = 'sessionpack/state';
@@ -16,6 +17,8 @@ export interface PersistedSession {
     /** Proxy id (`direct` for none); the URL is re-attached from the current configuration on restore. */
     proxyId: string;
     headers: Record<string, string>;
+    /** The browser fingerprint (`identity.fingerprint`), when a browser adapter set one. */
+    fingerprint?: JsonObject;
     /** tough-cookie's `CookieJar.toJSON()`. */
     cookieJar: unknown;
     userData: Record<string, unknown>;

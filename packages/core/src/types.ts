@@ -65,7 +65,17 @@ export interface Identity {
     headers: Record<string, string>;
     /** Options that were given to header-generator (browser, os, device, locale), so browser adapters can generate a matching fingerprint. */
     headerGeneratorOptions?: Record<string, unknown>;
+    /**
+     * The browser fingerprint of the session (set once by a browser adapter with `session.setFingerprint()`), kept with
+     * the session in the store and given back after a restore. Plain JSON. Undefined until a browser adapter sets it.
+     */
+    readonly fingerprint?: Readonly<JsonObject>;
 }
+
+/** A JSON value (what the store can keep). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
 
 export type SessionStateName = 'new' | 'initializing' | 'ready' | 'cooling' | 'retired';
 

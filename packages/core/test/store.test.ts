@@ -66,6 +66,20 @@ describe('store (Crawlee KeyValueStore)', () => {
         await b.close();
     });
 
+    it('a fingerprint set by a browser adapter is kept with the session and given back after a restore', async () => {
+        const config = memoryConfig();
+        const clock = new ManualClock();
+        const a = await open(config, clock);
+        const s = await a.acquire(req('https://shop.test/1'));
+        s.setFingerprint({ screen: { width: 1234, height: 567 }, navigator: { hardwareConcurrency: 6 } });
+        s.setFingerprint({ screen: { width: 1, height: 1 } }); // ignored: a session keeps its first fingerprint
+        a.report(s, { type: 'ok' });
+        await a.close();
+        const b = await open(config, clock);
+        expect(b.getSession(s.id)!.identity.fingerprint).toEqual({ screen: { width: 1234, height: 567 }, navigator: { hardwareConcurrency: 6 } });
+        await b.close();
+    });
+
     it("writes on Crawlee's persistState event", async () => {
         const config = memoryConfig();
         const clock = new ManualClock();
