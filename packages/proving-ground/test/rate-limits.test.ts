@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, startProvingGround, type ProvingGround } from '../src/index.js';
 import { Client, request } from './helpers/client.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { TestClock } from './helpers/clock.js';
 
 describe('rate limits', () => {
     let pg: ProvingGround;
+    // The site's windows and penalties go by this clock: the tests move it instead of sleeping.
+    const clock = new TestClock();
 
     beforeAll(async () => {
         pg = await startProvingGround({
+            clock,
             proxies: { count: 3 },
             site: {
                 rateLimits: {
@@ -45,12 +47,12 @@ describe('rate limits', () => {
         pg.reset();
         const ip = pg.proxies[2]!;
         for (let i = 0; i < 11; i++) await request(`${pg.siteUrl}/`, ip.url);
-        // Keep knocking every 150 ms: each knock restarts the 400 ms penalty, so it never ends.
+        // Keep knocking every 399 ms: each knock restarts the 400 ms penalty, so it never ends (4 x 399 ms > 400 ms).
         for (let i = 0; i < 4; i++) {
-            await sleep(150);
+            clock.advance(399);
             expect((await request(`${pg.siteUrl}/`, ip.url)).status).toBe(429);
         }
-        await sleep(450);
+        clock.advance(400);
         expect((await request(`${pg.siteUrl}/`, ip.url)).status).toBe(200);
         expect(pg.stats().byIp[ip.ip]).toMatchObject({ rateLimited: 5, duringPenalty: 4, pages: 11 });
     });
@@ -68,7 +70,9 @@ describe('rate limits', () => {
         const stats = pg.stats();
         expect(stats.bySession[sid]).toMatchObject({ requests: 5, pages: 3, rateLimited: 2, duringPenalty: 1 });
         expect(stats.requests.filter((e) => e.status === 429).every((e) => e.reason === 'rate-limit-session' && e.sid === sid)).toBe(true);
-        await sleep(450);
+        clock.advance(399);
+        expect((await a.get(`${pg.siteUrl}/`)).status).toBe(429);
+        clock.advance(400);
         expect((await a.get(`${pg.siteUrl}/`)).status).toBe(200);
     });
 });
