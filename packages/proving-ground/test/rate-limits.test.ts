@@ -36,6 +36,7 @@ describe('rate limits', () => {
         expect((await request(`${pg.siteUrl}/`, pg.proxies[1]!.url)).status).toBe(200);
         const stats = pg.stats();
         expect(stats.byIp[ip.ip]).toMatchObject({ requests: 13, pages: 10, rateLimited: 3, duringPenalty: 2 });
+        expect(stats.requests.every((e) => e.t === clock.now())).toBe(true); // the log reads the injected clock too
         expect(stats.requests.filter((e) => e.status === 429).map((e) => [e.reason, e.duringPenalty ?? false])).toEqual([
             ['rate-limit-ip', false],
             ['rate-limit-ip', true],
