@@ -93,7 +93,7 @@ export const BUILT_IN_MARKERS: readonly BlockMarker[] = [
     {
         // Error 1015 keeps the "Access denied | … used Cloudflare" title of a block: checked before the block markers.
         name: 'Cloudflare rate limit',
-        body: /<span>1015<\/span>|error(&nbsp;|\s)+1015\b|you are being rate limited/i,
+        body: /(<span>1015<\/span>|error(&nbsp;|\s)+(code:?\s*)?1015\b)[\s\S]{0,2000}you are being rate limited/i,
         outcome: 'rate-limited',
     },
     { name: 'Cloudflare block', body: /sorry, you have been blocked[\s\S]{0,2000}cloudflare|cf-error-details[\s\S]{0,500}(1020|1010|1012)/i },
@@ -214,8 +214,11 @@ function scannedPart(body: string, maxChars: number): string {
     return `${body.slice(0, maxChars - tail)}\n${body.slice(body.length - tail)}`;
 }
 
-/** What a proxy writes as its whole answer when it could not reach the target (Scrapoxy, tinyproxy, Squid-like). */
-const PROXY_ERROR_BODY = /^\s*(error in proxy request|proxy error\b[^<]{0,200}|upstream proxy (error|failed)[^<]{0,200}|unable to connect to (the )?upstream[^<]{0,200})\s*$/i;
+/**
+ * What a forward proxy writes as its whole answer when it failed (Scrapoxy's "error in proxy request"). Not Apache's
+ * "502 Proxy Error" page: that is the site's own reverse proxy.
+ */
+const PROXY_ERROR_BODY = /^\s*(error in proxy request|upstream proxy (error|failed)[^<]{0,200})\s*$/i;
 
 function errorText(error: unknown): { code?: string; name?: string; message: string } {
     if (error && typeof error === 'object') {
