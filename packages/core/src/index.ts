@@ -4,7 +4,8 @@
  */
 export const VERSION = '0.1.0';
 
-export { SessionManager, SessionEvents } from './manager.js';
+export { SessionManager } from './manager.js';
+export { SessionEvents } from './events.js';
 export { ManagedSession } from './session.js';
 export type { AcquireOptions, InitToolHelpers } from './init.js';
 export type { EvaluateInput, PrepareInput } from './hooks.js';
@@ -69,6 +70,7 @@ export { BUILT_IN_MARKERS, classify, parseRetryAfter } from './classifier.js';
 export type { BlockMarker, ClassifierOptions } from './classifier.js';
 
 export { DEFAULT_BACKOFF, ProxyHealth } from './health.js';
+export type { ProxyBackoffOptions, ResolvedBackoff } from './health.js';
 export type {
     HealthChange,
     HealthHandle,
@@ -76,10 +78,8 @@ export type {
     OutcomeEffect,
     PersistedHealth,
     ProxyAvailability,
-    ProxyBackoffOptions,
     ProxyHealthModel,
-    ResolvedBackoff,
-} from './health.js';
+} from './health-model.js';
 export { DIRECT_PROXY_ID, proxyIdOf, proxyLabel, proxyRefOf } from './proxies.js';
 
 export { IdentityFactory, DEFAULT_HEADER_GENERATOR_OPTIONS } from './identity.js';

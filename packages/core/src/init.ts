@@ -7,7 +7,7 @@ import type { Log } from '@crawlee/core';
 
 import { classify, type ClassifierOptions } from './classifier.js';
 import { CrawlAbortError, InitFailedError, isCrawlStoppingError } from './errors.js';
-import type { OutcomeEffect } from './health.js';
+import type { OutcomeEffect } from './health-model.js';
 import type { Pool } from './pool.js';
 import type { Redactor } from './redact.js';
 import type { CompiledRule } from './rules.js';

@@ -4,39 +4,32 @@
  * Each concern lives in its own module: scheduler.ts (which session), init.ts, outcomes.ts, hooks.ts,
  * persistence.ts, stats.ts.
  */
-import { EventEmitter } from 'node:events';
-
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { AcquireTimeoutError, ManagerClosedError, NoUsableProxyError } from './errors.js';
-import { ProxyHealth, type OutcomeEffect, type ProxyHealthModel } from './health.js';
+import { acquireFrom } from './acquire.js';
+import { ManagerClosedError } from './errors.js';
+import { SessionEvents } from './events.js';
+import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
+import { ProxyHealth } from './health.js';
 import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDeps, type PrepareInput } from './hooks.js';
 import { IdentityFactory } from './identity.js';
-import { runInit, type AcquireOptions, type InitDeps } from './init.js';
+import { SessionFactory } from './factory.js';
+import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
 import { resolveBackoff, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
-import { applySessionEffect, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
-import { restoreState, snapshotState, StateSaver, type RestoreHost } from './persistence.js';
+import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
+import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, proxyLabel, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
-import { KeyValueSessionStore, parseState, type PersistedState, type SessionStore } from './store.js';
+import { storeFor, type PersistedState, type SessionStore } from './store.js';
 import type { Outcome, ProxyRef, RequestLike } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
-
-/**
- * The EventEmitter every managed session reports to as its Crawlee `sessionPool`: Crawlee's `Session` requires one and
- * emits `sessionRetired` on it (browser-pool listens to retire the session's browser). Emitted for every retirement.
- */
-export class SessionEvents extends EventEmitter {
-    /** Read by Crawlee's `Session.retireOnBlockedStatusCodes()`. */
-    readonly blockedStatusCodes: number[] = [401, 403, 429];
-}
 
 /**
  * All session pools of a crawl (or of several crawlers sharing it).
@@ -63,13 +56,12 @@ export class SessionManager {
     private readonly random: () => number;
     private readonly proxies: ProxySource;
     private readonly fixedIds: readonly string[] | undefined;
-    private readonly identities: IdentityFactory;
     private readonly rules: RuleSet;
     private readonly counters = new StatsCounters();
     private readonly store: SessionStore | undefined;
     private readonly saver: StateSaver | undefined;
     private readonly poolMap = new Map<string, Pool>();
-    private readonly liveSessions = new Map<string, ManagedSession>();
+    private readonly factory: SessionFactory;
     private readonly owner: SessionOwner;
     private readonly config: Configuration;
     private readonly hookDeps: HookRunnerDeps;
@@ -91,24 +83,10 @@ export class SessionManager {
         this.proxies = ProxySource.create(options, this.redactor);
         this.fixedIds = this.proxies.fixed?.map((p) => p?.id ?? DIRECT_PROXY_ID);
         this.health = new ProxyHealth(resolveBackoff(options), this.clock, this.random);
-        this.identities = new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions, variants: options.identityVariants, random: this.random });
-        if (options.headerGeneratorOptions) {
-            try {
-                this.identities.validate();
-            } catch (error) {
-                throw new TypeError(`SessionManager options: \`headerGeneratorOptions\` was rejected by header-generator: ${(error as Error).message}`, { cause: error });
-            }
-        }
+        const identities = IdentityFactory.forOptions(options, this.random);
         this.rules = new RuleSet(options.rules);
-        if (options.store !== false) {
-            this.store =
-                options.store?.custom ??
-                new KeyValueSessionStore({
-                    keyValueStoreName: options.store?.keyValueStoreName ?? 'sessionpack',
-                    key: options.store?.key ?? 'SESSIONPACK_STATE',
-                    statsKey: options.store?.statsKey ?? 'SESSIONPACK_STATS',
-                    config: this.config,
-                });
+        this.store = storeFor(options.store, this.config);
+        if (this.store) {
             this.saver = new StateSaver(this.store, { clock: this.clock, log: this.log, redactor: this.redactor, snapshot: () => this.snapshot(), health: this.health });
         }
         this.owner = {
@@ -120,6 +98,7 @@ export class SessionManager {
             },
         };
         const now = () => this.clock.now();
+        this.factory = new SessionFactory({ proxies: this.proxies, identities, owner: this.owner, events: this.events, log: this.log, random: this.random, now });
         this.hookDeps = { classifier: options.classifier, redactor: this.redactor, log: this.log, now };
         this.initDeps = {
             ...this.hookDeps,
@@ -156,66 +135,19 @@ export class SessionManager {
         this.assertOpen();
         const rule = this.rules.ruleFor(request);
         const pool = this.poolFor(poolKeyOf(request, rule), rule);
-        const started = this.clock.now();
-        const deadline = started + pool.options.acquireTimeoutSecs * 1000;
-        let dynamicMisses = 0;
-        let failedCreates = 0;
-        for (;;) {
-            if (pool.initAbort) throw pool.initAbort;
-            this.assertOpen();
-            const now = this.clock.now();
-            const d = pool.scheduler.decide(now);
-            if (d.kind === 'session') {
-                pool.scheduler.handOut(d.session, now);
-                return d.session;
-            }
-            if (d.kind === 'create') {
-                if (d.evict) this.retire(d.evict, 'replaced: its proxy is in backoff');
-                const created = await this.createSession(pool, d.proxyId, request, rule, options);
-                if (created instanceof ManagedSession) return created;
-                if (created === 'proxy-unusable') {
-                    if (++dynamicMisses >= 10) throw new NoUsableProxyError(pool.key, { total: dynamicMisses, backoff: dynamicMisses, banned: 0 });
-                    continue;
-                }
-                // Inits that fail on the proxy do not count toward maxInitFailuresInRow; with a dynamic configuration
-                // (new proxies without end) they are bounded per acquire.
-                failedCreates++;
-                if (created === 'init-proxy-failed' && this.proxies.dynamic && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
-                    throw new NoUsableProxyError(pool.key, this.proxySummary(pool.key));
-                }
-                if (this.clock.now() >= deadline) {
-                    const summary = this.proxySummary(pool.key);
-                    if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
-                    throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, this.clock.now() - started);
-                }
-                continue;
-            }
-            // Every proxy banned, or every one failed again on its probe after a backoff: waiting will not help soon.
-            if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...this.proxySummary(pool.key), stalled: !d.allBanned });
-            if (now >= deadline) {
-                const summary = this.proxySummary(pool.key);
-                const full = `${pool.occupancy}/${pool.options.size} sessions`;
-                const parts = pool.scheduler.describe(now);
-                if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
-                    throw new NoUsableProxyError(pool.key, summary);
-                }
-                throw new AcquireTimeoutError(pool.key, `pool full (${full}${parts ? `: ${parts}` : ''})`, now - started);
-            }
-            await pool.wait(this.clock, Math.min(d.wakeAt, deadline));
-        }
+        return acquireFrom(pool, {
+            clock: this.clock,
+            dynamicProxies: this.proxies.dynamic,
+            proxySummary: () => this.proxySummary(pool.key),
+            create: (proxyId) => this.createSession(pool, proxyId, request, rule, options),
+            retire: (s, reason) => this.retire(s, reason),
+            assertOpen: () => this.assertOpen(),
+        });
     }
 
     private proxySummary(site: string) {
         if (!this.fixedIds) return { total: 0, backoff: 0, banned: 0 };
         return this.health.summarize(this.fixedIds, site);
-    }
-
-    private newSessionId(): string {
-        for (;;) {
-            let id = 'session_';
-            for (let i = 0; i < 10; i++) id += 'abcdefghijklmnopqrstuvwxyz0123456789'[Math.floor(this.random() * 36) % 36];
-            if (!this.liveSessions.has(id)) return id;
-        }
     }
 
     /** Creates a session on `proxyId` (or a URL from the ProxyConfiguration), hands it out and runs its init. */
@@ -225,49 +157,15 @@ export class SessionManager {
         request: RequestLike,
         rule: CompiledRule | undefined,
         options: AcquireOptions,
-    ): Promise<ManagedSession | 'init-failed' | 'init-proxy-failed' | 'proxy-unusable'> {
-        const id = this.newSessionId();
-        let proxy: ProxyRef | undefined;
-        if (this.proxies.dynamic) {
-            pool.pending++;
-            try {
-                proxy = (await this.proxies.fromConfiguration(id, request)) ?? undefined;
-            } finally {
-                pool.pending--;
-            }
-            this.assertOpen();
-            if (pool.scheduler.slot(proxy?.id ?? DIRECT_PROXY_ID).health.availability(this.clock.now()) !== 'usable') return 'proxy-unusable';
-        } else {
-            proxy = proxyId === DIRECT_PROXY_ID || proxyId === undefined ? undefined : this.proxies.byId(proxyId);
-        }
-        const now = this.clock.now();
-        const session = this.newSession(pool, { id, identity: this.identities.create(proxy), createdAt: new Date(now) });
-        const pid = proxy?.id ?? DIRECT_PROXY_ID;
-        pool.add(session);
-        pool.scheduler.pickedProxy(pid);
-        this.liveSessions.set(id, session);
+    ): Promise<ManagedSession | InitFailure | 'proxy-unusable'> {
+        const session = await this.factory.create(pool, proxyId, request);
+        this.assertOpen();
+        if (session === 'proxy-unusable') return session;
         this.counters.inc(pool.key, 'session/created');
-        pool.scheduler.handOut(session, now);
         this.saver?.sessionChanged(session);
-        const result = await runInit(session, pool, pid, request, rule, options, this.initDeps);
+        const result = await runInit(session, pool, session.identity.proxy?.id ?? DIRECT_PROXY_ID, request, rule, options, this.initDeps);
         if (result instanceof ManagedSession) pool.scheduler.settle(result, this.clock.now());
         return result;
-    }
-
-    /** A session of `pool` with today's limits of the pool. */
-    private newSession(pool: Pool, fields: Pick<Parameters<typeof ManagedSession.create>[0], 'id' | 'identity' | 'createdAt' | 'usageCount' | 'errorScore' | 'userData' | 'cookieJar'>): ManagedSession {
-        const o = pool.options;
-        return ManagedSession.create({
-            ...fields,
-            poolKey: pool.key,
-            owner: this.owner,
-            events: this.events,
-            log: this.log,
-            maxAgeSecs: o.maxAgeSecs,
-            maxUsageCount: o.maxUses,
-            maxErrorScore: o.maxErrorScore,
-            errorScoreDecrement: o.errorScoreDecrement,
-        });
     }
 
     // ---------------------------------------------------------------- report
@@ -281,18 +179,8 @@ export class SessionManager {
         const marks = session.attemptMarks;
         const s = session.real;
         if (s.inUse > 0) s.inUse--;
-        let type = outcomeTypeOf(outcome);
-        let reason = outcome.reason ? this.redactor.text(outcome.reason) : type;
-        if (marks) {
-            marks.open = false;
-            if (marks.retireCalled && (type === 'ok' || type === 'handler-error' || type === 'target-error')) {
-                type = 'blocked';
-                reason = 'session.retire() was called during the attempt';
-            } else if (marks.badMarks > 0 && type === 'ok') {
-                type = 'target-error';
-                reason = 'session.markBad() was called during the attempt';
-            }
-        }
+        const type0 = outcomeTypeOf(outcome);
+        const { type, reason } = mergeAttempt(marks, type0, outcome.reason ? this.redactor.text(outcome.reason) : type0);
         const key = s.poolKey;
         const pool = this.poolMap.get(key);
         const o = pool?.options ?? resolvePoolOptions(this.options, key);
@@ -337,7 +225,7 @@ export class SessionManager {
         s.markRetired(safe);
         const pool = this.poolMap.get(s.poolKey);
         pool?.remove(s, safe);
-        this.liveSessions.delete(s.id);
+        this.factory.live.delete(s.id);
         this.counters.inc(s.poolKey, 'session/retired');
         this.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
         this.events.emit('sessionRetired', s);
@@ -378,7 +266,7 @@ export class SessionManager {
 
     /** A live session by id. */
     getSession(id: string): ManagedSession | undefined {
-        return this.liveSessions.get(id);
+        return this.factory.live.get(id);
     }
 
     private poolFor(key: string, rule: CompiledRule | undefined): Pool {
@@ -440,60 +328,16 @@ export class SessionManager {
 
     private async restore(): Promise<void> {
         if (!this.store || (this.options.store && this.options.store.restore === false)) return;
-        let raw: unknown;
-        try {
-            raw = await this.store.load();
-        } catch (error) {
-            this.log.warning(`Could not read the stored session state (${this.redactor.error(error)}); starting fresh.`);
-            return;
-        }
-        if (raw === undefined || raw === null) return;
-        const state = parseState(raw);
-        if (typeof state === 'string') {
-            this.log.warning(`Ignoring the stored session state: ${state}. It will be replaced on the next save.`);
-            return;
-        }
+        const state = await loadState(this.store, this.log, this.redactor);
+        if (!state) return;
         this.health.restore(state.health);
-        const host: RestoreHost = {
+        const dropped = await restoreState(state, {
             poolFor: (key) => this.poolFor(key, undefined),
-            hasSession: (id) => this.liveSessions.has(id),
-            reattach: (proxyId, sessionId) => this.reattach(proxyId, sessionId),
-            adopt: (pool, s, proxy, headers, fingerprint) => {
-                // Counters come back; limits (max uses, error score, age) follow today's options (see README).
-                const session = this.newSession(pool, {
-                    id: s.id,
-                    identity: this.identities.restore(proxy, headers),
-                    createdAt: new Date(s.createdAt),
-                    usageCount: s.usageCount,
-                    errorScore: s.errorScore,
-                    userData: s.userData,
-                    cookieJar: s.cookies ? { cookies: s.cookies } : (s.cookieJar ?? undefined),
-                });
-                session.availableAt = s.availableAt;
-                if (fingerprint) session.setFingerprint(fingerprint);
-                session.initialized = true;
-                pool.add(session);
-                this.liveSessions.set(session.id, session);
-                pool.scheduler.settle(session, this.clock.now());
-            },
-        };
-        const dropped = await restoreState(state, host);
-        this.log.debug(`Restored ${this.liveSessions.size} sessions in ${this.poolMap.size} pools${dropped ? ` (${dropped} dropped)` : ''}.`);
-    }
-
-    /** The current ProxyRef for a stored proxy id: undefined for direct, 'missing' if the configuration lacks it. */
-    private async reattach(proxyId: string, sessionId: string): Promise<ProxyRef | undefined | 'missing'> {
-        if (this.proxies.dynamic) {
-            try {
-                const ref = await this.proxies.fromConfiguration(sessionId);
-                if (!ref) return proxyId === DIRECT_PROXY_ID ? undefined : 'missing';
-                return ref.id === proxyId ? ref : 'missing';
-            } catch {
-                return 'missing';
-            }
-        }
-        if (proxyId === DIRECT_PROXY_ID) return this.proxies.fixed!.includes(undefined) ? undefined : 'missing';
-        return this.proxies.byId(proxyId) ?? 'missing';
+            hasSession: (id) => this.factory.live.has(id),
+            reattach: (proxyId, sessionId) => this.proxies.reattach(proxyId, sessionId),
+            adopt: (pool, s, proxy, headers, fingerprint) => this.factory.restore(pool, s, proxy, headers, fingerprint),
+        });
+        this.log.debug(`Restored ${this.factory.live.size} sessions in ${this.poolMap.size} pools${dropped ? ` (${dropped} dropped)` : ''}.`);
     }
 
     // ---------------------------------------------------------------- close

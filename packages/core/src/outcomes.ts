@@ -2,9 +2,9 @@
  * Outcomes: one table from an outcome type to its effect on the session, on its proxy's health for the pool's site,
  * and on the stats (DESIGN.md's outcome table, in code). `report()` looks the type up here and nowhere else.
  */
-import type { OutcomeEffect } from './health.js';
+import type { OutcomeEffect } from './health-model.js';
 import type { ResolvedPoolOptions } from './options.js';
-import type { ManagedSession } from './session.js';
+import type { AttemptMarks, ManagedSession } from './session.js';
 import type { CounterName } from './stats.js';
 import type { Outcome, OutcomeType } from './types.js';
 
@@ -84,4 +84,19 @@ export function applySessionEffect(
     if (session.usageCount >= o.maxUses) return 'max uses reached';
     if (session.isExpired()) return 'max age reached';
     return undefined;
+}
+
+/**
+ * Ends an attempt (when the session was given as an attempt's handle) and merges what was called on the handle during
+ * it: `retire()` makes an ok, handler-error or target-error use a blocked one; `markBad()` makes an ok use a target
+ * error. Either way the use counts once.
+ */
+export function mergeAttempt(marks: AttemptMarks | undefined, type: OutcomeType, reason: string): { type: OutcomeType; reason: string } {
+    if (!marks) return { type, reason };
+    marks.open = false;
+    if (marks.retireCalled && (type === 'ok' || type === 'handler-error' || type === 'target-error')) {
+        return { type: 'blocked', reason: 'session.retire() was called during the attempt' };
+    }
+    if (marks.badMarks > 0 && type === 'ok') return { type: 'target-error', reason: 'session.markBad() was called during the attempt' };
+    return { type, reason };
 }

@@ -8,12 +8,13 @@
 import type { Log } from '@crawlee/core';
 
 import type { Clock, TimerHandle } from './clock.js';
-import type { ProxyHealthModel } from './health.js';
+import type { ProxyHealthModel } from './health-model.js';
 import { RETIRED_HISTORY, type Pool } from './pool.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
 import type { Redactor } from './redact.js';
 import type { ManagedSession } from './session.js';
 import {
+    parseState,
     STATE_FORMAT,
     STATE_VERSION,
     type PersistedPool,
@@ -97,6 +98,24 @@ export function snapshotState(pools: ReadonlyMap<string, Pool>, health: ProxyHea
         headerSets: headers.table as Record<string, string>[],
         fingerprints: fingerprints.table as JsonObject[],
     };
+}
+
+/** Reads and checks the stored state; undefined (with a warning saying why) when there is none to restore. */
+export async function loadState(store: SessionStore, log: Log, redactor: Redactor): Promise<PersistedState | undefined> {
+    let raw: unknown;
+    try {
+        raw = await store.load();
+    } catch (error) {
+        log.warning(`Could not read the stored session state (${redactor.error(error)}); starting fresh.`);
+        return undefined;
+    }
+    if (raw === undefined || raw === null) return undefined;
+    const state = parseState(raw);
+    if (typeof state === 'string') {
+        log.warning(`Ignoring the stored session state: ${state}. It will be replaced on the next save.`);
+        return undefined;
+    }
+    return state;
 }
 
 /** What a restore needs from the manager. */

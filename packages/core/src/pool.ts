@@ -4,7 +4,7 @@
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { InitFailedError } from './errors.js';
-import type { ProxyHealthModel } from './health.js';
+import type { ProxyHealthModel } from './health-model.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { policyByName, type SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';

@@ -87,6 +87,21 @@ export class ProxySource {
         return ref;
     }
 
+    /** The current ProxyRef for a stored proxy id: undefined for direct, 'missing' if the configuration lacks it. */
+    async reattach(proxyId: string, sessionId: string): Promise<ProxyRef | undefined | 'missing'> {
+        if (this.dynamic) {
+            try {
+                const ref = await this.fromConfiguration(sessionId);
+                if (!ref) return proxyId === DIRECT_PROXY_ID ? undefined : 'missing';
+                return ref.id === proxyId ? ref : 'missing';
+            } catch {
+                return 'missing';
+            }
+        }
+        if (proxyId === DIRECT_PROXY_ID) return this.fixed!.includes(undefined) ? undefined : 'missing';
+        return this.byId(proxyId) ?? 'missing';
+    }
+
     private remember(ref: ProxyRef): void {
         this.known.set(ref.id, ref);
         this.redactor.addUrl(ref.url);

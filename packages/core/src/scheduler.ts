@@ -8,7 +8,7 @@
  * - every live session sits in a heap by expiry, so sessions past their age leave without being looked for;
  * - sessions in use up to their concurrency cap or use limit sit in no heap until their use is reported.
  */
-import type { ProxyHealthModel } from './health.js';
+import type { ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
 import type { Candidates, PolicyContext, ProxyCandidate, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';

@@ -3,7 +3,7 @@
  * can change), the pool's ready sessions on that proxy (a heap in the pool's hand-out order) and how many live
  * sessions of the pool use the proxy. Sessions point at their slot, so no per-session lookup is ever needed.
  */
-import type { HealthHandle, ProxyAvailability } from './health.js';
+import type { HealthHandle, ProxyAvailability } from './health-model.js';
 import type { IndexedHeap } from './heap.js';
 
 /** Hand-out order of a pool's ready sessions: least recently handed out first, or most recently first. */

@@ -4,7 +4,7 @@
  */
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
-import type { PersistedHealth } from './health.js';
+import type { PersistedHealth } from './health-model.js';
 import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
@@ -97,6 +97,23 @@ export interface SessionStore {
     update?(changes: StateChanges): Promise<void>;
     /** Saves the final stats (on `close()`). */
     saveStats?(stats: unknown): Promise<void>;
+}
+
+/** The store the `store` option asks for: a custom one, the default KeyValueStore records, or none (`false`). */
+export function storeFor(
+    option: { keyValueStoreName?: string; key?: string; statsKey?: string; custom?: SessionStore } | false | undefined,
+    config: Configuration,
+): SessionStore | undefined {
+    if (option === false) return undefined;
+    return (
+        option?.custom ??
+        new KeyValueSessionStore({
+            keyValueStoreName: option?.keyValueStoreName ?? 'sessionpack',
+            key: option?.key ?? 'SESSIONPACK_STATE',
+            statsKey: option?.statsKey ?? 'SESSIONPACK_STATS',
+            config,
+        })
+    );
 }
 
 /** The default store: records in a Crawlee KeyValueStore. */

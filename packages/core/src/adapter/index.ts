@@ -9,4 +9,4 @@ export type { CreateSendRequestOptions } from '../send-request.js';
 export type { AttemptMarks } from '../session.js';
 export type { AcquireOptions, InitToolHelpers } from '../init.js';
 export { BadSessionError, SessionsUnavailableError } from '../errors.js';
-export { SessionEvents } from '../manager.js';
+export { SessionEvents } from '../events.js';
