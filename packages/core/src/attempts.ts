@@ -51,7 +51,7 @@ export class AttemptTracker {
         const a = this.attempts.get(request);
         if (!a || a.ended) return false;
         a.ended = true;
-        this.manager.report(a.session, outcome);
+        this.manager.report(a.session, outcome, request);
         // Crawlee will now call markGood()/markBad()/retire() on ctx.session for this same use: absorb that echo.
         a.session.expectEcho();
         return true;

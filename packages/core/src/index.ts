@@ -18,3 +18,6 @@ export * from './manager.js';
 export * from './attempts.js';
 export * from './send-request.js';
 export * from './crawler-binding.js';
+export { CrawlTimeline, type TimelineOptions, type EndedSession } from './timeline.js';
+export { CrawlReporter, type CrawlReportOptions, type CrawlReportLocation } from './crawl-report.js';
+export { buildReportData, proxyAddress, type ReportSources } from './report-data.js';

@@ -5,8 +5,10 @@
 import { EventEmitter } from 'node:events';
 
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
+import { renderReport, type ReportData } from '@sessionpack/report';
 
 import { classify } from './classifier.js';
+import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import {
     AcquireTimeoutError,
@@ -22,6 +24,7 @@ import type { PolicyContext, ProxyCandidate } from './policies.js';
 import { Pool, RETIRED_HISTORY, type ProxySlot } from './pool.js';
 import { DIRECT_PROXY_ID, ProxyHealth, ProxySource, type OutcomeEffect } from './proxies.js';
 import { Redactor } from './redact.js';
+import { buildReportData } from './report-data.js';
 import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type PrepareState, type Rule } from './rules.js';
 import { createSendRequest } from './send-request.js';
 import { ManagedSession, type ManagedSessionOptions, type SessionOwner } from './session.js';
@@ -45,6 +48,7 @@ import {
     type PersistedState,
     type SessionStore,
 } from './store.js';
+import { CrawlTimeline } from './timeline.js';
 import type { JsonObject, Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
 
 const isRecord = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -145,6 +149,8 @@ export class SessionManager {
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
+    private readonly timeline: CrawlTimeline | undefined;
+    private readonly reporter: CrawlReporter | undefined;
     private statsTimer: TimerHandle | undefined;
     private passCounter = 0;
     private closed = false;
@@ -184,6 +190,8 @@ export class SessionManager {
                     statsKey: options.store?.statsKey ?? 'SESSIONPACK_STATS',
                     config: this.config,
                 });
+        this.timeline = options.report === false ? undefined : new CrawlTimeline();
+        this.reporter = options.report === false ? undefined : new CrawlReporter(options.report ?? {}, this.config);
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
@@ -558,9 +566,9 @@ export class SessionManager {
      * Ends one open use of `session` (never below zero) and applies the outcome (DESIGN.md's table): ok → good, reused,
      * proxy success; blocked/check-failed → retired, proxy failure on this site; rate-limited → cools down for
      * Retry-After, proxy paced on this site; proxy-failure → retired, proxy backoff; target-error → error score +1;
-     * handler-error → nothing but the use.
+     * handler-error → nothing but the use. `request` (the request of this use) gives the crawl report its example URLs.
      */
-    report(session: ManagedSession, outcome: Outcome): void {
+    report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
         if (session.inUse > 0) session.inUse--;
         const key = session.poolKey;
         const pool = this.poolMap.get(key);
@@ -570,6 +578,7 @@ export class SessionManager {
         const reason = outcome.reason ? this.redactor.text(outcome.reason) : type;
         const now = this.clock.now();
         this.counters.inc(key, `use/${type}` as CounterName);
+        this.timeline?.use(key, type, now, reason, request?.url);
 
         let effect: OutcomeEffect = 'neutral';
         let rateLimitMillis = 0;
@@ -663,6 +672,7 @@ export class SessionManager {
         pool?.remove(session, safe);
         this.liveSessions.delete(session.id);
         this.counters.inc(session.poolKey, 'session/retired');
+        this.timeline?.ended(session, safe, this.clock.now());
         this.events.emit('sessionRetired', session);
         pool?.notify();
     }
@@ -958,10 +968,46 @@ export class SessionManager {
         if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
+        if (this.reporter?.writesOnClose && this.poolMap.size > 0) await this.writeCrawlReport();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
         if (this.store) {
             await this.store.save(this.snapshot());
             await this.store.saveStats?.({ ...stats, savedAt: new Date(this.clock.now()).toISOString() });
+        }
+    }
+
+    // ---------------------------------------------------------------- crawl report
+
+    /** The crawl report's data now: per pool the stats, outcomes over time, proxy health, endings, failure reasons. */
+    reportData(): ReportData {
+        return buildReportData({
+            stats: this.stats(),
+            health: this.health,
+            proxyById: (id) => this.proxies.byId(id),
+            timeline: this.timeline,
+            now: this.clock.now(),
+            title: this.reporter?.title,
+        });
+    }
+
+    /** The crawl report as one self-contained HTML page (charts inlined: it works offline). */
+    crawlReport(): string {
+        return renderReport(this.reportData());
+    }
+
+    /**
+     * Writes the crawl report (and its data) to the key-value store of the `report` option; done on `close()` too. A
+     * failed write is logged, not thrown. Returns where it went, or undefined (`report: false`, or the write failed).
+     */
+    async writeCrawlReport(): Promise<CrawlReportLocation | undefined> {
+        if (!this.reporter) return undefined;
+        try {
+            const where = await this.reporter.write(this.reportData());
+            this.log.info(`Crawl report: record ${where.key} of key-value store ${where.keyValueStoreName ?? 'default'}${where.localPath ? ` (${where.localPath})` : ''}`);
+            return where;
+        } catch (error) {
+            this.log.warning(`Could not write the crawl report: ${this.redactor.error(error)}`);
+            return undefined;
         }
     }
 

@@ -1,0 +1,81 @@
+/**
+ * The crawl report: a self-contained HTML page (drawn by `@sessionpack/report`) written to a Crawlee KeyValueStore at
+ * the end of every crawl (`close()`), and on demand (`manager.crawlReport()`, `manager.writeCrawlReport()`).
+ */
+import { Configuration, KeyValueStore } from '@crawlee/core';
+import { DEFAULT_REPORT_DATA_KEY, DEFAULT_REPORT_KEY, renderReport, type ReportData } from '@sessionpack/report';
+import ow from 'ow';
+
+/** The `report` option of `SessionManager.open()`. */
+export interface CrawlReportOptions {
+    /**
+     * Record key of the HTML report. Stored with content type `text/html`, so Crawlee's local storage writes it as
+     * `<key>.html` (`storage/key_value_stores/default/SESSIONPACK_REPORT.html`). @default 'SESSIONPACK_REPORT'
+     */
+    key?: string;
+    /** Record key of the report's data (JSON), which `npx sessionpack-report` draws again; `false` skips it. @default 'SESSIONPACK_REPORT_DATA' */
+    dataKey?: string | false;
+    /** KeyValueStore to write to. @default the default store (the one the Apify console shows for a run) */
+    keyValueStoreName?: string;
+    /** Write the report on `close()`. @default true */
+    writeOnClose?: boolean;
+    /** Title of the page. @default 'sessionpack crawl report' */
+    title?: string;
+}
+
+/** Crawlee's allowed record keys. */
+const KEY = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
+
+/** ow shape of {@link CrawlReportOptions} (or `false`: no recording, no report). */
+export const crawlReportOptionsShape = ow.optional.any(
+    ow.boolean.false,
+    ow.object.exactShape({
+        key: ow.optional.string.matches(KEY),
+        dataKey: ow.optional.any(ow.boolean.false, ow.string.matches(KEY)),
+        keyValueStoreName: ow.optional.string.nonEmpty,
+        writeOnClose: ow.optional.boolean,
+        title: ow.optional.string,
+    }),
+);
+
+/** Where a report was written. */
+export interface CrawlReportLocation {
+    /** The store's name, `undefined` for the default store. */
+    keyValueStoreName: string | undefined;
+    key: string;
+    /** The file on disk when Crawlee's local storage persists it (`CRAWLEE_STORAGE_DIR`, default `./storage`). */
+    localPath?: string;
+}
+
+/** Draws and writes the report of one manager. */
+export class CrawlReporter {
+    constructor(
+        private readonly options: CrawlReportOptions,
+        private readonly config: Configuration,
+    ) {}
+
+    get writesOnClose(): boolean {
+        return this.options.writeOnClose !== false;
+    }
+
+    get title(): string | undefined {
+        return this.options.title;
+    }
+
+    /** Writes the HTML (and the data, unless `dataKey: false`) to the store. */
+    async write(data: ReportData): Promise<CrawlReportLocation> {
+        const name = this.options.keyValueStoreName;
+        const key = this.options.key ?? DEFAULT_REPORT_KEY;
+        const store = await KeyValueStore.open(name ?? null, { config: this.config });
+        await store.setValue(key, renderReport(data), { contentType: 'text/html; charset=utf-8' });
+        const dataKey = this.options.dataKey === undefined ? DEFAULT_REPORT_DATA_KEY : this.options.dataKey;
+        if (dataKey !== false) await store.setValue(dataKey, data);
+        const location: CrawlReportLocation = { keyValueStoreName: name, key };
+        if (this.config.get('persistStorage') !== false) {
+            const fromConfig = (this.config.get('storageClientOptions') as { localDataDirectory?: string } | undefined)?.localDataDirectory;
+            const dir = fromConfig ?? process.env.CRAWLEE_STORAGE_DIR ?? './storage';
+            location.localPath = `${dir}/key_value_stores/${name ?? 'default'}/${key}.html`;
+        }
+        return location;
+    }
+}
