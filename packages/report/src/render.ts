@@ -145,7 +145,7 @@ const PAGE_SCRIPT = `
 const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
 h1{margin:0 0 4px}h2{margin:32px 0 8px;border-top:2px solid #ddd;padding-top:16px}h3{margin:20px 0 6px;font-size:15px}
 table{border-collapse:collapse;background:#fff;margin:4px 16px 4px 0}th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
-th{background:#f0f0f0}td:first-child,th:first-child,td.url{text-align:left}td.url{font-family:monospace;font-size:12px;word-break:break-all}
+th{background:#f0f0f0}td:first-child,th:first-child,td.url,table.reasons td{text-align:left}td.url{font-family:monospace;font-size:12px;word-break:break-all}
 .row{display:flex;flex-wrap:wrap;align-items:flex-start}.facts{display:grid;grid-template-columns:auto auto;gap:2px 12px;margin:4px 24px 4px 0}
 dt{color:#666}dd{margin:0;font-weight:600}.chart{position:relative;height:260px;max-width:1100px;background:#fff}.chart.small{height:200px;width:420px}
 .none{color:#888;font-style:italic}.state-banned{color:#b00;font-weight:600}.state-backoff{color:#b60}.state-probing{color:#36c}.notes{color:#555}`;
