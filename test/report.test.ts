@@ -193,4 +193,23 @@ describe('crawl report of a proving-ground crawl', () => {
         expect(again.match(/data-counter="use\/ok">(\d+)</)?.[1]).toBe('80');
         expect(again).not.toContain(PASSWORD);
     });
+
+    it('a crawl whose manager withSessions() opened, and nobody closes, still leaves its report when the crawler finishes', async () => {
+        const ground = await startProvingGround({ scenario: 'benign', seed: 2 });
+        const dir = mkdtempSync(join(tmpdir(), 'sessionpack-report-open-'));
+        try {
+            const config = new Configuration({ persistStorage: true, purgeOnStart: false, storageClientOptions: { localDataDirectory: dir } });
+            const crawler = new CheerioCrawler(
+                withSessions({ requestHandler: async () => {} }, { proxyUrls: [...ground.proxyUrls], store: false, statsIntervalSecs: 0, config }),
+                config,
+            );
+            await crawler.run(Array.from({ length: 5 }, (_, i) => ground.urlFor(ground.siteHost, `/product/${i + 1}`)));
+            // Written on the persist-state event of the crawler's teardown, not awaited by Crawlee: wait for the file.
+            const file = join(dir, 'key_value_stores', 'default', 'SESSIONPACK_REPORT.html');
+            await expect.poll(() => existsSync(file) && readFileSync(file, 'utf8').match(/data-counter="use\/ok">(\d+)</)?.[1], { timeout: 10_000 }).toBe('5');
+        } finally {
+            await ground.close();
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
 });

@@ -19,6 +19,11 @@ export interface CrawlReportOptions {
     keyValueStoreName?: string;
     /** Write the report on `close()`. @default true */
     writeOnClose?: boolean;
+    /**
+     * Also write it on Crawlee's `persistState` event: periodically, and once when a crawler finishes (its teardown
+     * emits one), so a crawl whose manager `withSessions()` opened and nobody closes still leaves its report. @default true
+     */
+    writeOnPersistState?: boolean;
     /** Title of the page. @default 'sessionpack crawl report' */
     title?: string;
 }
@@ -34,6 +39,7 @@ export const crawlReportOptionsShape = ow.optional.any(
         dataKey: ow.optional.any(ow.boolean.false, ow.string.matches(KEY)),
         keyValueStoreName: ow.optional.string.nonEmpty,
         writeOnClose: ow.optional.boolean,
+        writeOnPersistState: ow.optional.boolean,
         title: ow.optional.string,
     }),
 );
@@ -47,12 +53,30 @@ export interface CrawlReportLocation {
     localPath?: string;
 }
 
+/** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
+const PERSIST_STATE_EVENT = 'persistState' as never;
+
 /** Draws and writes the report of one manager. */
 export class CrawlReporter {
+    private listener: (() => void) | undefined;
+
     constructor(
         private readonly options: CrawlReportOptions,
         private readonly config: Configuration,
     ) {}
+
+    /** Calls `write` on every persist-state event of the configuration's event manager (unless `writeOnPersistState: false`). */
+    listen(write: () => unknown): void {
+        if (this.options.writeOnPersistState === false || this.listener) return;
+        this.listener = () => void write();
+        this.config.getEventManager().on(PERSIST_STATE_EVENT, this.listener);
+    }
+
+    /** Stops {@link listen}. */
+    unlisten(): void {
+        if (this.listener) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.listener);
+        this.listener = undefined;
+    }
 
     get writesOnClose(): boolean {
         return this.options.writeOnClose !== false;

@@ -835,6 +835,7 @@ export class SessionManager {
             };
             this.statsTimer = this.clock.setTimeout(tick, interval);
         }
+        this.reporter?.listen(() => this.writeCrawlReport(true));
         if (this.store && (this.options.store === undefined || (this.options.store && this.options.store.persistOnEvent !== false))) {
             this.config.getEventManager().on(PERSIST_STATE_EVENT, this.persistListener);
             this.listening = true;
@@ -966,9 +967,10 @@ export class SessionManager {
         this.closed = true;
         if (this.statsTimer !== undefined) this.clock.clearTimeout(this.statsTimer);
         if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
+        this.reporter?.unlisten();
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
-        if (this.reporter?.writesOnClose && this.poolMap.size > 0) await this.writeCrawlReport();
+        if (this.reporter?.writesOnClose) await this.writeCrawlReport();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
         if (this.store) {
             await this.store.save(this.snapshot());
@@ -996,14 +998,15 @@ export class SessionManager {
     }
 
     /**
-     * Writes the crawl report (and its data) to the key-value store of the `report` option; done on `close()` too. A
-     * failed write is logged, not thrown. Returns where it went, or undefined (`report: false`, or the write failed).
+     * Writes the crawl report (and its data) to the key-value store of the `report` option; done on `close()` and on
+     * Crawlee's persist-state events too. A failed write is logged, not thrown. Returns where it went, or undefined
+     * (`report: false`, nothing crawled yet, or the write failed). `quiet` logs where at debug level only.
      */
-    async writeCrawlReport(): Promise<CrawlReportLocation | undefined> {
-        if (!this.reporter) return undefined;
+    async writeCrawlReport(quiet = false): Promise<CrawlReportLocation | undefined> {
+        if (!this.reporter || this.poolMap.size === 0) return undefined;
         try {
             const where = await this.reporter.write(this.reportData());
-            this.log.info(`Crawl report: record ${where.key} of key-value store ${where.keyValueStoreName ?? 'default'}${where.localPath ? ` (${where.localPath})` : ''}`);
+            this.log[quiet ? 'debug' : 'info'](`Crawl report: record ${where.key} of key-value store ${where.keyValueStoreName ?? 'default'}${where.localPath ? ` (${where.localPath})` : ''}`);
             return where;
         } catch (error) {
             this.log.warning(`Could not write the crawl report: ${this.redactor.error(error)}`);
