@@ -98,7 +98,7 @@ describe('invariants under random acquire/report/time sequences', () => {
                     statsIntervalSecs: 0,
                     store: { custom: store, persistOnEvent: false },
                     // Hundreds of managers: none of them should write a crawl report to disk (timeline.test.ts covers it).
-                    report: false,
+                    report: false as const,
                     clock,
                     random: seeded(config.seed),
                     log: quietLog(),
