@@ -2,9 +2,13 @@
  * The crawl report: a self-contained HTML page (drawn by `@sessionpack/report`) written to a Crawlee KeyValueStore at
  * the end of every crawl (`close()`), and on demand (`manager.crawlReport()`, `manager.writeCrawlReport()`).
  */
-import { Configuration, KeyValueStore } from '@crawlee/core';
+import { type Configuration, KeyValueStore, type Log } from '@crawlee/core';
 import { DEFAULT_REPORT_DATA_KEY, DEFAULT_REPORT_KEY, renderReport, type ReportData } from '@sessionpack/report';
 import ow from 'ow';
+
+import type { Redactor } from './redact.js';
+import { buildReportData, type ReportSources } from './report-data.js';
+import { CrawlTimeline } from './timeline.js';
 
 /** The `report` option of `SessionManager.open()`. */
 export interface CrawlReportOptions {
@@ -56,50 +60,79 @@ export interface CrawlReportLocation {
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
 
-/** Draws and writes the report of one manager. */
+/**
+ * The crawl report of one manager: owns the {@link CrawlTimeline} the manager feeds (none with `report: false`),
+ * assembles the data from the manager's `sources`, draws it, and writes it on `close()` and persist-state events.
+ */
 export class CrawlReporter {
+    /** What the manager records into as it runs; undefined with `report: false`. */
+    readonly timeline: CrawlTimeline | undefined;
+    private readonly options: CrawlReportOptions;
+    private readonly enabled: boolean;
     private listener: (() => void) | undefined;
 
     constructor(
-        private readonly options: CrawlReportOptions,
+        options: CrawlReportOptions | false | undefined,
         private readonly config: Configuration,
-    ) {}
+        private readonly log: Log,
+        private readonly redactor: Redactor,
+        private readonly sources: () => Omit<ReportSources, 'timeline' | 'title'>,
+    ) {
+        this.enabled = options !== false;
+        this.options = options || {};
+        this.timeline = this.enabled ? new CrawlTimeline() : undefined;
+    }
 
-    /** Calls `write` on every persist-state event of the configuration's event manager (unless `writeOnPersistState: false`). */
-    listen(write: () => unknown): void {
-        if (this.options.writeOnPersistState === false || this.listener) return;
-        this.listener = () => void write();
+    /** The report's data now. */
+    data(): ReportData {
+        return buildReportData({ ...this.sources(), timeline: this.timeline, title: this.options.title });
+    }
+
+    /** The report as one self-contained HTML page. */
+    html(): string {
+        return renderReport(this.data());
+    }
+
+    /** Starts writing the report on every persist-state event (unless `report: false` or `writeOnPersistState: false`). */
+    listen(): void {
+        if (!this.enabled || this.options.writeOnPersistState === false || this.listener) return;
+        this.listener = () => void this.write(true);
         this.config.getEventManager().on(PERSIST_STATE_EVENT, this.listener);
     }
 
-    /** Stops {@link listen}. */
-    unlisten(): void {
+    /** Stops listening and writes the report a last time (unless `writeOnClose: false`). */
+    async close(): Promise<void> {
         if (this.listener) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.listener);
         this.listener = undefined;
+        if (this.options.writeOnClose !== false) await this.write();
     }
 
-    get writesOnClose(): boolean {
-        return this.options.writeOnClose !== false;
-    }
-
-    get title(): string | undefined {
-        return this.options.title;
-    }
-
-    /** Writes the HTML (and the data, unless `dataKey: false`) to the store. */
-    async write(data: ReportData): Promise<CrawlReportLocation> {
-        const name = this.options.keyValueStoreName;
-        const key = this.options.key ?? DEFAULT_REPORT_KEY;
-        const store = await KeyValueStore.open(name ?? null, { config: this.config });
-        await store.setValue(key, renderReport(data), { contentType: 'text/html; charset=utf-8' });
-        const dataKey = this.options.dataKey === undefined ? DEFAULT_REPORT_DATA_KEY : this.options.dataKey;
-        if (dataKey !== false) await store.setValue(dataKey, data);
-        const location: CrawlReportLocation = { keyValueStoreName: name, key };
-        if (this.config.get('persistStorage') !== false) {
-            const fromConfig = (this.config.get('storageClientOptions') as { localDataDirectory?: string } | undefined)?.localDataDirectory;
-            const dir = fromConfig ?? process.env.CRAWLEE_STORAGE_DIR ?? './storage';
-            location.localPath = `${dir}/key_value_stores/${name ?? 'default'}/${key}.html`;
+    /**
+     * Writes the HTML (and the data, unless `dataKey: false`) to the store and logs where (`quiet`: at debug level). A
+     * failed write is logged, not thrown. Returns where it went, or undefined (`report: false`, no pool yet, or failed).
+     */
+    async write(quiet = false): Promise<CrawlReportLocation | undefined> {
+        if (!this.enabled) return undefined;
+        const data = this.data();
+        if (data.pools.length === 0) return undefined;
+        try {
+            const name = this.options.keyValueStoreName;
+            const key = this.options.key ?? DEFAULT_REPORT_KEY;
+            const store = await KeyValueStore.open(name ?? null, { config: this.config });
+            await store.setValue(key, renderReport(data), { contentType: 'text/html; charset=utf-8' });
+            const dataKey = this.options.dataKey === undefined ? DEFAULT_REPORT_DATA_KEY : this.options.dataKey;
+            if (dataKey !== false) await store.setValue(dataKey, data);
+            const where: CrawlReportLocation = { keyValueStoreName: name, key };
+            if (this.config.get('persistStorage') !== false) {
+                const fromConfig = (this.config.get('storageClientOptions') as { localDataDirectory?: string } | undefined)?.localDataDirectory;
+                const dir = fromConfig ?? process.env.CRAWLEE_STORAGE_DIR ?? './storage';
+                where.localPath = `${dir}/key_value_stores/${name ?? 'default'}/${key}.html`;
+            }
+            this.log[quiet ? 'debug' : 'info'](`Crawl report: record ${key} of key-value store ${name ?? 'default'}${where.localPath ? ` (${where.localPath})` : ''}`);
+            return where;
+        } catch (error) {
+            this.log.warning(`Could not write the crawl report: ${this.redactor.error(error)}`);
+            return undefined;
         }
-        return location;
     }
 }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
-import { renderReport, type ReportData } from '@sessionpack/report';
+import type { ReportData } from '@sessionpack/report';
 
 import { classify } from './classifier.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
@@ -24,7 +24,6 @@ import type { PolicyContext, ProxyCandidate } from './policies.js';
 import { Pool, RETIRED_HISTORY, type ProxySlot } from './pool.js';
 import { DIRECT_PROXY_ID, ProxyHealth, ProxySource, type OutcomeEffect } from './proxies.js';
 import { Redactor } from './redact.js';
-import { buildReportData } from './report-data.js';
 import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type PrepareState, type Rule } from './rules.js';
 import { createSendRequest } from './send-request.js';
 import { ManagedSession, type ManagedSessionOptions, type SessionOwner } from './session.js';
@@ -48,7 +47,6 @@ import {
     type PersistedState,
     type SessionStore,
 } from './store.js';
-import { CrawlTimeline } from './timeline.js';
 import type { JsonObject, Outcome, OutcomeType, ProxyRef, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
 
 const isRecord = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -149,8 +147,7 @@ export class SessionManager {
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
-    private readonly timeline: CrawlTimeline | undefined;
-    private readonly reporter: CrawlReporter | undefined;
+    private readonly reporter: CrawlReporter;
     private statsTimer: TimerHandle | undefined;
     private passCounter = 0;
     private closed = false;
@@ -190,8 +187,12 @@ export class SessionManager {
                     statsKey: options.store?.statsKey ?? 'SESSIONPACK_STATS',
                     config: this.config,
                 });
-        this.timeline = options.report === false ? undefined : new CrawlTimeline();
-        this.reporter = options.report === false ? undefined : new CrawlReporter(options.report ?? {}, this.config);
+        this.reporter = new CrawlReporter(options.report, this.config, this.log, this.redactor, () => ({
+            stats: this.stats(),
+            health: this.health,
+            proxyById: (id) => this.proxies.byId(id),
+            now: this.clock.now(),
+        }));
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
@@ -578,7 +579,7 @@ export class SessionManager {
         const reason = outcome.reason ? this.redactor.text(outcome.reason) : type;
         const now = this.clock.now();
         this.counters.inc(key, `use/${type}` as CounterName);
-        this.timeline?.use(key, type, now, reason, request?.url);
+        this.reporter.timeline?.use(key, type, now, reason, request?.url);
 
         let effect: OutcomeEffect = 'neutral';
         let rateLimitMillis = 0;
@@ -672,7 +673,7 @@ export class SessionManager {
         pool?.remove(session, safe);
         this.liveSessions.delete(session.id);
         this.counters.inc(session.poolKey, 'session/retired');
-        this.timeline?.ended(session, safe, this.clock.now());
+        this.reporter.timeline?.ended(session, safe, this.clock.now());
         this.events.emit('sessionRetired', session);
         pool?.notify();
     }
@@ -835,7 +836,7 @@ export class SessionManager {
             };
             this.statsTimer = this.clock.setTimeout(tick, interval);
         }
-        this.reporter?.listen(() => this.writeCrawlReport(true));
+        this.reporter.listen();
         if (this.store && (this.options.store === undefined || (this.options.store && this.options.store.persistOnEvent !== false))) {
             this.config.getEventManager().on(PERSIST_STATE_EVENT, this.persistListener);
             this.listening = true;
@@ -967,10 +968,9 @@ export class SessionManager {
         this.closed = true;
         if (this.statsTimer !== undefined) this.clock.clearTimeout(this.statsTimer);
         if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
-        this.reporter?.unlisten();
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
-        if (this.reporter?.writesOnClose) await this.writeCrawlReport();
+        await this.reporter.close();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
         if (this.store) {
             await this.store.save(this.snapshot());
@@ -982,36 +982,20 @@ export class SessionManager {
 
     /** The crawl report's data now: per pool the stats, outcomes over time, proxy health, endings, failure reasons. */
     reportData(): ReportData {
-        return buildReportData({
-            stats: this.stats(),
-            health: this.health,
-            proxyById: (id) => this.proxies.byId(id),
-            timeline: this.timeline,
-            now: this.clock.now(),
-            title: this.reporter?.title,
-        });
+        return this.reporter.data();
     }
 
     /** The crawl report as one self-contained HTML page (charts inlined: it works offline). */
     crawlReport(): string {
-        return renderReport(this.reportData());
+        return this.reporter.html();
     }
 
     /**
-     * Writes the crawl report (and its data) to the key-value store of the `report` option; done on `close()` and on
-     * Crawlee's persist-state events too. A failed write is logged, not thrown. Returns where it went, or undefined
-     * (`report: false`, nothing crawled yet, or the write failed). `quiet` logs where at debug level only.
+     * Writes the crawl report (and its data) to the key-value store of the `report` option now; also done on `close()`
+     * and on Crawlee's persist-state events. Logs a failed write rather than throwing; returns where it went, or undefined.
      */
-    async writeCrawlReport(quiet = false): Promise<CrawlReportLocation | undefined> {
-        if (!this.reporter || this.poolMap.size === 0) return undefined;
-        try {
-            const where = await this.reporter.write(this.reportData());
-            this.log[quiet ? 'debug' : 'info'](`Crawl report: record ${where.key} of key-value store ${where.keyValueStoreName ?? 'default'}${where.localPath ? ` (${where.localPath})` : ''}`);
-            return where;
-        } catch (error) {
-            this.log.warning(`Could not write the crawl report: ${this.redactor.error(error)}`);
-            return undefined;
-        }
+    writeCrawlReport(): Promise<CrawlReportLocation | undefined> {
+        return this.reporter.write();
     }
 
     private assertOpen(): void {
