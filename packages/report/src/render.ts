@@ -5,6 +5,11 @@
 import { chartJsSource } from './chartjs.js';
 import { REPORT_OUTCOMES, type ReportData, type ReportPool, type ReportProxyHealth } from './types.js';
 
+/** Pools drawn in full (most used first); the data keeps them all. */
+const MAX_POOLS = 40;
+/** Proxy rows per pool table (most used first). */
+const MAX_PROXY_ROWS = 200;
+
 /** Colors of the outcomes, in the stacking order of {@link REPORT_OUTCOMES}. */
 const OUTCOME_COLORS: Record<string, string> = {
     ok: '#2e9d5b',
@@ -65,7 +70,8 @@ function healthTable(pool: ReportPool, addresses: Map<string, string | undefined
     const extraNames = [...new Set(pool.proxies.flatMap((p) => Object.keys(p.extra ?? {})))].sort();
     const head = ['proxy', 'host:port', 'state', 'success rate', 'ok', 'blocked', 'proxy failures', 'rate-limited', 'target errors', 'backoffs', 'paced for', ...extraNames];
     const sorted = [...pool.proxies].sort((a, b) => b.successes + b.blocked - (a.successes + a.blocked) || a.proxyId.localeCompare(b.proxyId));
-    const rows = sorted.map((p: ReportProxyHealth) => {
+    const hidden = sorted.length - MAX_PROXY_ROWS;
+    const rows = sorted.slice(0, MAX_PROXY_ROWS).map((p: ReportProxyHealth) => {
         const judged = p.successes + p.blocked + p.proxyFailures;
         const rate = judged > 0 ? p.successes / judged : undefined;
         const paced = p.pacedUntil !== undefined && p.pacedUntil > now ? secs(p.pacedUntil - now) : '';
@@ -77,7 +83,7 @@ function healthTable(pool: ReportPool, addresses: Map<string, string | undefined
             `${cell(paced)}${extraNames.map((n) => cell(p.extra?.[n] ?? '')).join('')}</tr>`
         );
     });
-    return table(head, rows, ' class="health"');
+    return table(head, rows, ' class="health"') + (hidden > 0 ? `<p class="none">${hidden} less used proxies not shown.</p>` : '');
 }
 
 function endingsTable(pool: ReportPool): string {
@@ -167,7 +173,15 @@ export function renderReport(data: ReportData, options: RenderOptions = {}): str
           `<b data-summary="backoff">${s.backoff}</b> in backoff, <b data-summary="bannedOnSites">${s.bannedOnSites}</b> banned on a pool.</p>`
         : '';
     const notes = (data.notes ?? []).map((n) => `<p class="notes">${escapeHtml(n)}</p>`).join('');
-    const pools = data.pools.length ? data.pools.map((p, i) => poolSection(p, addresses, now, i)).join('\n') : '<p class="none">No pool was used.</p>';
+    const uses = (p: ReportPool) => REPORT_OUTCOMES.reduce((n, o) => n + (p.counters[`use/${o}`] ?? 0), 0);
+    const shown = data.pools
+        .map((p, i) => ({ p, i }))
+        .sort((a, b) => uses(b.p) - uses(a.p))
+        .slice(0, MAX_POOLS);
+    const more = data.pools.length - shown.length;
+    const pools = data.pools.length
+        ? shown.map(({ p, i }) => poolSection(p, addresses, now, i)).join('\n') + (more > 0 ? `<p class="none">${more} less used pools not shown (they are in the report data).</p>` : '')
+        : '<p class="none">No pool was used.</p>';
     return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style>${STYLE}</style></head>

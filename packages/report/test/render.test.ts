@@ -54,6 +54,22 @@ describe('renderReport', () => {
     });
 });
 
+describe('renderReport at scale', () => {
+    it('draws the 40 most used pools and 200 proxies per pool, and says how many it left out', () => {
+        const base = data().pools[0]!;
+        const proxies = Array.from({ length: 250 }, (_, i) => ({ ...base.proxies[0]!, proxyId: `proxy_${String(i).padStart(12, '0')}`, successes: i }));
+        const pools = Array.from({ length: 45 }, (_, i) => ({ ...base, key: `site-${i}.test`, counters: { 'use/ok': i }, proxies }));
+        const html = renderReport(data({ pools }));
+        expect(html.match(/<section class="pool"/g)).toHaveLength(40);
+        expect(html).toContain('data-pool="site-44.test"');
+        expect(html).not.toContain('data-pool="site-4.test"');
+        expect(html).toContain('5 less used pools not shown');
+        expect(html).toContain('50 less used proxies not shown');
+        expect(html).toContain('proxy_000000000249');
+        expect(html).not.toContain('>proxy_000000000049<');
+    });
+});
+
 describe('stored state', () => {
     const state = {
         format: 'sessionpack-state',
