@@ -68,7 +68,7 @@ function poolFacts(pool: ReportPool): string {
 
 function healthTable(pool: ReportPool, addresses: Map<string, string | undefined>, now: number): string {
     const extraNames = [...new Set(pool.proxies.flatMap((p) => Object.keys(p.extra ?? {})))].sort();
-    const head = ['proxy', 'host:port', 'state', 'success rate', 'ok', 'blocked', 'proxy failures', 'rate-limited', 'target errors', 'backoffs', 'paced for', ...extraNames];
+    const head = ['proxy', 'host:port', 'state', 'success rate', 'ok', 'blocked (uses + inits)', 'proxy failures', 'rate-limited', 'target errors', 'backoffs', 'paced for', ...extraNames];
     const sorted = [...pool.proxies].sort((a, b) => b.successes + b.blocked - (a.successes + a.blocked) || a.proxyId.localeCompare(b.proxyId));
     const hidden = sorted.length - MAX_PROXY_ROWS;
     const rows = sorted.slice(0, MAX_PROXY_ROWS).map((p: ReportProxyHealth) => {
