@@ -234,6 +234,8 @@ export class Site {
             return this.json(exchange, 404, { error: 'no such product' }, 'not-found');
         }
         if (read && pathname === '/js') return this.page(exchange, jsPage());
+        if (read && pathname === '/redirect') return this.redirect(exchange);
+        if (read && (match = pathname.match(/^\/status\/([1-5]\d\d)\/?$/))) return this.status(exchange, Number(match[1]));
         if (read && pathname === '/location') {
             return this.page(exchange, locationFormPage(options.locations, location, session.csrfToken, CSRF_FIELD));
         }
@@ -251,6 +253,23 @@ export class Site {
             return this.page(exchange, locationSetPage(chosen));
         }
         return this.html(exchange, 404, notFoundPage(pathname), 'not-found');
+    }
+
+    /**
+     * `/redirect?to=<path>`: a 302 to another path of the same site (default `/`). A client without a session cookie
+     * gets it on this 302, so only a client that keeps every hop's cookies arrives with it.
+     */
+    private redirect(exchange: Exchange): Promise<void> {
+        const to = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '').get('to') ?? '/';
+        const location = to.startsWith('/') && !to.startsWith('//') ? to : '/';
+        return this.send(exchange, 302, { location, 'content-type': HTML }, '', 'redirect');
+    }
+
+    /** `/status/<code>?type=<content type>`: answers with that status and content type (default HTML), kind `error`. */
+    private status(exchange: Exchange, code: number): Promise<void> {
+        const type = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '').get('type') ?? HTML;
+        const body = type.includes('json') ? JSON.stringify({ error: `status ${code}` }) : `<html><body><h1>Status ${code}</h1></body></html>`;
+        return this.send(exchange, code, { 'content-type': type }, body, 'error');
     }
 
     private async beacon(exchange: Exchange): Promise<void> {
