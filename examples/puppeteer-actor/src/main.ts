@@ -7,10 +7,9 @@
 import { log } from '@crawlee/core';
 import { PuppeteerCrawler } from '@crawlee/puppeteer';
 import { type Rule, SessionManager } from '@sessionpack/core';
-import { withSessions } from '@sessionpack/puppeteer';
+import { type PuppeteerHookExtras, withSessions } from '@sessionpack/puppeteer';
 import { type ProvingGround, type ScenarioName, startProvingGround } from '@sessionpack/proving-ground';
 import { Actor } from 'apify';
-import type { Page } from 'puppeteer';
 
 interface Input {
     startUrls?: ({ url: string } | string)[];
@@ -23,11 +22,11 @@ interface Input {
 }
 
 /** Each new session of the shop chooses `location` in the shop's own form (CSRF token included), in its browser. */
-function locationRule(siteUrl: string, location: string): Rule {
+function locationRule(siteUrl: string, location: string): Rule<PuppeteerHookExtras> {
     return {
         match: `${siteUrl}/**`,
         init: async ({ newPage }) => {
-            const page = (await (newPage as () => Promise<Page>)()) as Page;
+            const page = await newPage();
             page.setDefaultTimeout(10_000);
             // A new visitor may first get a landing page that starts the shop's session: then the form comes next time.
             for (let visit = 0; visit < 2 && !(await page.$('select[name=location]')); visit++) await page.goto(`${siteUrl}/location`);
@@ -53,7 +52,7 @@ if (startUrls.length === 0) {
     log.info(`Crawling the embedded proving ground (${input.scenario ?? 'realistic'}) at ${ground.siteUrl} through ${proxyUrls.length} proxies`);
 }
 
-const manager = await SessionManager.open({
+const manager = await SessionManager.open<PuppeteerHookExtras>({
     proxyUrls: proxyUrls.length ? proxyUrls : undefined,
     pool: { size: input.poolSize ?? 4 },
     rules: ground ? [locationRule(ground.siteUrl, input.location ?? 'DE')] : [],

@@ -12,20 +12,83 @@ import { type SessionManagerOptions, validateOptions } from './options.js';
 import type { ManagedSession } from './session.js';
 import type { Outcome, ResponseSnapshot } from './types.js';
 
-/** The crawl can no longer get sessions (every proxy burnt, init failing over and over, a check aborted). */
+/**
+ * The crawl can no longer get sessions (every proxy burnt, init failing over and over, a check aborted). Its stack is
+ * its message alone: Crawlee prints the stack of every failed request, and each remaining request fails with this one.
+ */
 export class SessionsUnavailableError extends NonRetryableError {
     constructor(readonly reason: string) {
         super(`sessionpack stopped the crawl: ${reason}`);
         this.name = 'SessionsUnavailableError';
+        this.stack = `${this.name}: ${this.message}`;
     }
 }
 
-/** Thrown to Crawlee when a response showed the session is bad: Crawlee retries the request on another session. */
+/** What happens to a session after a bad outcome, in the words of the retry log line. */
+function consequence(outcome: Outcome, session: ManagedSession): string {
+    switch (outcome.type) {
+        case 'rate-limited': {
+            const secs = outcome.retryAfterMillis !== undefined ? ` for ${Math.ceil(outcome.retryAfterMillis / 1000)} s` : '';
+            return `session ${session.id} (pool ${session.poolKey}) is kept, cooling down${secs} (nothing rotates)`;
+        }
+        default:
+            return `session ${session.id} (pool ${session.poolKey}) is retired (a retry gets another session)`;
+    }
+}
+
+/** Why an outcome is bad, without credentials; a 407 says the proxy refused its credentials. */
+function describe(outcome: Outcome, session: ManagedSession): string {
+    const proxy = session.identity.proxy;
+    if (outcome.type === 'proxy-failure' && outcome.statusCode === 407 && proxy) {
+        let host = proxy.id;
+        try {
+            host = `${new URL(proxy.url).host} (${proxy.id})`;
+        } catch {
+            // the id alone
+        }
+        return `proxy ${host} rejected its credentials (407 Proxy Authentication Required): check the user name and password in proxyUrls`;
+    }
+    return outcome.reason ?? 'no reason given';
+}
+
+/**
+ * Thrown to Crawlee when a response showed the session is bad (blocked, rate-limited, proxy failure, a failed check):
+ * Crawlee retries the request, at most `maxSessionRotations` times. The message says what happens to the session.
+ */
 export class BadSessionError extends SessionError {
     constructor(readonly outcome: Outcome, session: ManagedSession) {
-        super(`${outcome.type} on session ${session.id} (pool ${session.poolKey}): ${outcome.reason ?? 'no reason given'}`);
+        super();
         this.name = 'BadSessionError';
+        this.message = `${outcome.type}: ${describe(outcome, session)}; ${consequence(outcome, session)}.`;
     }
+}
+
+/**
+ * Thrown to Crawlee for a target's own error (a 5xx page): not a session error, so Crawlee retries it within
+ * `maxRequestRetries` like any other error, and the next attempt gets a session from the pool as usual.
+ */
+export class TargetError extends Error {
+    constructor(readonly outcome: Outcome) {
+        super(`${outcome.type}: ${outcome.reason ?? 'no reason given'}`);
+        this.name = 'TargetError';
+    }
+}
+
+/** Options of {@link CrawlerBinding.check}. */
+export interface CheckOptions {
+    /**
+     * `'headers'`: only status and headers are known (the body follows): the classifier runs, rule checks do not, and a
+     * target error is left to the crawler (Crawlee fails a 5xx itself and retries it within `maxRequestRetries`).
+     * `'body'` (default): the whole response; rule checks run, exactly once per response.
+     */
+    phase?: 'headers' | 'body';
+    /** Status codes the user told the crawler to accept (`ignoreHttpErrorStatusCodes`): never a target error. */
+    acceptedStatusCodes?: ReadonlySet<number>;
+}
+
+/** The part of a Crawlee crawler the binding watches to close its manager when the run ends. */
+interface TeardownTarget {
+    teardown(): Promise<void>;
 }
 
 type AnyContext = CrawlingContext & { session?: ManagedSession | undefined };
@@ -40,6 +103,8 @@ export class CrawlerBinding {
     private managerPromise?: Promise<SessionManager>;
     private tracker?: AttemptTracker;
     private stopReason?: string;
+    private stoppedFailures = 0;
+    private readonly watched = new WeakSet<object>();
     readonly log = crawleeLog.child({ prefix: 'sessionpack' });
 
     /** Options are validated here, at the crawler's construction, so a wrong option fails before any request. */
@@ -52,6 +117,45 @@ export class CrawlerBinding {
     manager(): Promise<SessionManager> {
         this.managerPromise ??= SessionManager.open(this.source as SessionManagerOptions);
         return this.managerPromise;
+    }
+
+    /** True when the binding opened its manager from options (and so closes it when the crawler's run ends). */
+    get ownsManager(): boolean {
+        return !(this.source instanceof SessionManager);
+    }
+
+    /**
+     * Closes the manager at the end of the crawler's run (its `teardown()`), when the binding opened it: the final
+     * stats line, the stored state and stats record, the persist listener removed. A manager you passed in stays open
+     * (you close it). Called from every hook with the context's `crawler`; watching the same crawler twice is a no-op.
+     */
+    watch(crawler: unknown): void {
+        if (!crawler || typeof crawler !== 'object' || this.watched.has(crawler)) return;
+        const target = crawler as TeardownTarget;
+        if (typeof target.teardown !== 'function') return;
+        this.watched.add(crawler);
+        const teardown = target.teardown.bind(target);
+        target.teardown = async () => {
+            try {
+                await teardown();
+            } finally {
+                await this.endRun();
+            }
+        };
+    }
+
+    /** The run ended: summarize the requests a stop failed, close an owned manager, and be ready for another run. */
+    private async endRun(): Promise<void> {
+        if (this.stopReason && this.stoppedFailures > 0) {
+            this.log.error(`${this.stoppedFailures} requests failed because the crawl stopped: ${this.stopReason}`);
+        }
+        this.stopReason = undefined;
+        this.stoppedFailures = 0;
+        if (!this.ownsManager || !this.managerPromise) return;
+        const opened = this.managerPromise;
+        this.managerPromise = undefined;
+        this.tracker = undefined;
+        await (await opened).close();
     }
 
     private async attempts(): Promise<AttemptTracker> {
@@ -89,8 +193,8 @@ export class CrawlerBinding {
     /** Latches the stop: from now on every attempt fails at once with the reason, so the queue drains into failedRequestHandler. */
     stop(reason: string) {
         if (this.stopReason) return;
-        this.stopReason = reason;
-        this.log.error(`Stopping the crawl: ${reason}. Remaining requests fail with this reason.`);
+        this.stopReason = reason.replace(/[.\s]+$/, '');
+        this.log.error(`Stopping the crawl: ${this.stopReason}. Remaining requests fail with this reason (one line each).`);
     }
 
     get stopped(): string | undefined {
@@ -108,6 +212,8 @@ export class CrawlerBinding {
         if (!session) throw new Error(`sessionpack: no session was acquired for ${ctx.request.url}; is the crawler's proxyConfiguration the one withSessions() set?`);
         ctx.session = session;
         if (ctx.proxyInfo) ctx.proxyInfo.sessionId = session.id;
+        bindSendRequest(ctx, session);
+        this.watch(ctx.crawler);
         return session;
     }
 
@@ -117,13 +223,14 @@ export class CrawlerBinding {
     }
 
     /** Classifies a response (core classifier + the rule's checks); on a bad outcome ends the attempt and throws so Crawlee rotates. */
-    async check(ctx: AnyContext, response: ResponseSnapshot, extras: Record<string, unknown> = {}): Promise<void> {
+    async check(ctx: AnyContext, response: ResponseSnapshot, extras: Record<string, unknown> = {}, options: CheckOptions = {}): Promise<void> {
         const session = this.current(ctx.request);
-        if (!session) return;
+        if (!session || !this.tracker?.isOpen(ctx.request)) return;
         const manager = await this.manager();
+        const headersOnly = options.phase === 'headers';
         let outcome: Outcome;
         try {
-            outcome = await manager.evaluate({ session, request: ctx.request, response, ...extras });
+            outcome = await manager.evaluate({ session, request: ctx.request, response, ...extras, ...(headersOnly ? { checks: false } : {}) });
         } catch (error) {
             await this.end(ctx.request, { type: 'check-failed', reason: (error as Error).message });
             if ((error as { stopsCrawl?: boolean }).stopsCrawl) {
@@ -131,6 +238,13 @@ export class CrawlerBinding {
                 throw new SessionsUnavailableError(this.stopReason!);
             }
             throw error;
+        }
+        if (outcome.type === 'target-error') {
+            const accepted = response.statusCode !== undefined && options.acceptedStatusCodes?.has(response.statusCode);
+            // The crawler fails a 5xx itself after the headers (the error handler reports it); an accepted one is ok.
+            if (headersOnly || accepted) return;
+            await this.end(ctx.request, outcome);
+            throw new TargetError(outcome);
         }
         if (outcome.type === 'ok') return;
         await this.end(ctx.request, outcome);
@@ -140,6 +254,7 @@ export class CrawlerBinding {
     /** Wraps the user's requestHandler: its success or failure ends the attempt. */
     wrapRequestHandler<C extends AnyContext>(handler: (ctx: C) => unknown, before?: (ctx: C) => Promise<void>) {
         return async (ctx: C) => {
+            this.watch(ctx.crawler);
             if (before) await before(ctx);
             try {
                 await handler(ctx);
@@ -158,6 +273,8 @@ export class CrawlerBinding {
      */
     wrapErrorHandler<C extends AnyContext>(handler: Handler<C> | undefined) {
         return async (ctx: C, error: Error) => {
+            this.watch(ctx.crawler);
+            if (error instanceof SessionsUnavailableError) this.stoppedFailures++;
             await this.endFromError(ctx, error);
             if (handler) await handler(ctx, error);
             this.detach(ctx);
@@ -165,7 +282,7 @@ export class CrawlerBinding {
     }
 
     private async endFromError(ctx: AnyContext, error: Error) {
-        if (error instanceof BadSessionError || error instanceof SessionsUnavailableError) return;
+        if (error instanceof BadSessionError || error instanceof SessionsUnavailableError || error instanceof TargetError) return;
         const session = this.current(ctx.request);
         if (!session) return;
         const response = (ctx as { response?: { statusCode?: number; status?: () => number; headers?: unknown } }).response;
@@ -188,4 +305,45 @@ export class CrawlerBinding {
     private detach(ctx: AnyContext) {
         ctx.session = undefined;
     }
+}
+
+type SendRequestOverrides = Record<string, unknown> & { url?: string | URL; headers?: Record<string, string>; hooks?: Record<string, unknown[]> };
+type CrawleeSendRequest = (overrides?: SendRequestOverrides) => Promise<{ headers: Record<string, unknown>; url: string }>;
+
+/**
+ * Every hop's `Set-Cookie` into the session, and the session's cookies onto the next hop: a got `beforeRedirect` hook
+ * (Crawlee's own redirect handling does this only with its session pool on).
+ */
+export function redirectCookies(session: ManagedSession) {
+    return (options: { url?: URL | string; headers: Record<string, unknown> }, response: { headers: Record<string, unknown>; url: string }) => {
+        session.setCookiesFromResponse(response as never);
+        const next = options.url ? String(options.url) : undefined;
+        const cookie = next ? session.getCookieString(next) : '';
+        if (cookie) options.headers.cookie = cookie;
+        else delete options.headers.cookie;
+    };
+}
+
+/**
+ * Makes `ctx.sendRequest()` go out as the session: through its proxy, with its header set and user agent (no generated
+ * headers), its cookies (every hop's, redirects included) and the response's cookies kept in the session.
+ */
+function bindSendRequest(ctx: AnyContext, session: ManagedSession): void {
+    const original = (ctx as { sendRequest?: CrawleeSendRequest }).sendRequest;
+    if (typeof original !== 'function' || (original as { sessionpack?: boolean }).sessionpack) return;
+    const bound = async (overrides: SendRequestOverrides = {}) => {
+        const url = String(overrides.url ?? ctx.request.url);
+        const cookie = session.getCookieString(url);
+        const response = await original({
+            proxyUrl: session.identity.proxy?.url,
+            useHeaderGenerator: false,
+            ...overrides,
+            headers: { ...session.identity.headers, ...(cookie ? { cookie } : {}), ...ctx.request.headers, ...overrides.headers },
+            hooks: { ...overrides.hooks, beforeRedirect: [redirectCookies(session), ...(overrides.hooks?.beforeRedirect ?? [])] },
+        });
+        session.setCookiesFromResponse(response as never);
+        return response;
+    };
+    Object.defineProperty(bound, 'sessionpack', { value: true });
+    (ctx as { sendRequest?: unknown }).sendRequest = bound;
 }

@@ -18,3 +18,11 @@ export * from './manager.js';
 export * from './attempts.js';
 export * from './send-request.js';
 export * from './crawler-binding.js';
+export type {
+    OwnedCrawlerOption,
+    SessionCrawlerOptionsOf,
+    SessionHandlers,
+    SessionNavigationHook,
+    WithOptionalSession,
+    WithSession,
+} from './crawler-types.js';

@@ -22,7 +22,7 @@ import type { PolicyContext, ProxyCandidate } from './policies.js';
 import { Pool, RETIRED_HISTORY, type ProxySlot } from './pool.js';
 import { DIRECT_PROXY_ID, ProxyHealth, ProxySource, type OutcomeEffect } from './proxies.js';
 import { Redactor } from './redact.js';
-import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type PrepareState, type Rule } from './rules.js';
+import { poolKeyOf, RuleSet, type CheckState, type CompiledRule, type HookExtras, type PrepareState, type Rule } from './rules.js';
 import { createSendRequest } from './send-request.js';
 import { ManagedSession, type ManagedSessionOptions, type SessionOwner } from './session.js';
 import {
@@ -75,6 +75,8 @@ export interface EvaluateInput {
     session: ManagedSession;
     request: RequestLike;
     response: ResponseSnapshot;
+    /** `false`: classify only, without the rule's `check` hooks (status and headers seen before the body). @default true */
+    checks?: boolean;
     [extra: string]: unknown;
 }
 
@@ -193,10 +195,11 @@ export class SessionManager {
 
     /**
      * Validates `options`, restores the stored state (unless `store: false`), starts listening to Crawlee's
-     * persist-state event and the periodic stats line.
+     * persist-state event and the periodic stats line. `X` types the rules' hooks for the crawler it serves, e.g.
+     * `SessionManager.open<PlaywrightHookExtras>({ rules })` gives `init` its `newPage()`.
      */
-    static async open(options: SessionManagerOptions = {}): Promise<SessionManager> {
-        const manager = new SessionManager(options);
+    static async open<X extends HookExtras = {}>(options: SessionManagerOptions<X> = {}): Promise<SessionManager> {
+        const manager = new SessionManager(options as SessionManagerOptions);
         await manager.restore();
         manager.start();
         return manager;
@@ -589,7 +592,8 @@ export class SessionManager {
                 effect = 'proxy-failure';
                 break;
             case 'target-error':
-                effect = 'target-error';
+                // The target's own error: a direct connection has no other route to back off to, so it is not blamed.
+                effect = pid === DIRECT_PROXY_ID ? 'neutral' : 'target-error';
                 break;
             case 'handler-error':
                 effect = 'neutral';
@@ -687,7 +691,7 @@ export class SessionManager {
      * @throws CrawlAbortError when a check called `abort(reason)` (or threw a crawl-stopping error).
      */
     async evaluate(input: EvaluateInput): Promise<Outcome> {
-        const { session, request, response, ...extras } = input;
+        const { session, request, response, checks, ...extras } = input;
         const proxy = session.identity.proxy;
         const base = classify(response, {
             ...this.options.classifier,
@@ -696,7 +700,7 @@ export class SessionManager {
             now: this.clock.now(),
         });
         if (base.reason) base.reason = this.redactor.text(base.reason);
-        if (base.type !== 'ok') return base;
+        if (base.type !== 'ok' || checks === false) return base;
         const hooks = this.rules.ruleFor(request)?.check ?? [];
         if (hooks.length === 0) return base;
         const context = { pool: session.poolKey, sessionId: session.id, url: request.url };

@@ -11,7 +11,7 @@ import type { Clock } from './clock.js';
 import { redactText } from './redact.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
 import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './proxies.js';
-import type { Rule } from './rules.js';
+import type { HookExtras, Rule } from './rules.js';
 import type { SessionStore } from './store.js';
 
 /** Size and limits of one pool (`pool` for the defaults, `pools[key]` per pool key). */
@@ -84,8 +84,11 @@ export interface StoreOptions {
     custom?: SessionStore;
 }
 
-/** Options of `SessionManager.open()`. */
-export interface SessionManagerOptions {
+/**
+ * Options of `SessionManager.open()`. `X` types the rules' hooks for one crawler (each adapter's `withSessions()` sets
+ * it: `page` in browser crawlers, `$` in Cheerio); a manager opened by hand has hooks with the base state only.
+ */
+export interface SessionManagerOptions<X extends HookExtras = {}> {
     /** Proxy URLs (`null` = a direct connection). Mutually exclusive with `proxyConfiguration`. @default none (direct) */
     proxyUrls?: (string | null)[];
     /** A Crawlee ProxyConfiguration: its `proxyUrls`/`tieredProxyUrls`, or its `newUrl()` per session. @default none */
@@ -95,7 +98,7 @@ export interface SessionManagerOptions {
     /** Per-pool-key overrides of `pool`, e.g. `{ 'shop.example': { size: 5 } }`. @default {} */
     pools?: Record<string, PoolOptions>;
     /** Per-URL rules (pool, size, init/check/prepare hooks). @default [] */
-    rules?: Rule[];
+    rules?: Rule<X>[];
     /** How pools pick sessions and proxies. @default 'scored' */
     policy?: PolicyName;
     /** Proxy backoff and ban settings. @default see {@link ProxyBackoffOptions} */
