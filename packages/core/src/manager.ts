@@ -166,15 +166,6 @@ export class SessionManager {
             variants: options.identityVariants,
             random: this.random,
         });
-        if (options.headerGeneratorOptions) {
-            try {
-                this.identities.validate();
-            } catch (error) {
-                throw new TypeError(
-                    `SessionManager options: \`headerGeneratorOptions\` was rejected by header-generator: ${(error as Error).message}`,
-                );
-            }
-        }
         this.rules = new RuleSet(options.rules);
         if (options.store === false) this.store = undefined;
         else
