@@ -10,7 +10,7 @@ import { KeyValueStore } from '@crawlee/core';
 import { type SessionManagerOptions } from '@sessionpack/core';
 import { type ProvingGround, type RequestLogEntry, startProvingGround } from '@sessionpack/proving-ground';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type SessionCrawlerOptions, withSessions } from '../src/index.js';
+import { type CheerioHookExtras, type SessionCrawlerOptions, withSessions } from '../src/index.js';
 import { captureOutput, memoryConfig } from './helpers.js';
 
 let pg: ProvingGround | undefined;
@@ -22,7 +22,7 @@ afterEach(async () => {
 const quiet = { store: false, statsIntervalSecs: 0 } as const;
 
 /** Runs a CheerioCrawler with sessions over `urls`; returns what the handlers saw. */
-async function crawl(urls: string[], crawlerOptions: SessionCrawlerOptions, sessions: SessionManagerOptions) {
+async function crawl(urls: string[], crawlerOptions: SessionCrawlerOptions, sessions: SessionManagerOptions<CheerioHookExtras>) {
     const handled: string[] = [];
     const failed: { url: string; error: string }[] = [];
     const crawler = new CheerioCrawler(
