@@ -11,7 +11,7 @@ import { type SessionManagerOptions } from '@sessionpack/core';
 import { type ProvingGround, type RequestLogEntry, startProvingGround } from '@sessionpack/proving-ground';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CheerioHookExtras, type SessionCrawlerOptions, withSessions } from '../src/index.js';
-import { captureOutput, memoryConfig } from './helpers.js';
+import { captureOutput, memoryConfig, stockCrawler } from './helpers.js';
 
 let pg: ProvingGround | undefined;
 afterEach(async () => {
@@ -59,6 +59,14 @@ describe('cookies', () => {
         expect(landed!.sid).toBe(hop!.sid);
         expect(next!.sid).toBe(hop!.sid);
         expect(landed!.kind).toBe('page');
+
+        // Stock CheerioCrawler (its own session pool) does the same: the parity this test holds us to.
+        pg.reset();
+        const stock = stockCrawler(pg.proxyUrls, { maxConcurrency: 1, sessionPoolOptions: { maxPoolSize: 1 } });
+        await stock.crawler.run([pg.urlFor('shop.test', '/redirect?to=/product/3')]);
+        const [stockHop, stockLanded] = pg.stats().requests;
+        expect(stockHop!.kind).toBe('redirect');
+        expect(stockLanded!.sid).toBe(stockHop!.sid);
     });
 
     it('ctx.sendRequest() goes out as the session: its proxy, cookies and user agent', async () => {
