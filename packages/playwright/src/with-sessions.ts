@@ -1,6 +1,6 @@
 import type { PlaywrightCrawlerOptions, PlaywrightCrawlingContext, PlaywrightHook } from '@crawlee/playwright';
 import {
-    type BrowserInitTools,
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
@@ -16,19 +16,7 @@ import { PlaywrightDriver } from './playwright-driver.js';
 export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
 
 /** What Playwright adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
-export interface PlaywrightHookExtras {
-    init: BrowserInitTools<Page>;
-    check: {
-        /** The crawled page, rendered. */
-        page: Page;
-        /** The navigation's response, when there was one. */
-        pageResponse?: Response | null | undefined;
-    };
-    prepare: {
-        /** The page about to navigate (blank, with the session's identity and cookies). */
-        page: Page;
-    };
-}
+export interface PlaywrightHookExtras extends BrowserHookExtras<Page, Response> {}
 
 /**
  * A PlaywrightCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers

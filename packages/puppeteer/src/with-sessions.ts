@@ -1,6 +1,6 @@
 import type { PuppeteerCrawlerOptions, PuppeteerCrawlingContext, PuppeteerHook } from '@crawlee/puppeteer';
 import {
-    type BrowserInitTools,
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
@@ -16,19 +16,7 @@ import { PuppeteerDriver } from './puppeteer-driver.js';
 export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
 
 /** What Puppeteer adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
-export interface PuppeteerHookExtras {
-    init: BrowserInitTools<Page>;
-    check: {
-        /** The crawled page, rendered. */
-        page: Page;
-        /** The navigation's response, when there was one. */
-        pageResponse?: HTTPResponse | null | undefined;
-    };
-    prepare: {
-        /** The page about to navigate (blank, with the session's identity and cookies). */
-        page: Page;
-    };
-}
+export interface PuppeteerHookExtras extends BrowserHookExtras<Page, HTTPResponse> {}
 
 /**
  * A PuppeteerCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers
