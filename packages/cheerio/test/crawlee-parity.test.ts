@@ -194,6 +194,25 @@ describe('status codes', () => {
     });
 });
 
+describe('timeouts', () => {
+    it('a navigation timeout is retried within maxRequestRetries, not as a session rotation (Crawlee: "after navigationTimeoutSecs")', async () => {
+        // The site answers after 6 s, the crawler gives up after 1 s: a wide margin on a loaded machine.
+        pg = await startProvingGround({ seed: 41, proxies: { count: 2 }, site: { latencyMs: 6000 } });
+        const url = pg.urlFor('shop.test', '/product/1');
+        const { output, result } = await captureOutput(() =>
+            crawl([url], { navigationTimeoutSecs: 1, maxRequestRetries: 1, maxSessionRotations: 5 }, { proxyUrls: [...pg!.proxyUrls] }),
+        );
+        expect(result.failed).toHaveLength(1);
+        expect(result.failed[0]!.error).toMatch(/timed out/);
+        // 1 + maxRequestRetries attempts went out through the proxies (maxSessionRotations does not apply); the site
+        // logs an answer only once it is sent, and these were abandoned first.
+        const sent = Object.values(pg.stats().byProxy).reduce((n, p) => n + p.requests, 0);
+        expect(sent).toBe(2);
+        expect(pg.stats().requests).toHaveLength(0);
+        expect(output).not.toMatch(/Stopping the crawl/);
+    });
+});
+
 describe('crawler shapes', () => {
     it("works with Crawlee's implicit router (no requestHandler)", async () => {
         pg = await startProvingGround({ seed: 39, proxies: { count: 2 } });
