@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+
 import type { CheerioCrawlingContext } from '@crawlee/cheerio';
 import type { HttpCrawlerOptions, HttpCrawlingContext, InternalHttpCrawlingContext, InternalHttpHook } from '@crawlee/http';
 import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
@@ -54,10 +57,20 @@ export function withSessions<Context extends InternalHttpCrawlingContext = Cheer
         if (!response || checked.has(response)) return;
         checked.add(response);
         binding.current(ctx.request)?.setCookiesFromResponse(response);
-        // Status and headers are known here; the rule's checks run once, on the body, before the requestHandler.
+        // A 5xx never reaches the requestHandler (Crawlee fails it on its status): its body is read here so a block
+        // served as 5xx (a bot-fight page as 503) is seen, and handed back to Crawlee unchanged.
+        let body: string | undefined;
+        const status = response.statusCode ?? 0;
+        if (status >= 500 && !accepted.has(status)) {
+            const replay = await replayable(response);
+            ctx.response = replay.response as typeof ctx.response;
+            body = replay.text.slice(0, BODY_CHECK_LIMIT);
+        }
+        // Status and headers (and a 5xx body) are known here; the rule's checks run once, on the body, before the
+        // requestHandler.
         await binding.check(
             ctx as never,
-            { url: response.url, statusCode: response.statusCode, headers: response.headers },
+            { url: response.url, statusCode: response.statusCode, headers: response.headers, ...(body !== undefined ? { body } : {}) },
             {},
             { phase: 'headers', acceptedStatusCodes: accepted },
         );
@@ -108,6 +121,21 @@ export function withSessions<Context extends InternalHttpCrawlingContext = Cheer
         errorHandler: binding.wrapErrorHandler(crawlerOptions.errorHandler as never) as never,
         failedRequestHandler: binding.wrapErrorHandler(crawlerOptions.failedRequestHandler as never) as never,
     };
+}
+
+/** The response properties Crawlee reads off its response stream. */
+const RESPONSE_PROPERTIES = ['statusCode', 'statusMessage', 'headers', 'complete', 'httpVersion', 'rawHeaders', 'rawTrailers', 'trailers', 'url', 'request', 'redirectUrls', 'ip'] as const;
+
+/** Reads a response stream to its end and returns its text and a stream that replays the same bytes with the same properties. */
+async function replayable(response: IncomingMessage): Promise<{ text: string; response: Readable }> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of response) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+    const raw = Buffer.concat(chunks);
+    const replay = Readable.from([raw]);
+    for (const key of RESPONSE_PROPERTIES) {
+        if (key in response) Object.defineProperty(replay, key, { value: (response as unknown as Record<string, unknown>)[key], writable: true, configurable: true, enumerable: true });
+    }
+    return { text: raw.toString('utf8'), response: replay };
 }
 
 /**

@@ -146,6 +146,18 @@ describe('status codes', () => {
         expect(output).not.toMatch(/No usable proxy|Stopping the crawl/);
     });
 
+    it('a challenge page served as a 503 is a block: retried on other sessions, not as a target error', async () => {
+        pg = await startProvingGround({ seed: 42, proxies: { count: 6 } });
+        const path = '/status/503?page=challenge';
+        const { failed } = await crawl([pg.urlFor('shop.test', path)], { maxSessionRotations: 2, maxRequestRetries: 0 }, { proxyUrls: [...pg.proxyUrls] });
+        expect(failed).toHaveLength(1);
+        expect(failed[0]!.error).toMatch(/^blocked: .*\(503\)/);
+        // maxRequestRetries: 0 would allow one request for a target error; a block gets 1 + maxSessionRotations sessions.
+        const seen = atPath(pg.stats().requests, path);
+        expect(seen.map((e) => e.kind)).toEqual(['challenge', 'challenge', 'challenge']);
+        expect(new Set(seen.map((e) => e.sid)).size).toBe(3);
+    });
+
     it('maxRequestRetries: 0 sends one request for a 5xx', async () => {
         pg = await startProvingGround({ seed: 35, exposeDirect: true });
         const url = `${pg.directUrl}/status/502`;

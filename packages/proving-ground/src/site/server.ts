@@ -265,9 +265,17 @@ export class Site {
         return this.send(exchange, 302, { location, 'content-type': HTML }, '', 'redirect');
     }
 
-    /** `/status/<code>?type=<content type>`: answers with that status and content type (default HTML), kind `error`. */
+    /**
+     * `/status/<code>?type=<content type>`: answers with that status and content type (default HTML), kind `error`.
+     * `&page=challenge` serves the site's challenge page with that status instead (a bot-fight page as a 503).
+     */
     private status(exchange: Exchange, code: number): Promise<void> {
-        const type = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '').get('type') ?? HTML;
+        const query = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '');
+        if (query.get('page') === 'challenge') {
+            const page = challengePage(exchange.block, this.deps.options.challengeStyle);
+            return this.send(exchange, code, page.headers, page.body, 'challenge');
+        }
+        const type = query.get('type') ?? HTML;
         const body = type.includes('json') ? JSON.stringify({ error: `status ${code}` }) : `<html><body><h1>Status ${code}</h1></body></html>`;
         return this.send(exchange, code, { 'content-type': type }, body, 'error');
     }
