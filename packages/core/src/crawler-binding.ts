@@ -29,7 +29,7 @@ function consequence(outcome: Outcome, session: ManagedSession): string {
     switch (outcome.type) {
         case 'rate-limited': {
             const secs = outcome.retryAfterMillis !== undefined ? ` for ${Math.ceil(outcome.retryAfterMillis / 1000)} s` : '';
-            return `session ${session.id} (pool ${session.poolKey}) is kept, cooling down${secs} (nothing rotates)`;
+            return `session ${session.id} (pool ${session.poolKey}) is kept, cooling down${secs} (not retired)`;
         }
         default:
             return `session ${session.id} (pool ${session.poolKey}) is retired (a retry gets another session)`;
