@@ -2,7 +2,8 @@
  * Type fixture (compiled by types.test.ts, never run): what must and must not compile for users of the Cheerio adapter,
  * README snippets included. Each `@ts-expect-error` must be an error, or tsc reports the directive as unused.
  */
-import { CheerioCrawler, type CheerioAPI } from '@crawlee/cheerio';
+import { CheerioCrawler, type CheerioAPI, type CheerioCrawlerOptions } from '@crawlee/cheerio';
+import { HttpCrawler, type HttpCrawlingContext } from '@crawlee/http';
 import type { ManagedSession } from '@sessionpack/core';
 import { SessionManager } from '@sessionpack/core';
 import { type CheerioHookExtras, withSessions } from '@sessionpack/cheerio';
@@ -96,6 +97,23 @@ withSessions({ requestHandler, proxyConfiguration: undefined as never }, {});
 withSessions({ requestHandler, useSessionPool: true }, {});
 // @ts-expect-error a handler of another context type is rejected
 withSessions({ requestHandler: async (ctx: { page: string }) => void ctx.page }, {});
+
+// Options already typed as Crawlee's (a user's existing crawler) are accepted as they are.
+declare const existing: CheerioCrawlerOptions;
+export const fromExisting = new CheerioCrawler(withSessions(existing, {}));
+
+// Another HttpCrawler: name its context.
+export const http = new HttpCrawler(
+    withSessions<HttpCrawlingContext>(
+        {
+            requestHandler: async ({ session, body }) => {
+                expectTypeOf(session).toEqualTypeOf<ManagedSession>();
+                expectTypeOf(body).toEqualTypeOf<string | Buffer>();
+            },
+        },
+        {},
+    ),
+);
 
 // Crawlee's implicit router: no requestHandler.
 export const routed = new CheerioCrawler(withSessions({ maxConcurrency: 2 }, {}));
