@@ -133,10 +133,14 @@ describe('checks', () => {
 describe('status codes', () => {
     it('a 5xx page fails within maxRequestRetries (Crawlee: "when statusCode >= 500"), without stopping a direct crawl', async () => {
         pg = await startProvingGround({ seed: 34, exposeDirect: true });
-        const html = Array.from({ length: 4 }, (_, i) => `${pg!.directUrl}/status/500?n=${i}`);
+        const html = Array.from({ length: 7 }, (_, i) => `${pg!.directUrl}/status/500?n=${i}`);
         const json = `${pg.directUrl}/status/503?type=application/json`;
         const started = Date.now();
-        const { output, result } = await captureOutput(() => crawl([...html, json], { maxRequestRetries: 2, maxConcurrency: 2 }, {}));
+        // A long backoff and a short acquire timeout: had the direct connection been blamed (5 target errors in a row back
+        // a proxy off: 3 × 5 in a row), the 24 errors here would stop the crawl with "No usable proxy" within 2 s.
+        const { output, result } = await captureOutput(() =>
+            crawl([...html, json], { maxRequestRetries: 2, maxConcurrency: 2 }, { proxyBackoff: { baseMillis: 60_000 }, pool: { acquireTimeoutSecs: 2 } }),
+        );
         expect(Date.now() - started).toBeLessThan(30_000);
         expect(result.handled).toEqual([]);
         expect(result.failed.map((f) => f.url).sort()).toEqual([...html, json].sort());
