@@ -136,8 +136,8 @@ describe('status codes', () => {
         const html = Array.from({ length: 7 }, (_, i) => `${pg!.directUrl}/status/500?n=${i}`);
         const json = `${pg.directUrl}/status/503?type=application/json`;
         const started = Date.now();
-        // A long backoff and a short acquire timeout: had the direct connection been blamed (5 target errors in a row back
-        // a proxy off: 3 × 5 in a row), the 24 errors here would stop the crawl with "No usable proxy" within 2 s.
+        // A long backoff and a short acquire timeout: had the direct connection been blamed (3 × 5 target errors in a row
+        // back a proxy off), the 24 errors here would stop the crawl with "No usable proxy" within 2 s.
         const { output, result } = await captureOutput(() =>
             crawl([...html, json], { maxRequestRetries: 2, maxConcurrency: 2 }, { proxyBackoff: { baseMillis: 60_000 }, pool: { acquireTimeoutSecs: 2 } }),
         );
