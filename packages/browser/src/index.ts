@@ -10,6 +10,7 @@ export {
 } from './fingerprints.js';
 export { InitBrowser } from './init-browser.js';
 export { BrowserSessions, type BrowserSessionsOptions, type BrowserInitTools } from './browser-sessions.js';
+export type { BrowserHookExtras } from './hook-extras.js';
 export { FingerprintInjector } from 'fingerprint-injector';
 export type { BrowserFingerprintWithHeaders, FingerprintGeneratorOptions } from 'fingerprint-generator';
 export { withChromiumIdentities } from './identities.js';

@@ -14,6 +14,10 @@ export type { Pool } from './pool.js';
 export { DEFAULT_POOL_OPTIONS } from './options.js';
 export type { PoolOptions, ResolvedPoolOptions, SessionManagerOptions, StoreOptions } from './options.js';
 export type {
+    BaseHookState,
+    CheckFields,
+    ExtrasOf,
+    PrepareFields,
     CheckHook,
     CheckState,
     CheckVerdict,
@@ -63,8 +67,18 @@ export {
     isNoUsableProxyError,
     isSessionpackError,
     isSessionsUnavailableError,
+    isTargetError,
+    TargetError,
 } from './errors.js';
 export type { AcquireWaitReason } from './errors.js';
+export type {
+    OwnedCrawlerOption,
+    SessionCrawlerOptionsOf,
+    SessionHandlers,
+    SessionNavigationHook,
+    WithOptionalSession,
+    WithSession,
+} from './crawler-types.js';
 
 export { BUILT_IN_MARKERS, classify, parseRetryAfter } from './classifier.js';
 export type { BlockMarker, ClassifierOptions } from './classifier.js';

@@ -24,7 +24,7 @@ import { loadState, restoreState, snapshotState, StateSaver } from './persistenc
 import { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, proxyLabel, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
-import { poolKeyOf, RuleSet, type CompiledRule, type Rule } from './rules.js';
+import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
 import { storeFor, type PersistedState, type SessionStore } from './store.js';
@@ -119,10 +119,11 @@ export class SessionManager {
 
     /**
      * Validates `options`, restores the stored state (unless `store: false`), starts listening to Crawlee's
-     * persist-state event and the periodic stats line.
+     * persist-state event and the periodic stats line. `X` types the rules' hooks for the crawler it serves, e.g.
+     * `SessionManager.open<PlaywrightHookExtras>({ rules })` gives `init` its `newPage()`.
      */
-    static async open(options: SessionManagerOptions = {}): Promise<SessionManager> {
-        const manager = new SessionManager(options);
+    static async open<X extends HookExtras = {}>(options: SessionManagerOptions<X> = {}): Promise<SessionManager> {
+        const manager = new SessionManager(options as SessionManagerOptions);
         await manager.restore();
         manager.start();
         return manager;
@@ -199,7 +200,9 @@ export class SessionManager {
         this.counters.inc(key, rule.counter);
         this.reporter.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
-        this.recordHealth(s.identity.proxy?.id ?? DIRECT_PROXY_ID, key, rule.health, rateLimitMillis);
+        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        // A 5xx is the target's error: a direct connection is never backed off for it.
+        this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis);
         if (!s.isRetired) {
             const delay = () => o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
             const retireReason = applySessionEffect(s, rule, { type, reason, now, delay, rateLimitMillis, o });

@@ -1,18 +1,28 @@
-import type { PlaywrightCrawlerOptions } from '@crawlee/playwright';
+import type { PlaywrightCrawlerOptions, PlaywrightCrawlingContext, PlaywrightHook } from '@crawlee/playwright';
 import {
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
     resolveChromiumPath,
     withChromiumIdentities,
 } from '@sessionpack/browser';
-import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import { chromium, type LaunchOptions } from 'playwright';
+import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import { chromium, type LaunchOptions, type Page, type Response } from 'playwright';
 
 import { PlaywrightDriver } from './playwright-driver.js';
 
 /** Options of the Playwright adapter itself (next to the crawler's and the sessions' options). */
 export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
+
+/** What Playwright adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
+export interface PlaywrightHookExtras extends BrowserHookExtras<Page, Response> {}
+
+/**
+ * A PlaywrightCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers
+ * and hooks that see `ctx.session` as a `ManagedSession`.
+ */
+export type PlaywrightSessionCrawlerOptions = SessionCrawlerOptionsOf<PlaywrightCrawlerOptions, PlaywrightCrawlingContext, Parameters<PlaywrightHook>[1]>;
 
 /**
  * Returns `crawlerOptions` for a PlaywrightCrawler with sessionpack wired in: each attempt acquires a session from its
@@ -33,11 +43,11 @@ export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
  * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
  * @param options Browser-specific options (fingerprint generation, init browser).
  */
-export function withSessions<Options extends PlaywrightCrawlerOptions>(
-    crawlerOptions: Options,
-    sessions: SessionManager | SessionManagerOptions,
+export function withSessions(
+    crawlerOptions: PlaywrightSessionCrawlerOptions,
+    sessions: SessionManager | SessionManagerOptions<PlaywrightHookExtras>,
     options: PlaywrightSessionsOptions = {},
-): Options {
+): PlaywrightCrawlerOptions {
     const userLaunchContext = crawlerOptions.launchContext ?? {};
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
@@ -51,9 +61,9 @@ export function withSessions<Options extends PlaywrightCrawlerOptions>(
     const driver = new PlaywrightDriver({
         launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: Boolean(headless) } : {}) }),
     });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PlaywrightCrawler',
-    );
+    ) as PlaywrightCrawlerOptions;
 }

@@ -1,18 +1,28 @@
-import type { PuppeteerCrawlerOptions } from '@crawlee/puppeteer';
+import type { PuppeteerCrawlerOptions, PuppeteerCrawlingContext, PuppeteerHook } from '@crawlee/puppeteer';
 import {
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
     resolveChromiumPath,
     withChromiumIdentities,
 } from '@sessionpack/browser';
-import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import puppeteer, { type LaunchOptions, type PuppeteerNode } from 'puppeteer';
+import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import puppeteer, { type HTTPResponse, type LaunchOptions, type Page, type PuppeteerNode } from 'puppeteer';
 
 import { PuppeteerDriver } from './puppeteer-driver.js';
 
 /** Options of the Puppeteer adapter itself (next to the crawler's and the sessions' options). */
 export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
+
+/** What Puppeteer adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
+export interface PuppeteerHookExtras extends BrowserHookExtras<Page, HTTPResponse> {}
+
+/**
+ * A PuppeteerCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers
+ * and hooks that see `ctx.session` as a `ManagedSession`.
+ */
+export type PuppeteerSessionCrawlerOptions = SessionCrawlerOptionsOf<PuppeteerCrawlerOptions, PuppeteerCrawlingContext, Parameters<PuppeteerHook>[1]>;
 
 /**
  * Returns `crawlerOptions` for a PuppeteerCrawler with sessionpack wired in: each attempt acquires a session from its
@@ -33,11 +43,11 @@ export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
  * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
  * @param options Browser-specific options (fingerprint generation, init browser).
  */
-export function withSessions<Options extends PuppeteerCrawlerOptions>(
-    crawlerOptions: Options,
-    sessions: SessionManager | SessionManagerOptions,
+export function withSessions(
+    crawlerOptions: PuppeteerSessionCrawlerOptions,
+    sessions: SessionManager | SessionManagerOptions<PuppeteerHookExtras>,
     options: PuppeteerSessionsOptions = {},
-): Options {
+): PuppeteerCrawlerOptions {
     const userLaunchContext = crawlerOptions.launchContext ?? {};
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
@@ -51,9 +61,9 @@ export function withSessions<Options extends PuppeteerCrawlerOptions>(
     const driver = new PuppeteerDriver({
         launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: headless as never } : {}) }),
     });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PuppeteerCrawler',
-    );
+    ) as PuppeteerCrawlerOptions;
 }
