@@ -15,7 +15,11 @@ export interface RedisServerHandle {
     readonly pid: number;
     /** Stops it (SIGTERM, then SIGKILL after 5 s) and waits for the exit. */
     stop(): Promise<void>;
-    /** Kills it and starts a fresh, empty one on the same port (a crash without persistence). */
+    /** Kills it (SIGKILL: a crash) and waits for the exit. */
+    kill(): Promise<void>;
+    /** Starts it again on the same port, empty (there is no persistence). */
+    start(): Promise<void>;
+    /** {@link kill} then {@link start}. */
     restart(): Promise<void>;
 }
 
@@ -93,7 +97,7 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
         }
     }
     let current = child;
-    return {
+    const handle: RedisServerHandle = {
         port,
         url: `redis://127.0.0.1:${port}`,
         get pid() {
@@ -103,10 +107,18 @@ export async function startRedisServer(): Promise<RedisServerHandle> {
             await stopChild(current);
             rmSync(dir, { recursive: true, force: true });
         },
-        async restart() {
+        async kill() {
             current.kill('SIGKILL');
             await stopChild(current);
+        },
+        async start() {
+            if (current.exitCode === null && current.signalCode === null) return;
             current = await launch(port, dir);
         },
+        async restart() {
+            await handle.kill();
+            await handle.start();
+        },
     };
+    return handle;
 }

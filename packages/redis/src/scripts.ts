@@ -81,19 +81,21 @@ return seq
 `;
 
 /**
- * pull: KEYS = [epoch, changes]; ARGV = [epoch, cursor, limit]. Returns a flat list: key, sequence, fields (HGETALL;
- * empty when the record is gone, e.g. an expired retired session), for every record changed after `cursor`, oldest
- * change first; or {'EPOCH', current} like apply.
+ * pull: KEYS = [epoch, changes, seq]; ARGV = [epoch, cursor, limit, keep]. Returns a flat list: key, sequence, fields
+ * (HGETALL; empty when the record is gone: a released lease, an expired retired session), for every record changed
+ * after `cursor`, oldest change first; or {'EPOCH', current} like apply. A gone record stays listed (so every worker
+ * learns it is gone) until `keep` newer changes were made.
  */
 export const PULL_LUA = `
 local epoch = redis.call('GET', KEYS[1])
 if epoch ~= ARGV[1] then return {'EPOCH', epoch or ''} end
 local items = redis.call('ZRANGE', KEYS[2], '(' .. ARGV[2], '+inf', 'BYSCORE', 'LIMIT', 0, tonumber(ARGV[3]), 'WITHSCORES')
 local out = {}
+local horizon = tonumber(redis.call('GET', KEYS[3]) or '0') - tonumber(ARGV[4])
 for i = 1, #items, 2 do
   local key = items[i]
   local fields = redis.call('HGETALL', key)
-  if #fields == 0 then redis.call('ZREM', KEYS[2], key) end
+  if #fields == 0 and tonumber(items[i + 1]) < horizon then redis.call('ZREM', KEYS[2], key) end
   out[#out + 1] = key
   out[#out + 1] = items[i + 1]
   out[#out + 1] = fields

@@ -45,6 +45,8 @@ export interface SyncReport {
 }
 
 const PULL_LIMIT = 500;
+/** Changes after which a gone record (released lease, expired session) is no longer listed for workers behind. */
+const TOMBSTONE_KEEP = 100_000;
 
 type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
 
@@ -300,7 +302,7 @@ export class RedisStore {
                 this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
             steps.push('renew');
         }
-        p.sessionpackPull!(2, this.keys.epoch, this.keys.changes, this.epoch, this.cursor, PULL_LIMIT);
+        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
         steps.push('pull');
 
         let results: [Error | null, unknown][] | null;
@@ -404,7 +406,7 @@ export class RedisStore {
     private async pullAll(): Promise<number> {
         let total = 0;
         for (;;) {
-            const value = (await this.conn!.client.sessionpackPull(2, this.keys.epoch, this.keys.changes, this.epoch, this.cursor, PULL_LIMIT)) as unknown[];
+            const value = (await this.conn!.client.sessionpackPull(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP)) as unknown[];
             if (value[0] === 'EPOCH') {
                 await this.adoptEpoch();
                 this.cursor = 0;

@@ -12,7 +12,7 @@ export function captureLog(): { log: Log; lines: string[] } {
             lines.push(`${LogLevel[level]} ${message}`);
         }
     }
-    return { log: new Log({ level: LogLevel.DEBUG, logger: new Capture() }), lines };
+    return { log: new Log({ level: LogLevel.DEBUG, logger: new Capture({}) }), lines };
 }
 
 /** Workers in one process: stores on one Redis and prefix, with manual sync (no timer) and a shared manual clock. */
@@ -37,7 +37,7 @@ export async function dumpPrefix(url: string, prefix: string): Promise<string> {
         const parts: string[] = [];
         for (const key of keys) {
             const type = await client.type(key);
-            const value = type === 'hash' ? await client.hgetall(key) : type === 'zset' ? await client.zrange(key, 0, -1) : await client.get(key);
+            const value = type === 'hash' ? await client.hgetall(key) : type === 'zset' ? await client.zrange(key, '0', '-1') : await client.get(key);
             parts.push(key, JSON.stringify(value));
         }
         return parts.join('\n');
