@@ -20,13 +20,21 @@ export class Keys {
     readonly epoch: string;
     readonly seq: string;
     readonly changes: string;
-    readonly headerSets: string;
 
     constructor(readonly prefix: string) {
         this.epoch = `${prefix}:epoch`;
         this.seq = `${prefix}:seq`;
         this.changes = `${prefix}:changes`;
-        this.headerSets = `${prefix}:headersets`;
+    }
+
+    /** A table of interned objects (header sets, fingerprints) that sessions refer to by id. */
+    table(name: 'headersets' | 'fingerprints'): string {
+        return `${this.prefix}:${name}`;
+    }
+
+    /** The final stats of each worker (field: worker id). */
+    get stats(): string {
+        return `${this.prefix}:stats`;
     }
 
     /** Health of one proxy on one pool key (or {@link GLOBAL_SCOPE}). */

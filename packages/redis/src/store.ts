@@ -44,6 +44,18 @@ export interface SyncReport {
     lostLeases: { pool: string; id: string }[];
 }
 
+type InternTable = 'headersets' | 'fingerprints';
+
+/** JSON with object keys sorted (content addresses do not depend on key order). */
+function stableJson(value: unknown): string {
+    if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+    if (value && typeof value === 'object') {
+        const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+    }
+    return JSON.stringify(value) ?? 'null';
+}
+
 const PULL_LIMIT = 500;
 /** Changes after which a gone record (released lease, expired session) is no longer listed for workers behind. */
 const TOMBSTONE_KEEP = 100_000;
@@ -66,8 +78,9 @@ export class RedisStore {
     private readonly leaseView = new Map<string, Map<string, LeaseEntry>>();
     private readonly held = new Map<string, HeldLease>();
     private pendingRelease = new Set<string>();
-    private readonly headerSets = new Map<string, Readonly<Record<string, string>>>();
-    private pendingHeaderSets = new Set<string>();
+    /** Interned objects (header sets, fingerprints) by table, then id. */
+    private readonly tables = new Map<InternTable, Map<string, Readonly<Record<string, unknown>>>>();
+    private pendingInterned = new Map<InternTable, Set<string>>();
     private readonly sessionIndex = new Map<string, Set<string>>();
     private readonly listeners = new Set<(change: SharedChange) => void>();
     private lastRenewAt = -Infinity;
@@ -154,18 +167,45 @@ export class RedisStore {
 
     /** Stores a header set once (content-addressed) and returns its id, which sessions refer to. */
     putHeaderSet(headers: Readonly<Record<string, string>>): string {
-        const json = JSON.stringify(Object.entries(headers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-        const id = `hs_${createHash('sha256').update(json).digest('hex').slice(0, 16)}`;
-        if (!this.headerSets.has(id)) {
-            this.headerSets.set(id, Object.freeze({ ...headers }));
-            this.pendingHeaderSets.add(id);
-        }
-        return id;
+        return this.intern('headersets', headers);
     }
 
     /** A header set by id (pulled along with the sessions that refer to it). */
     headerSet(id: string): Readonly<Record<string, string>> | undefined {
-        return this.headerSets.get(id);
+        return this.tables.get('headersets')?.get(id) as Readonly<Record<string, string>> | undefined;
+    }
+
+    /** Stores a browser fingerprint once (content-addressed) and returns its id. */
+    putFingerprint(fingerprint: Readonly<Record<string, unknown>>): string {
+        return this.intern('fingerprints', fingerprint);
+    }
+
+    /** A fingerprint by id (pulled along with the sessions that refer to it). */
+    fingerprint(id: string): Readonly<Record<string, unknown>> | undefined {
+        return this.tables.get('fingerprints')?.get(id);
+    }
+
+    private intern(table: InternTable, value: Readonly<Record<string, unknown>>): string {
+        const json = stableJson(value);
+        const id = `${table === 'headersets' ? 'hs' : 'fp'}_${createHash('sha256').update(json).digest('hex').slice(0, 16)}`;
+        const known = this.tableOf(table);
+        if (!known.has(id)) {
+            known.set(id, Object.freeze(JSON.parse(redactText(JSON.stringify(value))) as Record<string, unknown>));
+            this.pendingOf(table).add(id);
+        }
+        return id;
+    }
+
+    private tableOf(table: InternTable): Map<string, Readonly<Record<string, unknown>>> {
+        let t = this.tables.get(table);
+        if (!t) this.tables.set(table, (t = new Map()));
+        return t;
+    }
+
+    private pendingOf(table: InternTable): Set<string> {
+        let t = this.pendingInterned.get(table);
+        if (!t) this.pendingInterned.set(table, (t = new Set()));
+        return t;
     }
 
     private view(key: string): SharedRecord | undefined {
@@ -271,17 +311,18 @@ export class RedisStore {
         this.pending = new Map();
         const releases = this.pendingRelease;
         this.pendingRelease = new Set();
-        const headerIds = this.pendingHeaderSets;
-        this.pendingHeaderSets = new Set();
+        const interned = this.pendingInterned;
+        this.pendingInterned = new Map();
         const claims = [...this.held].filter(([, h]) => h.unregistered);
         const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
         const renewals = renewDue ? [...this.held].filter(([, h]) => !h.unregistered) : [];
 
         const p = conn.client.pipeline() as unknown as Pipeline;
         const steps: string[] = [];
-        if (headerIds.size > 0) {
-            p.hset!(this.keys.headerSets, ...[...headerIds].flatMap((id) => [id, JSON.stringify(this.headerSets.get(id))]));
-            steps.push('headers');
+        const internedTables = [...interned].filter(([, ids]) => ids.size > 0);
+        for (const [table, ids] of internedTables) {
+            p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.tableOf(table).get(id))]));
+            steps.push('interned');
         }
         const batchKeys = [...batch.keys()];
         if (batchKeys.length > 0) {
@@ -314,12 +355,16 @@ export class RedisStore {
         }
         let failure: unknown;
         let claimIndex = 0;
+        let internIndex = 0;
         let epochLost = false;
         for (let i = 0; i < steps.length; i++) {
             const [error, value] = results[i] ?? [new Error('no reply'), undefined];
             const step = steps[i]!;
             if (error) failure ??= error;
-            if (step === 'headers' && error) for (const id of headerIds) this.pendingHeaderSets.add(id);
+            if (step === 'interned') {
+                const [table, ids] = internedTables[internIndex++]!;
+                if (error) for (const id of ids) this.pendingOf(table).add(id);
+            }
             if (step === 'apply') {
                 const lost = Array.isArray(value) && value[0] === 'EPOCH';
                 if (error || lost) {
@@ -371,7 +416,7 @@ export class RedisStore {
             return report;
         }
         if (report.pulled >= PULL_LIMIT) report.pulled += await this.pullAll();
-        await this.fetchMissingHeaderSets().catch((e: unknown) => this.markDown(e));
+        await this.fetchMissingInterned().catch((e: unknown) => this.markDown(e));
         report.ok = !this.down || this.markUp(report);
         return report;
     }
@@ -391,7 +436,7 @@ export class RedisStore {
         this.own.clear();
         for (const [key, d] of later) this.queue(key, d);
         for (const h of this.held.values()) h.unregistered = true;
-        for (const id of this.headerSets.keys()) this.pendingHeaderSets.add(id);
+        for (const [table, known] of this.tables) for (const id of known.keys()) this.pendingOf(table).add(id);
         this.cursor = 0;
     }
 
@@ -416,7 +461,7 @@ export class RedisStore {
             total += n;
             if (n < PULL_LIMIT) break;
         }
-        await this.fetchMissingHeaderSets();
+        await this.fetchMissingInterned();
         return total;
     }
 
@@ -469,19 +514,26 @@ export class RedisStore {
         }
     }
 
-    private async fetchMissingHeaderSets(): Promise<void> {
-        const missing = new Set<string>();
+    /** Fetches the header sets and fingerprints that pulled sessions refer to and this worker has not seen. */
+    private async fetchMissingInterned(): Promise<void> {
+        const missing = new Map<InternTable, Set<string>>([['headersets', new Set()], ['fingerprints', new Set()]]);
         for (const [key, record] of this.pulled) {
-            const id = record.once.headerSet;
-            if (id && !this.headerSets.has(id) && key.startsWith(`${this.keys.prefix}:s:`)) missing.add(id);
+            if (!key.startsWith(`${this.keys.prefix}:s:`)) continue;
+            const hs = record.once.headerSet;
+            const fp = record.once.fingerprint;
+            if (hs && !this.tableOf('headersets').has(hs)) missing.get('headersets')!.add(hs);
+            if (fp && !this.tableOf('fingerprints').has(fp)) missing.get('fingerprints')!.add(fp);
         }
-        if (missing.size === 0 || !this.conn) return;
-        const ids = [...missing];
-        const values = await this.conn.client.hmget(this.keys.headerSets, ...ids);
-        ids.forEach((id, i) => {
-            const v = values[i];
-            if (v) this.headerSets.set(id, Object.freeze(JSON.parse(v) as Record<string, string>));
-        });
+        if (!this.conn) return;
+        for (const [table, set] of missing) {
+            if (set.size === 0) continue;
+            const ids = [...set];
+            const values = await this.conn.client.hmget(this.keys.table(table), ...ids);
+            ids.forEach((id, i) => {
+                const v = values[i];
+                if (v) this.tableOf(table).set(id, Object.freeze(JSON.parse(v) as Record<string, unknown>));
+            });
+        }
     }
 
     private markDown(error: unknown): void {
