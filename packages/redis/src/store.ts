@@ -83,6 +83,7 @@ export class RedisStore {
     private pendingInterned = new Map<InternTable, Set<string>>();
     private readonly sessionIndex = new Map<string, Set<string>>();
     private readonly listeners = new Set<(change: SharedChange) => void>();
+    private readonly beforeSync = new Set<() => void>();
     private lastRenewAt = -Infinity;
     private down = false;
     private reseedNeeded = false;
@@ -131,6 +132,25 @@ export class RedisStore {
     onChange(listener: (change: SharedChange) => void): () => void {
         this.listeners.add(listener);
         return () => this.listeners.delete(listener);
+    }
+
+    /** Calls `hook` at the start of every sync (to queue what changed locally since the last one). */
+    onBeforeSync(hook: () => void): () => void {
+        this.beforeSync.add(hook);
+        return () => this.beforeSync.delete(hook);
+    }
+
+    /** Every health record known here, by proxy id and scope. */
+    *healthRecords(): Iterable<{ proxyId: string; scope: string; record: SharedRecord }> {
+        for (const key of new Set([...this.pulled.keys(), ...this.pending.keys()])) {
+            const ref = this.keys.parse(key);
+            if (ref?.kind === 'health') yield { proxyId: ref.proxyId, scope: ref.scope, record: this.view(key)! };
+        }
+    }
+
+    /** The pools that have sessions known here. */
+    sessionPools(): string[] {
+        return [...this.sessionIndex.keys()];
     }
 
     /** Health of `proxyId` on `scope` (a pool key, or `'*'` for everywhere): the last pull plus this worker's unpushed changes. */
@@ -241,22 +261,34 @@ export class RedisStore {
 
     /**
      * Leases up to `want` slots of a session whose concurrency cap is `cap` (one round trip). Returns the slots granted
-     * (0 when other workers hold the rest, or Redis is unreachable). A lease already held is extended to `want`.
+     * (0 when other workers hold the rest). A lease already held is extended to `want`. While Redis is unreachable the
+     * local view decides: a session no other worker held when last seen is claimed here, and the claim is registered
+     * when Redis is back (or reported in `lostLeases` if another worker got there first).
      */
     async lease(pool: string, id: string, want: number, cap: number): Promise<number> {
         const key = this.keys.lease(pool, id);
-        if (!this.conn || this.down || this.closed) return 0;
-        try {
-            const now = this.clock.now();
-            const [granted, taken] = (await this.conn.client.sessionpackLease(4, '', this.keys.seq, this.keys.changes, key,
-                this.workerId, want, cap, 1, now, this.options.leaseTtlMillis)) as [number, number];
-            this.noteLease(key, granted, taken, now);
-            if (granted > 0) this.held.set(key, { pool, id, slots: granted, cap, unregistered: false });
-            return granted;
-        } catch (error) {
-            this.markDown(error);
-            return 0;
+        if (!this.conn || this.closed) return 0;
+        if (!this.down) {
+            try {
+                const now = this.clock.now();
+                const [granted, taken] = (await this.conn.client.sessionpackLease(4, '', this.keys.seq, this.keys.changes, key,
+                    this.workerId, want, cap, 1, now, this.options.leaseTtlMillis)) as [number, number];
+                this.noteLease(key, granted, taken, now);
+                if (granted > 0) this.held.set(key, { pool, id, slots: granted, cap, unregistered: false });
+                return granted;
+            } catch (error) {
+                this.markDown(error);
+            }
         }
+        const granted = Math.min(want, cap - this.othersSlots(pool, id));
+        if (granted <= 0) return 0;
+        this.held.set(key, { pool, id, slots: granted, cap, unregistered: true });
+        return granted;
+    }
+
+    /** Whether Redis (as last pulled) or this worker knows the session. */
+    knows(pool: string, id: string): boolean {
+        return this.sessionIndex.get(pool)?.has(id) ?? false;
     }
 
     /** Claims a session this worker just created (nobody else can know it yet): no round trip, registered on the next sync. */
@@ -302,6 +334,13 @@ export class RedisStore {
         const report: SyncReport = { ok: false, pushed: 0, pulled: 0, reseeded: false, lostLeases: [] };
         const conn = this.conn;
         if (!conn) return report;
+        for (const hook of this.beforeSync) {
+            try {
+                hook();
+            } catch (error) {
+                this.log.warning(`A before-sync hook threw: ${redactText(String((error as Error)?.message ?? error))}`);
+            }
+        }
         const now = this.clock.now();
         if (this.reseedNeeded) this.prepareReseed();
         for (const h of this.held.values()) {

@@ -33,6 +33,9 @@ it('Redis lost mid-crawl: workers keep their changes, warn once, and merge them 
     a.recordSession('shop.test', 's1', { once: { proxyId: 'proxy_1' }, add: { usage: 1 } });
     expect(await a.lease('shop.test', 's1', 1, 1)).toBe(1);
     a.setBusy('shop.test', 's1', true);
+    expect(await b.lease('shop.test', 'held-by-b', 1, 1)).toBe(1);
+    b.setBusy('shop.test', 'held-by-b', true);
+    await b.sync();
     await a.sync();
     await b.sync();
     await a.sync();
@@ -45,7 +48,10 @@ it('Redis lost mid-crawl: workers keep their changes, warn once, and merge them 
     expect((await a.sync()).ok).toBe(false);
     // The local view goes on: this worker's own change counts at once.
     expect(a.health('proxy_1', 'shop.test').counts).toEqual({ blocked: 7, ok: 1 });
-    expect(await a.lease('shop.test', 'other', 1, 1)).toBe(0);
+    // Leases go by the local view meanwhile: what b held stays b's; a free session is claimed here, registered later.
+    expect(await a.lease('shop.test', 'held-by-b', 1, 1)).toBe(0);
+    expect(await a.lease('shop.test', 'free', 1, 1)).toBe(1);
+    a.setBusy('shop.test', 'free', true);
     const warnings = logA.filter((l) => l.startsWith('WARNING') && l.includes('Lost Redis'));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`redis://127.0.0.1:${server.port}`);
@@ -65,6 +71,9 @@ it('Redis lost mid-crawl: workers keep their changes, warn once, and merge them 
     }
     await clock.advance(6000);
     await a.sync();
+    await b.sync();
     expect(await b.lease('shop.test', 's1', 1, 1)).toBe(0);
+    expect(await b.lease('shop.test', 'free', 1, 1)).toBe(0);
+    expect(await a.lease('shop.test', 'held-by-b', 1, 1)).toBe(0);
     for (const s of stores) await s.close();
 });
