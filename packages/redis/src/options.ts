@@ -41,7 +41,7 @@ export interface RedisStoreOptions {
     workerId?: string;
     /** Time source (deadlines and leases are epoch millis of this clock). @default the system clock */
     clock?: Clock;
-    /** Log to write to (a child with prefix 'RedisStore' is used). @default Crawlee's log */
+    /** Log to write to (a child with prefix 'Redis' is used). @default Crawlee's log */
     log?: Log;
 }
 

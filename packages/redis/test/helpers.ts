@@ -2,7 +2,7 @@ import { Log, Logger, LogLevel } from '@crawlee/core';
 import { ManualClock } from '@sessionpack/core';
 import { Redis } from 'ioredis';
 
-import { redisStore, type RedisStore, type RedisStoreOptions } from '../src/index.js';
+import { RedisSharedState, type RedisStoreOptions } from '../src/index.js';
 
 /** A Crawlee Log whose lines (level name + message) are kept for assertions. */
 export function captureLog(): { log: Log; lines: string[] } {
@@ -17,11 +17,11 @@ export function captureLog(): { log: Log; lines: string[] } {
 
 /** Workers in one process: stores on one Redis and prefix, with manual sync (no timer) and a shared manual clock. */
 export async function openWorkers(url: string, prefix: string, n: number, options: RedisStoreOptions = {}, clock = new ManualClock()) {
-    const stores: RedisStore[] = [];
+    const stores: RedisSharedState[] = [];
     const logs: string[][] = [];
     for (let i = 0; i < n; i++) {
         const { log, lines } = captureLog();
-        const store = redisStore({ url, prefix, syncIntervalMillis: 0, workerId: `w${i}`, clock, log, ...options });
+        const store = new RedisSharedState({ url, prefix, syncIntervalMillis: 0, workerId: `w${i}`, clock, log, ...options });
         await store.open();
         stores.push(store);
         logs.push(lines);

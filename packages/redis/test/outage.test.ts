@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { startRedisServer, type RedisServerHandle, type RedisStore } from '../src/index.js';
+import { startRedisServer, type RedisServerHandle, type RedisSharedState } from '../src/index.js';
 import { openWorkers } from './helpers.js';
 
 let server: RedisServerHandle;
@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 /** Syncs until Redis answers again (ioredis reconnects on its own schedule): waits on a condition, not a fixed time. */
-async function syncUntilOk(store: RedisStore) {
+async function syncUntilOk(store: RedisSharedState) {
     for (let i = 0; i < 200; i++) {
         const r = await store.sync();
         if (r.ok) return r;
@@ -26,7 +26,7 @@ async function syncUntilOk(store: RedisStore) {
 
 it('Redis lost mid-crawl: workers keep their changes, warn once, and merge them (re-seeding an emptied Redis) when it is back', async () => {
     const { stores, logs, clock } = await openWorkers(server.url, 'outage', 2);
-    const [a, b] = stores as [RedisStore, RedisStore];
+    const [a, b] = stores as [RedisSharedState, RedisSharedState];
     const [logA] = logs as [string[], string[]];
     a.recordHealth('proxy_1', 'shop.test', { add: { blocked: 2 }, max: { backoffUntil: clock.now() + 60_000 } });
     b.recordHealth('proxy_1', 'shop.test', { add: { blocked: 4, ok: 1 } });

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { GLOBAL_SCOPE, redisStore, RedisUnavailableError, recentAt, startRedisServer, type RedisServerHandle, type SharedChange } from '../src/index.js';
+import { GLOBAL_SCOPE, redisStore, RedisSharedState, RedisUnavailableError, recentAt, startRedisServer, type RedisServerHandle, type SharedChange } from '../src/index.js';
 import { dumpPrefix, openWorkers } from './helpers.js';
 
 let server: RedisServerHandle;
@@ -29,7 +29,7 @@ async function closedPort(): Promise<number> {
 describe('open', () => {
     it('fails with a clear error naming the URL without its password when Redis is not there', async () => {
         const port = await closedPort();
-        const store = redisStore({ url: `redis://crawler:hunter2-secret@127.0.0.1:${port}/0`, syncIntervalMillis: 0 });
+        const store = new RedisSharedState({ url: `redis://crawler:hunter2-secret@127.0.0.1:${port}/0`, syncIntervalMillis: 0 });
         const error = await store.open().then(
             () => undefined,
             (e: unknown) => e,

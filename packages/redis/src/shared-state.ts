@@ -1,12 +1,12 @@
 /**
- * RedisStore: the shared state of many crawler processes (one machine or many) under one key prefix: proxy health per
+ * RedisSharedState: the shared state of many crawler processes (one machine or many) under one key prefix: proxy health per
  * (proxy, pool key), sessions, and leases on sessions. Each worker works on a local view and syncs in batches
- * ({@link RedisStore.sync}, every `syncIntervalMillis`): it pushes its deltas (increments, deadlines, newest values)
+ * ({@link RedisSharedState.sync}, every `syncIntervalMillis`): it pushes its deltas (increments, deadlines, newest values)
  * and pulls the records others changed since its last pull. Redis lost mid-crawl: the worker keeps its changes, warns
  * once, and merges them when Redis is back (re-seeding an emptied Redis from what it knows).
  *
  * ```ts
- * const store = redisStore({ url: 'redis://127.0.0.1:6379', prefix: 'shop-crawl' });
+ * const store = new RedisSharedState({ url: 'redis://127.0.0.1:6379', prefix: 'shop-crawl' });
  * await store.open();
  * store.recordHealth(proxyId, 'shop.example', { add: { blocked: 1 }, max: { backoffUntil: Date.now() + 5000 } });
  * await store.sync(); // or wait for the timer
@@ -30,7 +30,7 @@ export type SharedChange =
     | { kind: 'session'; pool: string; id: string; record: SharedRecord | undefined }
     | { kind: 'lease'; pool: string; id: string; leases: ReadonlyMap<string, LeaseEntry> };
 
-/** What one {@link RedisStore.sync} did. */
+/** What one {@link RedisSharedState.sync} did. */
 export interface SyncReport {
     /** False when Redis could not be reached (nothing was lost: the changes wait for the next sync). */
     ok: boolean;
@@ -62,8 +62,8 @@ const TOMBSTONE_KEEP = 100_000;
 
 type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
 
-/** Shared state on Redis; see the module comment. Create with {@link redisStore}. */
-export class RedisStore {
+/** Shared state on Redis; see the module comment. `redisStore()` wraps one for a SessionManager. */
+export class RedisSharedState {
     readonly options: ResolvedRedisStoreOptions;
     readonly keys: Keys;
     readonly log: Log;
@@ -95,12 +95,17 @@ export class RedisStore {
         this.options = resolveOptions(options);
         this.keys = new Keys(this.options.prefix);
         this.clock = this.options.clock ?? systemClock;
-        this.log = (this.options.log ?? crawleeLog).child({ prefix: 'RedisStore' });
+        this.log = (this.options.log ?? crawleeLog).child({ prefix: 'Redis' });
     }
 
     /** This worker's id in leases. */
     get workerId(): string {
         return this.options.workerId;
+    }
+
+    /** The store's clock. */
+    now(): number {
+        return this.clock.now();
     }
 
     /** Whether the last contact with Redis worked. */
@@ -161,7 +166,7 @@ export class RedisStore {
     /** Queues a change of a proxy's health (pushed on the next sync). Proxies are recorded by id only. */
     recordHealth(proxyId: string, scope: string, delta: RecordDelta): void {
         if (/:\/\//.test(proxyId) || /:\/\//.test(scope)) {
-            throw new TypeError(`RedisStore: proxy id and scope must be ids, not URLs (got ${redactText(proxyId)} on ${redactText(scope)}).`);
+            throw new TypeError(`RedisSharedState: proxy id and scope must be ids, not URLs (got ${redactText(proxyId)} on ${redactText(scope)}).`);
         }
         this.queue(this.keys.health(proxyId, scope), delta);
     }
@@ -599,6 +604,12 @@ export class RedisStore {
         }, this.options.syncIntervalMillis);
     }
 
+    /** Keeps this worker's final stats under `stats` (field: worker id), scrubbed of URL credentials. */
+    async saveStats(stats: unknown): Promise<void> {
+        if (!this.conn || this.down) return;
+        await this.conn.client.hset(this.keys.stats, this.workerId, redactText(JSON.stringify(stats))).catch((e: unknown) => this.markDown(e));
+    }
+
     // ---------------------------------------------------------------- close
 
     /** Stops the timer, gives every lease back, pushes what is left, and quits the connection (if the store made it). */
@@ -613,9 +624,4 @@ export class RedisStore {
         if (this.pending.size > 0) this.log.warning(`Closed with ${this.pending.size} changed records not pushed: Redis at ${this.safeUrl} was unreachable.`);
         if (this.conn.owned) await this.conn.client.quit().catch(() => this.conn?.client.disconnect());
     }
-}
-
-/** A shared store on Redis for `SessionManager.open({ store: { custom: redisStore({ url, prefix }) } })`. */
-export function redisStore(options: RedisStoreOptions = {}): RedisStore {
-    return new RedisStore(options);
 }
