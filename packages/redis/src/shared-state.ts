@@ -83,6 +83,7 @@ export class RedisSharedState {
     private pendingInterned = new Map<InternTable, Set<string>>();
     private readonly sessionIndex = new Map<string, Set<string>>();
     private readonly listeners = new Set<(change: SharedChange) => void>();
+    private toEmit: SharedChange[] = [];
     private readonly beforeSync = new Set<() => void>();
     private lastRenewAt = -Infinity;
     private down = false;
@@ -461,6 +462,7 @@ export class RedisSharedState {
         }
         if (report.pulled >= PULL_LIMIT) report.pulled += await this.pullAll();
         await this.fetchMissingInterned().catch((e: unknown) => this.markDown(e));
+        this.emit();
         report.ok = !this.down || this.markUp(report);
         return report;
     }
@@ -506,6 +508,7 @@ export class RedisSharedState {
             if (n < PULL_LIMIT) break;
         }
         await this.fetchMissingInterned();
+        this.emit();
         return total;
     }
 
@@ -549,11 +552,20 @@ export class RedisSharedState {
                 change = { kind: 'session', pool: ref.pool, id: ref.id, record };
             } else change = { kind: 'health', proxyId: ref.proxyId, scope: ref.scope, record };
         }
-        for (const listener of this.listeners) {
-            try {
-                listener(change);
-            } catch (error) {
-                this.log.warning(`A change listener threw: ${redactText(String((error as Error)?.message ?? error))}`);
+        this.toEmit.push(change);
+    }
+
+    /** Tells the listeners what came in (after the header sets and fingerprints it refers to arrived). */
+    private emit(): void {
+        const changes = this.toEmit;
+        this.toEmit = [];
+        for (const change of changes) {
+            for (const listener of this.listeners) {
+                try {
+                    listener(change);
+                } catch (error) {
+                    this.log.warning(`A change listener threw: ${redactText(String((error as Error)?.message ?? error))}`);
+                }
             }
         }
     }
