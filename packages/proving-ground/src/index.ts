@@ -8,6 +8,7 @@ export type {
     DriftOptions,
     IdentityOptions,
     IpBanOptions,
+    ProvingGroundClock,
     ProvingGroundOptions,
     ProxyAuthOptions,
     ProxyFarmOptions,
