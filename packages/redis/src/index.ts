@@ -1,4 +1,4 @@
-export { redisStore, RedisSessionStore, type SharedStateHost } from './session-store.js';
+export { redisStore, RedisSessionStore } from './session-store.js';
 export { RedisSharedState, type SharedChange, type SyncReport } from './shared-state.js';
 export { RedisUnavailableError } from './connection.js';
 export { DEFAULT_REDIS_URL, type RedisStoreOptions } from './options.js';

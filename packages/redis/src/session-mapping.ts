@@ -3,32 +3,19 @@
  * counters as increments, its cool-down as a deadline, and its cookies and userData where the newest write wins.
  * Its retirement is written once and can never be undone; the record then expires.
  */
+import type { JsonObject, SharedSession } from '@sessionpack/core';
+
 import type { RecordDelta, SharedRecord } from './record.js';
 
-/** What a session is, with its header set and fingerprint resolved (not by index or id). */
-export interface SessionFields {
-    id: string;
-    /** Proxy id (`direct` for none): never its URL. */
-    proxyId: string;
-    headers: Readonly<Record<string, string>>;
-    fingerprint?: Readonly<Record<string, unknown>>;
-    /** The cookie jar's cookies (tough-cookie's serialized form). */
-    cookies: unknown[];
-    userData: Record<string, unknown>;
-    createdAt: number;
-    expiresAt: number;
-    usageCount: number;
-    errorScore: number;
-    /** Epoch millis until which it cools down. */
-    availableAt: number;
-}
+/** What a session is, with its header set and fingerprint resolved (core's `SharedSession`). */
+export type SessionFields = SharedSession;
 
 /** Interns header sets and fingerprints (the store). */
 export interface Interner {
     putHeaderSet(headers: Readonly<Record<string, string>>): string;
     headerSet(id: string): Readonly<Record<string, string>> | undefined;
-    putFingerprint(fingerprint: Readonly<Record<string, unknown>>): string;
-    fingerprint(id: string): Readonly<Record<string, unknown>> | undefined;
+    putFingerprint(fingerprint: Readonly<JsonObject>): string;
+    fingerprint(id: string): Readonly<JsonObject> | undefined;
 }
 
 /** The delta that turns `prev` (what this worker last pushed, or nothing) into `next`. */

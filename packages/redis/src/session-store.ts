@@ -6,78 +6,13 @@
  * Merging keeps what this worker has not pushed yet: for each record it remembers the base it diffed against last; a
  * pulled record R becomes R + (local - base) locally, and R becomes the new base.
  */
-import type { HealthRecord } from '@sessionpack/core';
+import type { HealthRecord, JsonObject, PersistedHealth, PersistedSession, PersistedState, SharedStateHost, StateChanges } from '@sessionpack/core';
 
 import { healthDelta, healthRecordOf } from './health-mapping.js';
 import { applyDelta, emptyRecord } from './record.js';
 import { retiredDelta, retiredReason, sessionDelta, sessionFieldsOf, type SessionFields } from './session-mapping.js';
 import type { RedisStoreOptions } from './options.js';
 import { RedisSharedState, type SharedChange } from './shared-state.js';
-
-/** One session as core persists it (state version 2: header sets and fingerprints by index into the state's tables). */
-export interface StoredSession {
-    id: string;
-    proxyId: string;
-    headers: number | Record<string, string>;
-    fingerprint?: number | Record<string, unknown>;
-    cookies?: unknown[];
-    userData: Record<string, unknown>;
-    createdAt: number;
-    expiresAt: number;
-    usageCount: number;
-    errorScore: number;
-    availableAt: number;
-}
-
-export interface StoredRetired {
-    id: string;
-    proxyId: string;
-    reason: string;
-}
-
-export type StoredHealth = Record<string, { global: HealthRecord; sites: Record<string, HealthRecord> }>;
-
-export interface StoredState {
-    format: 'sessionpack/state';
-    version: number;
-    savedAt: number;
-    pools: Record<string, { sessions: StoredSession[]; retired: StoredRetired[]; retiredCount: number; initFailuresInRow: number }>;
-    health: StoredHealth;
-    headerSets?: Record<string, string>[];
-    fingerprints?: Record<string, unknown>[];
-}
-
-export interface StoredChanges {
-    savedAt: number;
-    sessions: { pool: string; session: StoredSession }[];
-    retired: { pool: string; retired: StoredRetired }[];
-    health: StoredHealth;
-    headerSets: Record<string, string>[];
-    fingerprints: Record<string, unknown>[];
-}
-
-/** What a shared store may do to the running manager. */
-export interface SharedStateHost {
-    now(): number;
-    /** This worker's record of a proxy on a scope (`'*'`: everywhere), or undefined. */
-    healthRecord(proxyId: string, scope: string): HealthRecord | undefined;
-    /** Puts a merged record in place of this worker's (waiters on that proxy look again). */
-    mergeHealth(proxyId: string, scope: string, record: HealthRecord): void;
-    /** A live session of this worker, and its open uses here. */
-    session(pool: string, id: string): { fields: SessionFields; inUse: number } | undefined;
-    /** A session another worker created joins this worker's pool (if its proxy is configured here). */
-    adoptSession(pool: string, fields: SessionFields): Promise<void>;
-    /** Cookies, userData, counters, cool-down of a live session as merged. */
-    updateSession(pool: string, fields: SessionFields): void;
-    /** Another worker retired it. */
-    retireSession(pool: string, id: string, reason: string): void;
-    /** Other workers hold `slots` concurrent uses of the session: it is busy here while that reaches the cap. */
-    setHeldElsewhere(pool: string, id: string, slots: number): void;
-    /** The session's concurrency cap in its pool. */
-    maxConcurrentUses(pool: string): number;
-    /** What changed here since the last call. */
-    takeChanges(): StoredChanges;
-}
 
 const hkey = (proxyId: string, scope: string) => `${proxyId}\n${scope}`;
 const skey = (pool: string, id: string) => `${pool}\n${id}`;
@@ -98,10 +33,10 @@ export class RedisSessionStore {
     constructor(readonly shared: RedisSharedState) {}
 
     /** Connects and returns everything shared under the prefix as a core state. */
-    async load(): Promise<StoredState> {
+    async load(): Promise<PersistedState> {
         await this.shared.open();
         const now = this.shared.now();
-        const health: StoredHealth = {};
+        const health: PersistedHealth = {};
         for (const { proxyId, scope, record } of this.shared.healthRecords()) {
             const rec = healthRecordOf(record, now);
             const entry = (health[proxyId] ??= { global: healthRecordOf(emptyRecord(), now), sites: {} });
@@ -110,10 +45,10 @@ export class RedisSessionStore {
             this.baseHealth.set(hkey(proxyId, scope), rec);
         }
         const headerSets: Record<string, string>[] = [];
-        const fingerprints: Record<string, unknown>[] = [];
-        const pools: StoredState['pools'] = {};
+        const fingerprints: JsonObject[] = [];
+        const pools: PersistedState['pools'] = {};
         for (const pool of this.shared.sessionPools()) {
-            const sessions: StoredSession[] = [];
+            const sessions: PersistedSession[] = [];
             for (const id of this.shared.sessionIds(pool)) {
                 const record = this.shared.session(pool, id);
                 if (!record || retiredReason(record) !== undefined) continue;
@@ -142,7 +77,7 @@ export class RedisSessionStore {
     }
 
     /** The whole state (on close and on Crawlee's persist-state event): pushed as deltas, then synced. */
-    async save(state: StoredState): Promise<void> {
+    async save(state: PersistedState): Promise<void> {
         this.pushHealth(state.health);
         for (const [pool, p] of Object.entries(state.pools)) {
             for (const s of p.sessions) this.pushSession(pool, s, state.headerSets, state.fingerprints);
@@ -151,7 +86,7 @@ export class RedisSessionStore {
     }
 
     /** Changes since the last save: queued, pushed on the next sync. */
-    async update(changes: StoredChanges): Promise<void> {
+    async update(changes: StateChanges): Promise<void> {
         this.pushChanges(changes);
     }
 
@@ -172,6 +107,7 @@ export class RedisSessionStore {
         this.shared.onBeforeSync(() => {
             this.pushChanges(host.takeChanges());
             this.recheckHeldElsewhere();
+            for (const { pool, id } of this.shared.heldLeases()) this.shared.setBusy(pool, id, (host.session(pool, id)?.inUse ?? 0) > 0);
         });
         this.shared.onChange((change) => this.take(change));
     }
@@ -200,14 +136,9 @@ export class RedisSessionStore {
         });
     }
 
-    /** A use of the session began or ended here (idle leases are given back after `leaseIdleMillis`). */
-    inUse(pool: string, id: string, uses: number): void {
-        this.shared.setBusy(pool, id, uses > 0);
-    }
-
     // ---------------------------------------------------------------- push
 
-    private pushChanges(changes: StoredChanges): void {
+    private pushChanges(changes: StateChanges): void {
         this.pushHealth(changes.health);
         for (const { pool, session } of changes.sessions) this.pushSession(pool, session, changes.headerSets, changes.fingerprints);
         for (const { pool, retired } of changes.retired) {
@@ -217,7 +148,7 @@ export class RedisSessionStore {
         }
     }
 
-    private pushHealth(health: StoredHealth): void {
+    private pushHealth(health: PersistedHealth): void {
         const now = this.shared.now();
         for (const [proxyId, h] of Object.entries(health)) {
             for (const [scope, rec] of [['*', h.global] as const, ...Object.entries(h.sites)]) {
@@ -228,7 +159,7 @@ export class RedisSessionStore {
         }
     }
 
-    private pushSession(pool: string, s: StoredSession, headerSets: StoredState['headerSets'], fingerprints: StoredState['fingerprints']): void {
+    private pushSession(pool: string, s: PersistedSession, headerSets: PersistedState['headerSets'], fingerprints: PersistedState['fingerprints']): void {
         const headers = resolve(s.headers, headerSets);
         if (!headers) return;
         const fingerprint = resolve(s.fingerprint, fingerprints);
@@ -246,7 +177,13 @@ export class RedisSessionStore {
             availableAt: s.availableAt,
         };
         const key = skey(pool, s.id);
-        this.shared.recordSession(pool, s.id, sessionDelta(this.shared, this.baseSession.get(key), fields, this.shared.now()));
+        const base = this.baseSession.get(key);
+        // Created here: nobody else knows it yet, so this worker's lease is a claim (registered with the push).
+        if (!base && this.host && this.shared.heldSlots(pool, s.id) === 0) {
+            const cap = this.host.maxConcurrentUses(pool);
+            this.shared.claim(pool, s.id, cap, cap);
+        }
+        this.shared.recordSession(pool, s.id, sessionDelta(this.shared, base, fields, this.shared.now()));
         this.baseSession.set(key, fields);
     }
 
@@ -291,11 +228,19 @@ export class RedisSessionStore {
             this.markHeldElsewhere(change.pool, change.id, this.shared.othersSlots(change.pool, change.id));
             return;
         }
-        const unpushed = sessionDelta(this.shared, this.baseSession.get(key) ?? remote, local.fields, now);
+        const unpushed = sessionDelta(this.shared, this.baseSession.get(key) ?? remote, local.state, now);
         delete unpushed.once;
         const merged = sessionFieldsOf(this.shared, change.id, applyDelta(record, unpushed, now, this.shared.options.healthHalfLifeMillis));
-        if (merged) host.updateSession(change.pool, merged);
         this.baseSession.set(key, remote);
+        if (!merged) return;
+        const update: Parameters<SharedStateHost['updateSession']>[2] = {
+            usageCount: merged.usageCount,
+            errorScore: merged.errorScore,
+            availableAt: merged.availableAt,
+        };
+        if (JSON.stringify(merged.cookies) !== JSON.stringify(local.state.cookies)) update.cookies = merged.cookies;
+        if (JSON.stringify(merged.userData) !== JSON.stringify(local.state.userData)) update.userData = merged.userData;
+        host.updateSession(change.pool, change.id, update);
     }
 
     private markHeldElsewhere(pool: string, id: string, slots: number): void {

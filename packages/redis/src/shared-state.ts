@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 
 import { log as crawleeLog, type Log } from '@crawlee/core';
-import { redactText, systemClock, type Clock, type TimerHandle } from '@sessionpack/core';
+import { redactText, systemClock, type Clock, type JsonObject, type TimerHandle } from '@sessionpack/core';
 
 import { connect, type Connection } from './connection.js';
 import { Keys, type RecordRef } from './keys.js';
@@ -202,13 +202,13 @@ export class RedisSharedState {
     }
 
     /** Stores a browser fingerprint once (content-addressed) and returns its id. */
-    putFingerprint(fingerprint: Readonly<Record<string, unknown>>): string {
+    putFingerprint(fingerprint: Readonly<JsonObject>): string {
         return this.intern('fingerprints', fingerprint);
     }
 
     /** A fingerprint by id (pulled along with the sessions that refer to it). */
-    fingerprint(id: string): Readonly<Record<string, unknown>> | undefined {
-        return this.tables.get('fingerprints')?.get(id);
+    fingerprint(id: string): Readonly<JsonObject> | undefined {
+        return this.tables.get('fingerprints')?.get(id) as Readonly<JsonObject> | undefined;
     }
 
     private intern(table: InternTable, value: Readonly<Record<string, unknown>>): string {
@@ -258,6 +258,11 @@ export class RedisSharedState {
     /** Slots of `pool`/`id` that live leases of other workers hold, as of the last pull. */
     othersSlots(pool: string, id: string): number {
         return othersSlots(this.leaseView.get(this.keys.lease(pool, id)), this.workerId, this.clock.now());
+    }
+
+    /** The sessions this worker holds leases on. */
+    heldLeases(): { pool: string; id: string }[] {
+        return [...this.held.values()].map(({ pool, id }) => ({ pool, id }));
     }
 
     /** Slots this worker holds on a session (0: none). */
