@@ -17,7 +17,7 @@ import { startWorker } from './processes.js';
 export interface RedisBenchOptions {
     smoke?: boolean;
     seed?: number;
-    /** Pages in total, split among the workers (default 800; smoke 40). */
+    /** Pages in total, split among the workers (default 400; smoke 40). */
     pages?: number;
     /** Worker processes (default 4). */
     workers?: number;
@@ -107,7 +107,7 @@ export async function runRedis(options: RedisBenchOptions = {}): Promise<RedisBe
     const wallStart = Date.now();
     const smoke = options.smoke ?? false;
     const seed = options.seed ?? 1;
-    const pages = options.pages ?? (smoke ? 40 : 800);
+    const pages = options.pages ?? (smoke ? 40 : 400);
     const workers = options.workers ?? 4;
     const ops = options.ops ?? (smoke ? 2000 : 50_000);
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
