@@ -12,14 +12,13 @@
  * await store.sync(); // or wait for the timer
  * ```
  */
-import { createHash } from 'node:crypto';
-
 import { log as crawleeLog, type Log } from '@crawlee/core';
 import { redactText, systemClock, type Clock, type JsonObject, type TimerHandle } from '@sessionpack/core';
 
 import { connect, type Connection } from './connection.js';
+import { InternTables, type InternTable } from './interned.js';
 import { Keys, type RecordRef } from './keys.js';
-import { decodeLeases, othersSlots, type HeldLease, type LeaseEntry } from './leases.js';
+import { LeaseBook, type LeaseEntry } from './leases.js';
 import { resolveOptions, DEFAULT_REDIS_URL, type RedisStoreOptions, type ResolvedRedisStoreOptions } from './options.js';
 import { applyDelta, combineDeltas, decodeRecord, emptyRecord, isEmptyDelta, type RecordDelta, type SharedRecord } from './record.js';
 
@@ -44,18 +43,6 @@ export interface SyncReport {
     lostLeases: { pool: string; id: string }[];
 }
 
-type InternTable = 'headersets' | 'fingerprints';
-
-/** JSON with object keys sorted (content addresses do not depend on key order). */
-function stableJson(value: unknown): string {
-    if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-    if (value && typeof value === 'object') {
-        const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
-    }
-    return JSON.stringify(value) ?? 'null';
-}
-
 const PULL_LIMIT = 500;
 /** Changes after which a gone record (released lease, expired session) is no longer listed for workers behind. */
 const TOMBSTONE_KEEP = 100_000;
@@ -75,12 +62,9 @@ export class RedisSharedState {
     private pending = new Map<string, RecordDelta>();
     /** Everything this worker pushed, per record: what it re-seeds an emptied Redis with. */
     private readonly own = new Map<string, RecordDelta>();
-    private readonly leaseView = new Map<string, Map<string, LeaseEntry>>();
-    private readonly held = new Map<string, HeldLease>();
-    private pendingRelease = new Set<string>();
-    /** Interned objects (header sets, fingerprints) by table, then id. */
-    private readonly tables = new Map<InternTable, Map<string, Readonly<Record<string, unknown>>>>();
-    private pendingInterned = new Map<InternTable, Set<string>>();
+    private readonly leases: LeaseBook;
+    /** Header sets and fingerprints. */
+    private readonly interned = new InternTables();
     private readonly sessionIndex = new Map<string, Set<string>>();
     private readonly listeners = new Set<(change: SharedChange) => void>();
     private toEmit: SharedChange[] = [];
@@ -95,6 +79,7 @@ export class RedisSharedState {
     constructor(options: RedisStoreOptions = {}) {
         this.options = resolveOptions(options);
         this.keys = new Keys(this.options.prefix);
+        this.leases = new LeaseBook(this.options.workerId, this.options.leaseTtlMillis);
         this.clock = this.options.clock ?? systemClock;
         this.log = (this.options.log ?? crawleeLog).child({ prefix: 'Redis' });
     }
@@ -193,45 +178,22 @@ export class RedisSharedState {
 
     /** Stores a header set once (content-addressed) and returns its id, which sessions refer to. */
     putHeaderSet(headers: Readonly<Record<string, string>>): string {
-        return this.intern('headersets', headers);
+        return this.interned.intern('headersets', headers);
     }
 
     /** A header set by id (pulled along with the sessions that refer to it). */
     headerSet(id: string): Readonly<Record<string, string>> | undefined {
-        return this.tables.get('headersets')?.get(id) as Readonly<Record<string, string>> | undefined;
+        return this.interned.get('headersets', id) as Readonly<Record<string, string>> | undefined;
     }
 
     /** Stores a browser fingerprint once (content-addressed) and returns its id. */
     putFingerprint(fingerprint: Readonly<JsonObject>): string {
-        return this.intern('fingerprints', fingerprint);
+        return this.interned.intern('fingerprints', fingerprint);
     }
 
     /** A fingerprint by id (pulled along with the sessions that refer to it). */
     fingerprint(id: string): Readonly<JsonObject> | undefined {
-        return this.tables.get('fingerprints')?.get(id) as Readonly<JsonObject> | undefined;
-    }
-
-    private intern(table: InternTable, value: Readonly<Record<string, unknown>>): string {
-        const json = stableJson(value);
-        const id = `${table === 'headersets' ? 'hs' : 'fp'}_${createHash('sha256').update(json).digest('hex').slice(0, 16)}`;
-        const known = this.tableOf(table);
-        if (!known.has(id)) {
-            known.set(id, Object.freeze(JSON.parse(redactText(JSON.stringify(value))) as Record<string, unknown>));
-            this.pendingOf(table).add(id);
-        }
-        return id;
-    }
-
-    private tableOf(table: InternTable): Map<string, Readonly<Record<string, unknown>>> {
-        let t = this.tables.get(table);
-        if (!t) this.tables.set(table, (t = new Map()));
-        return t;
-    }
-
-    private pendingOf(table: InternTable): Set<string> {
-        let t = this.pendingInterned.get(table);
-        if (!t) this.pendingInterned.set(table, (t = new Set()));
-        return t;
+        return this.interned.get('fingerprints', id) as Readonly<JsonObject> | undefined;
     }
 
     private view(key: string): SharedRecord | undefined {
@@ -257,17 +219,17 @@ export class RedisSharedState {
 
     /** Slots of `pool`/`id` that live leases of other workers hold, as of the last pull. */
     othersSlots(pool: string, id: string): number {
-        return othersSlots(this.leaseView.get(this.keys.lease(pool, id)), this.workerId, this.clock.now());
+        return this.leases.othersSlots(this.keys.lease(pool, id), this.clock.now());
     }
 
     /** The sessions this worker holds leases on. */
     heldLeases(): { pool: string; id: string }[] {
-        return [...this.held.values()].map(({ pool, id }) => ({ pool, id }));
+        return [...this.leases.held.values()].map(({ pool, id }) => ({ pool, id }));
     }
 
     /** Slots this worker holds on a session (0: none). */
     heldSlots(pool: string, id: string): number {
-        return this.held.get(this.keys.lease(pool, id))?.slots ?? 0;
+        return this.leases.heldSlots(this.keys.lease(pool, id));
     }
 
     /**
@@ -284,8 +246,8 @@ export class RedisSharedState {
                 const now = this.clock.now();
                 const [granted, taken] = (await this.conn.client.sessionpackLease(4, '', this.keys.seq, this.keys.changes, key,
                     this.workerId, want, cap, 1, now, this.options.leaseTtlMillis)) as [number, number];
-                this.noteLease(key, granted, taken, now);
-                if (granted > 0) this.held.set(key, { pool, id, slots: granted, cap, unregistered: false });
+                this.leases.noted(key, granted, taken, now);
+                if (granted > 0) this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: false });
                 return granted;
             } catch (error) {
                 this.markDown(error);
@@ -293,7 +255,7 @@ export class RedisSharedState {
         }
         const granted = Math.min(want, cap - this.othersSlots(pool, id));
         if (granted <= 0) return 0;
-        this.held.set(key, { pool, id, slots: granted, cap, unregistered: true });
+        this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: true });
         return granted;
     }
 
@@ -304,29 +266,17 @@ export class RedisSharedState {
 
     /** Claims a session this worker just created (nobody else can know it yet): no round trip, registered on the next sync. */
     claim(pool: string, id: string, slots: number, cap: number): void {
-        this.held.set(this.keys.lease(pool, id), { pool, id, slots, cap, unregistered: true });
+        this.leases.hold(this.keys.lease(pool, id), { pool, id, slots, cap, unregistered: true });
     }
 
     /** Marks a held session busy (a use is open) or idle; idle leases are given back after `leaseIdleMillis`. */
     setBusy(pool: string, id: string, busy: boolean): void {
-        const h = this.held.get(this.keys.lease(pool, id));
-        if (!h) return;
-        if (busy) delete h.idleSince;
-        else h.idleSince ??= this.clock.now();
+        this.leases.setBusy(this.keys.lease(pool, id), busy, this.clock.now());
     }
 
     /** Gives a lease back (on the next sync). */
     release(pool: string, id: string): void {
-        const key = this.keys.lease(pool, id);
-        if (this.held.delete(key)) this.pendingRelease.add(key);
-    }
-
-    private noteLease(key: string, granted: number, taken: number, now: number): void {
-        // What the lease script saw: others hold `taken`; this worker now holds `granted`.
-        const entries = new Map([...(this.leaseView.get(key) ?? [])].filter(([w]) => w !== this.workerId));
-        if (granted > 0) entries.set(this.workerId, { slots: granted, expiresAt: now + this.options.leaseTtlMillis });
-        if (taken === 0) for (const w of [...entries.keys()]) if (w !== this.workerId) entries.delete(w);
-        this.leaseView.set(key, entries);
+        this.leases.release(this.keys.lease(pool, id));
     }
 
     // ---------------------------------------------------------------- sync
@@ -354,24 +304,16 @@ export class RedisSharedState {
         }
         const now = this.clock.now();
         if (this.reseedNeeded) this.prepareReseed();
-        for (const h of this.held.values()) {
-            if (h.idleSince !== undefined && now - h.idleSince >= this.options.leaseIdleMillis) this.release(h.pool, h.id);
-        }
+        const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
+        const { releases, claims, renewals } = this.leases.takeWork(now, this.options.leaseIdleMillis, renewDue);
         const batch = this.pending;
         this.pending = new Map();
-        const releases = this.pendingRelease;
-        this.pendingRelease = new Set();
-        const interned = this.pendingInterned;
-        this.pendingInterned = new Map();
-        const claims = [...this.held].filter(([, h]) => h.unregistered);
-        const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
-        const renewals = renewDue ? [...this.held].filter(([, h]) => !h.unregistered) : [];
+        const internedTables = this.interned.takePending();
 
         const p = conn.client.pipeline() as unknown as Pipeline;
         const steps: string[] = [];
-        const internedTables = [...interned].filter(([, ids]) => ids.size > 0);
         for (const [table, ids] of internedTables) {
-            p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.tableOf(table).get(id))]));
+            p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.interned.get(table, id))]));
             steps.push('interned');
         }
         const batchKeys = [...batch.keys()];
@@ -413,7 +355,7 @@ export class RedisSharedState {
             if (error) failure ??= error;
             if (step === 'interned') {
                 const [table, ids] = internedTables[internIndex++]!;
-                if (error) for (const id of ids) this.pendingOf(table).add(id);
+                if (error) this.interned.requeue(table, ids);
             }
             if (step === 'apply') {
                 const lost = Array.isArray(value) && value[0] === 'EPOCH';
@@ -432,22 +374,15 @@ export class RedisSharedState {
                 const [key, h] = claims[claimIndex++]!;
                 if (!error && Array.isArray(value)) {
                     const [granted, taken] = value as [number, number];
-                    this.noteLease(key, granted, taken, now);
-                    if (granted > 0) {
-                        h.unregistered = false;
-                        h.slots = granted;
-                    } else if (this.held.get(key) === h) {
-                        this.held.delete(key);
-                        report.lostLeases.push({ pool: h.pool, id: h.id });
-                    }
+                    if (!this.leases.claimed(key, h, granted, taken, now)) report.lostLeases.push({ pool: h.pool, id: h.id });
                 }
             }
-            if (step === 'release' && error) for (const k of releases) this.pendingRelease.add(k);
+            if (step === 'release' && error) this.leases.requeueReleases(releases);
             if (step === 'renew' && !error && Array.isArray(value)) {
                 this.lastRenewAt = now;
                 for (const index of value as number[]) {
                     const [key, h] = renewals[index - 1]!;
-                    if (this.held.get(key) === h) this.held.delete(key);
+                    this.leases.lost(key, h);
                     report.lostLeases.push({ pool: h.pool, id: h.id });
                 }
             }
@@ -486,8 +421,8 @@ export class RedisSharedState {
         for (const [key, d] of this.own) this.queue(key, d);
         this.own.clear();
         for (const [key, d] of later) this.queue(key, d);
-        for (const h of this.held.values()) h.unregistered = true;
-        for (const [table, known] of this.tables) for (const id of known.keys()) this.pendingOf(table).add(id);
+        this.leases.reclaimAll();
+        this.interned.requeueAll();
         this.cursor = 0;
     }
 
@@ -536,13 +471,7 @@ export class RedisSharedState {
     private take(key: string, ref: RecordRef, fields: string[]): void {
         let change: SharedChange;
         if (ref.kind === 'lease') {
-            const leases = decodeLeases(fields);
-            const mine = this.held.get(key);
-            // Our own lease as we know it (a renewal may be newer than what was pulled).
-            if (mine && !mine.unregistered && !leases.has(this.workerId)) leases.set(this.workerId, { slots: mine.slots, expiresAt: this.clock.now() + this.options.leaseTtlMillis });
-            if (fields.length === 0) this.leaseView.delete(key);
-            else this.leaseView.set(key, leases);
-            change = { kind: 'lease', pool: ref.pool, id: ref.id, leases };
+            change = { kind: 'lease', pool: ref.pool, id: ref.id, leases: this.leases.pulled(key, fields, this.clock.now()) };
         } else if (fields.length === 0) {
             this.pulled.delete(key);
             if (ref.kind === 'session') {
@@ -582,8 +511,8 @@ export class RedisSharedState {
             if (!key.startsWith(`${this.keys.prefix}:s:`)) continue;
             const hs = record.once.headerSet;
             const fp = record.once.fingerprint;
-            if (hs && !this.tableOf('headersets').has(hs)) missing.get('headersets')!.add(hs);
-            if (fp && !this.tableOf('fingerprints').has(fp)) missing.get('fingerprints')!.add(fp);
+            if (hs && !this.interned.get('headersets', hs)) missing.get('headersets')!.add(hs);
+            if (fp && !this.interned.get('fingerprints', fp)) missing.get('fingerprints')!.add(fp);
         }
         if (!this.conn) return;
         for (const [table, set] of missing) {
@@ -592,7 +521,7 @@ export class RedisSharedState {
             const values = await this.conn.client.hmget(this.keys.table(table), ...ids);
             ids.forEach((id, i) => {
                 const v = values[i];
-                if (v) this.tableOf(table).set(id, Object.freeze(JSON.parse(v) as Record<string, unknown>));
+                if (v) this.interned.set(table, id, Object.freeze(JSON.parse(v) as Record<string, unknown>));
             });
         }
     }
@@ -636,7 +565,7 @@ export class RedisSharedState {
         if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
         if (!this.conn) return;
         await this.inFlight?.catch(() => undefined);
-        for (const h of [...this.held.values()]) this.release(h.pool, h.id);
+        for (const key of [...this.leases.held.keys()]) this.leases.release(key);
         await this.syncOnce().catch(() => undefined);
         if (this.pending.size > 0) this.log.warning(`Closed with ${this.pending.size} changed records not pushed: Redis at ${this.safeUrl} was unreachable.`);
         if (this.conn.owned) await this.conn.client.quit().catch(() => this.conn?.client.disconnect());
