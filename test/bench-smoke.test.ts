@@ -8,6 +8,7 @@ import { runCore } from '../bench/src/core/index.js';
 import { runE2e } from '../bench/src/e2e/index.js';
 import { runOverhead } from '../bench/src/overhead/index.js';
 import { runRedis } from '../bench/src/redis/index.js';
+import { runReportBench } from '../bench/src/report/index.js';
 import { runSelection } from '../bench/src/selection/index.js';
 import { renderPart, type PartResult } from '../bench/src/shared/table.js';
 
@@ -70,6 +71,16 @@ describe('benchmarks, smoke size', () => {
         for (const v of [p.oursPersistSecs, p.oursRestoreSecs, p.crawleePersistSecs, p.crawleeRestoreSecs, p.oursBytes, p.crawleeBytes]) {
             expect(Number.isFinite(v) && v > 0).toBe(true);
         }
+    });
+
+    it('report: pages per second with the crawl report recording on and off, and the cost of one use()', async () => {
+        const result = await runReportBench({ smoke: true, seed: 1, progress: quiet });
+        expectShape(result);
+        expect(result.onRuns).toHaveLength(1);
+        expect(result.offRuns).toHaveLength(1);
+        for (const v of [result.ratio, result.cpuRatio, result.pairedRatio, result.coreRatio]) expect(v).toBeGreaterThan(0);
+        expect(result.nanosPerUse).toBeGreaterThan(0);
+        expect(result.impliedRatio).toBeLessThan(1);
     });
 
     it('overhead: pages per second with and without sessionpack, without and with a proxy', async () => {

@@ -94,3 +94,6 @@ export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState,
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { Redactor, redactText, redactUrl } from './redact.js';
+export { CrawlTimeline, type TimelineOptions, type EndedSession } from './timeline.js';
+export { CrawlReporter, type CrawlReportOptions, type CrawlReportLocation } from './crawl-report.js';
+export { buildReportData, proxyAddress, type ReportSources } from './report-data.js';

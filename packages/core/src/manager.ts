@@ -5,9 +5,11 @@
  * persistence.ts, stats.ts.
  */
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
+import type { ReportData } from '@sessionpack/report';
 
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { acquireFrom } from './acquire.js';
+import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
@@ -70,6 +72,7 @@ export class SessionManager {
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
+    private readonly reporter: CrawlReporter;
     private statsTimer: TimerHandle | undefined;
     private closed = false;
     private listening = false;
@@ -90,6 +93,12 @@ export class SessionManager {
         if (this.store) {
             this.saver = new StateSaver(this.store, { clock: this.clock, log: this.log, redactor: this.redactor, snapshot: () => this.snapshot(), health: this.health });
         }
+        this.reporter = new CrawlReporter(options.report, this.config, this.log, this.redactor, () => ({
+            stats: this.stats(),
+            health: this.health,
+            proxyById: (id) => this.proxies.byId(id),
+            now: this.clock.now(),
+        }));
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
@@ -177,8 +186,9 @@ export class SessionManager {
      * Ends one open use of `session` (never below zero) and applies the outcome ({@link OUTCOMES}: DESIGN.md's
      * table). A session given as an attempt's handle (`ctx.session`) merges what was called on it during the attempt:
      * `retire()` turns an ok use into a blocked one, `markBad()` into a target error; an error counts once.
+     * `request` (the request of this use) gives the crawl report its example URLs.
      */
-    report(session: ManagedSession, outcome: Outcome): void {
+    report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
         const marks = session.attemptMarks;
         const s = session.real;
         if (s.inUse > 0) s.inUse--;
@@ -190,6 +200,7 @@ export class SessionManager {
         const rule = OUTCOMES[type];
         const now = this.clock.now();
         this.counters.inc(key, rule.counter);
+        this.reporter.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         this.recordHealth(s.identity.proxy?.id ?? DIRECT_PROXY_ID, key, rule.health, rateLimitMillis);
         if (!s.isRetired) {
@@ -230,6 +241,7 @@ export class SessionManager {
         pool?.remove(s, safe);
         this.factory.live.delete(s.id);
         this.counters.inc(s.poolKey, 'session/retired');
+        this.reporter.timeline?.ended(s, safe, this.clock.now());
         this.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
         this.events.emit('sessionRetired', s);
         pool?.notify();
@@ -311,6 +323,7 @@ export class SessionManager {
             };
             this.statsTimer = this.clock.setTimeout(tick, interval);
         }
+        this.reporter.listen();
         if (this.store && (this.options.store === undefined || (this.options.store && this.options.store.persistOnEvent !== false))) {
             this.config.getEventManager().on(PERSIST_STATE_EVENT, this.persistListener);
             this.listening = true;
@@ -361,6 +374,7 @@ export class SessionManager {
         if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
+        await this.reporter.close();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
         if (this.store && this.saver) {
             this.saver.close();
@@ -385,6 +399,26 @@ export class SessionManager {
             retire: (s, reason) => this.retire(s, reason),
             takeChanges: () => this.saver!.takeChanges(),
         };
+    }
+
+    // ---------------------------------------------------------------- crawl report
+
+    /** The crawl report's data now: per pool the stats, outcomes over time, proxy health, endings, failure reasons. */
+    reportData(): ReportData {
+        return this.reporter.data();
+    }
+
+    /** The crawl report as one self-contained HTML page (charts inlined: it works offline). */
+    crawlReport(): string {
+        return this.reporter.html();
+    }
+
+    /**
+     * Writes the crawl report (and its data) to the key-value store of the `report` option now; also done on `close()`
+     * and on Crawlee's persist-state events. Logs a failed write rather than throwing; returns where it went, or undefined.
+     */
+    writeCrawlReport(): Promise<CrawlReportLocation | undefined> {
+        return this.reporter.write();
     }
 
     private assertOpen(): void {

@@ -13,6 +13,7 @@ import { POLICY_NAMES, type PolicyName } from './policies.js';
 import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './health.js';
 import type { Rule } from './rules.js';
 import type { SessionStore } from './store.js';
+import { crawlReportOptionsShape, type CrawlReportOptions } from './crawl-report.js';
 
 /** Size and limits of one pool (`pool` for the defaults, `pools[key]` per pool key). */
 export interface PoolOptions {
@@ -118,6 +119,11 @@ export interface SessionManagerOptions {
     random?: () => number;
     /** Log to write to (a child with prefix 'SessionManager' is used). @default Crawlee's log */
     log?: Log;
+    /**
+     * The crawl report (HTML, written to the key-value store on `close()`), see {@link CrawlReportOptions}; `false`
+     * records nothing for it and writes none. @default { key: 'SESSIONPACK_REPORT', dataKey: 'SESSIONPACK_REPORT_DATA' } in the default store
+     */
+    report?: CrawlReportOptions | false;
 }
 
 const nonNegative = ow.optional.number.finite.greaterThanOrEqual(0);
@@ -212,6 +218,7 @@ const optionsShape = ow.object.exactShape({
     clock: ow.optional.object.partialShape({ now: ow.function, setTimeout: ow.function, clearTimeout: ow.function }),
     random: ow.optional.function,
     log: ow.optional.object,
+    report: crawlReportOptionsShape,
 });
 
 /** Validates `options` (throws ow's ArgumentError naming the option) and checks cross-option constraints. */
