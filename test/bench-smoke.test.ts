@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runCore } from '../bench/src/core/index.js';
 import { runE2e } from '../bench/src/e2e/index.js';
 import { runOverhead } from '../bench/src/overhead/index.js';
+import { runRedis } from '../bench/src/redis/index.js';
 import { runReportBench } from '../bench/src/report/index.js';
 import { runSelection } from '../bench/src/selection/index.js';
 import { renderPart, type PartResult } from '../bench/src/shared/table.js';
@@ -113,5 +114,18 @@ describe('benchmarks, smoke size', () => {
         }
         const cheerio = (variant: string) => result.rows.find((r) => r.crawler === 'CheerioCrawler' && r.variant === variant)!;
         expect(cheerio('sessionpack').blocked).toBeLessThan(cheerio('stock').blocked);
+    });
+
+    it('redis: four worker processes, independent and sharing one Redis, get every page; the per-op cost of both stores', async () => {
+        const result = await runRedis({ smoke: true, seed: 1, progress: quiet });
+        expectShape(result);
+        expect(result.sharing.map((r) => r.variant)).toEqual(['independent', 'sharing Redis']);
+        for (const row of result.sharing) {
+            expect(row.pagesDone).toBe(row.pagesWanted);
+            expect(row.failed).toBe(0);
+            expect(row.requests).toBeGreaterThanOrEqual(row.pagesDone);
+        }
+        expect(result.overhead.map((o) => o.store)).toEqual(['in-memory', 'Redis']);
+        for (const o of result.overhead) expect(Number.isFinite(o.microsPerOp) && o.microsPerOp > 0).toBe(true);
     });
 });

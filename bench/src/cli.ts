@@ -1,13 +1,13 @@
 /**
  * `pnpm bench [part...] [--smoke] [--seed N] [--out FILE]`: runs the benchmark parts (all of them by default) and prints
- * their tables as Markdown (progress goes to stderr). Parts: selection, e2e, overhead, core, report.
+ * their tables as Markdown (progress goes to stderr). Parts: selection, e2e, overhead, core, report, redis.
  */
 import { writeFileSync } from 'node:fs';
 
 import { loadNow, machineInfo, renderMachine } from './shared/machine.js';
 import { renderPart, type PartResult } from './shared/table.js';
 
-const PARTS = ['selection', 'e2e', 'overhead', 'core', 'report'] as const;
+const PARTS = ['selection', 'e2e', 'overhead', 'core', 'report', 'redis'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Args {
@@ -60,6 +60,8 @@ async function runPart(part: Part, args: Args): Promise<PartResult> {
             return (await import('./core/index.js')).runCore(common);
         case 'report':
             return (await import('./report/index.js')).runReportBench(common);
+        case 'redis':
+            return (await import('./redis/index.js')).runRedis(common);
     }
 }
 

@@ -19,6 +19,8 @@ export interface AcquireContext {
     create(proxyId: string | undefined): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
     retire(session: ManagedSession, reason: string): void;
     assertOpen(): void;
+    /** A shared store's say before a hand-out (see `SessionStore.lease`); absent: always yes. */
+    lease?(session: ManagedSession): boolean | Promise<boolean>;
 }
 
 /** A session of `pool` with one open use, or the error saying why there is none. */
@@ -33,8 +35,14 @@ export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<Mana
         const now = ctx.clock.now();
         const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
-            pool.scheduler.handOut(d.session, now);
-            return d.session;
+            const lease = ctx.lease?.(d.session) ?? true;
+            if (lease === true) {
+                pool.scheduler.handOut(d.session, now);
+                return d.session;
+            }
+            // Held by another process (now marked so), or a lease is on its way: look again.
+            if (lease !== false) await lease;
+            continue;
         }
         if (d.kind === 'create') {
             if (d.evict) ctx.retire(d.evict, 'replaced: its proxy is in backoff');

@@ -88,5 +88,9 @@ export interface ProxyHealthModel {
     toJSON(): PersistedHealth;
     /** Restores a snapshot made by `toJSON()`. */
     restore(data: PersistedHealth): void;
+    /** Optional (shared stores): this proxy's record on a pool key, or `'*'` for everywhere; undefined if unknown. */
+    recordOf?(proxyId: string, scope: string): HealthRecord | undefined;
+    /** Optional (shared stores): replaces one record with a merged one (other processes' outcomes included). */
+    merge?(proxyId: string, scope: string, record: HealthRecord): void;
 }
 

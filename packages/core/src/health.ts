@@ -339,6 +339,20 @@ export class ProxyHealth implements ProxyHealthModel {
     }
 
     /** Restores a snapshot made by {@link toJSON} (backoffs keep their deadlines). */
+    recordOf(proxyId: string, scope: string): HealthRecord | undefined {
+        const e = this.records.get(proxyId);
+        const r = scope === '*' ? e?.global : e?.sites.get(scope);
+        return r ? { ...r } : undefined;
+    }
+
+    merge(proxyId: string, scope: string, record: HealthRecord): void {
+        const entry = this.entry(proxyId);
+        const merged = { ...emptyRecord(), ...record };
+        if (scope === '*') entry.global = merged;
+        else entry.sites.set(scope, merged);
+        entry.version++;
+    }
+
     restore(data: PersistedHealth): void {
         for (const [id, e] of Object.entries(data)) {
             const entry = this.entry(id);

@@ -103,7 +103,7 @@ export { COUNTER_NAMES, summaryLine } from './stats.js';
 export type { CounterName, Counters, ManagerStats, PoolStats, SessionCounts } from './stats.js';
 
 export { KeyValueSessionStore, parseState, STATE_FORMAT, STATE_VERSION } from './store.js';
-export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState, SessionStore, StateChanges } from './store.js';
+export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState, SessionStore, SharedSession, SharedStateHost, StateChanges } from './store.js';
 
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';

@@ -27,8 +27,9 @@ import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
+import { sharedStateHost, type SharedHostDeps } from './shared-host.js';
 import { storeFor, type PersistedState, type SessionStore } from './store.js';
-import type { Outcome, ProxyRef, RequestLike } from './types.js';
+import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
@@ -126,6 +127,7 @@ export class SessionManager {
         const manager = new SessionManager(options as SessionManagerOptions);
         await manager.restore();
         manager.start();
+        if (manager.store?.attach) manager.store.attach(sharedStateHost(manager.sharedDeps()));
         return manager;
     }
 
@@ -152,6 +154,7 @@ export class SessionManager {
             create: (proxyId) => this.createSession(pool, proxyId, request, rule, options),
             retire: (s, reason) => this.retire(s, reason),
             assertOpen: () => this.assertOpen(),
+            lease: this.store?.lease ? (s) => this.store!.lease!(s.poolKey, s.id, s.inUse) : undefined,
         });
     }
 
@@ -380,7 +383,25 @@ export class SessionManager {
             this.saver.close();
             await this.saver.flush(true);
             await this.store.saveStats?.({ ...stats, savedAt: new Date(this.clock.now()).toISOString() });
+            await this.store.close?.();
         }
+    }
+
+    /** What {@link sharedStateHost} needs from inside the manager. */
+    private sharedDeps(): SharedHostDeps {
+        return {
+            clock: this.clock,
+            health: this.health,
+            live: this.factory.live,
+            pools: this.poolMap,
+            isClosed: () => this.closed,
+            poolFor: (key) => this.poolFor(key, undefined),
+            poolOptions: (key) => this.poolMap.get(key)?.options ?? resolvePoolOptions(this.options, key),
+            reattach: (proxyId, sessionId) => this.proxies.reattach(proxyId, sessionId),
+            restore: (pool, s, proxy) => this.factory.restore(pool, s, proxy, s.headers as Readonly<Record<string, string>>, s.fingerprint as Readonly<JsonObject> | undefined),
+            retire: (s, reason) => this.retire(s, reason),
+            takeChanges: () => this.saver!.takeChanges(),
+        };
     }
 
     // ---------------------------------------------------------------- crawl report

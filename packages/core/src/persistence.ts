@@ -22,6 +22,7 @@ import {
     type PersistedSession,
     type PersistedState,
     type SessionStore,
+    type SharedSession,
     type StateChanges,
 } from './store.js';
 import type { JsonObject, ProxyRef } from './types.js';
@@ -62,6 +63,24 @@ function persistSession(s: ManagedSession, headers: Interner<object>, fingerprin
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
         headers: headers.ref(s.identity.headers),
         ...(fp ? { fingerprint: fingerprints.ref(fp) } : {}),
+        cookies: cookiesOf(s),
+        userData: s.userData as Record<string, unknown>,
+        createdAt: s.createdAt.getTime(),
+        expiresAt: s.expiresAt.getTime(),
+        usageCount: s.usageCount,
+        errorScore: s.errorScore,
+        availableAt: s.availableAt,
+    };
+}
+
+/** A live session as a shared store exchanges it (identity resolved, cookies serialized). */
+export function sharedSessionOf(s: ManagedSession): SharedSession {
+    const fp = s.identity.fingerprint;
+    return {
+        id: s.id,
+        proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
+        headers: s.identity.headers,
+        ...(fp ? { fingerprint: fp } : {}),
         cookies: cookiesOf(s),
         userData: s.userData as Record<string, unknown>,
         createdAt: s.createdAt.getTime(),
@@ -253,6 +272,11 @@ export class StateSaver {
         this.dirtySessions.clear();
         this.retired.length = 0;
         this.dirtyProxies.clear();
+    }
+
+    /** The changes since the last save (a shared store collects them on its own schedule). */
+    takeChanges(): StateChanges {
+        return this.changes(this.deps.clock.now());
     }
 
     private changes(now: number): StateChanges {

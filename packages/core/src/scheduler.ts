@@ -155,7 +155,7 @@ export class Scheduler implements Candidates {
             !session.isRetired &&
             session.initialized &&
             !session.initializing &&
-            session.inUse < maxConcurrentUses &&
+            session.inUse + session.heldElsewhere < maxConcurrentUses &&
             session.usageCount + session.inUse < maxUses &&
             session.errorScore < session.maxErrorScore &&
             session.expiryPos >= 0;
