@@ -4,7 +4,7 @@
  * ending the run (a stats line, the crawl report, closing everything).
  */
 import { log } from '@crawlee/core';
-import { type Rule, SessionManager } from '@sessionpack/core';
+import { type HookExtras, type Rule, SessionManager } from '@sessionpack/core';
 import { type ProvingGround, type ScenarioName, startProvingGround } from '@sessionpack/proving-ground';
 
 /** The input every example actor accepts (see each actor's `.actor/input_schema.json`). */
@@ -54,8 +54,8 @@ export async function resolveTarget(input: ActorInput | null | undefined, paths:
 }
 
 /** Opens the run's SessionManager: the target's proxies, `poolSize` sessions per site, and `rules` (state kept in the `sessionpack` store). */
-export function openActorManager(target: ActorTarget, poolSize: number, rules: Rule[]): Promise<SessionManager> {
-    return SessionManager.open({ proxyUrls: target.proxyUrls.length ? target.proxyUrls : undefined, pool: { size: poolSize }, rules });
+export function openActorManager<X extends HookExtras = {}>(target: ActorTarget, poolSize: number, rules: Rule<X>[]): Promise<SessionManager> {
+    return SessionManager.open<X>({ proxyUrls: target.proxyUrls.length ? target.proxyUrls : undefined, pool: { size: poolSize }, rules });
 }
 
 /** Ends a run: logs the counters, closes the manager (which writes the crawl report and says where), then the proving ground. */

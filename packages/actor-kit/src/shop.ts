@@ -43,13 +43,17 @@ export interface ShopPage {
  * In the browser: the session's `init` opens a page of its own context (`newPage`, given by the browser adapters),
  * picks `location` in the shop's form with `choose` (the library's select call), submits, and checks the shop kept it.
  */
-export function shopBrowserRule<P extends ShopPage>(siteUrl: string, location: string, choose: (page: P, selector: string, location: string) => Promise<unknown>): Rule {
+export function shopBrowserRule<P extends ShopPage>(
+    siteUrl: string,
+    location: string,
+    choose: (page: P, selector: string, location: string) => Promise<unknown>,
+): Rule<{ init: { newPage(): Promise<P> } }> {
     const site = siteUrl.replace(/\/$/, '');
     const select = 'select[name=location]';
     return {
         match: `${site}/**`,
         init: async ({ newPage }) => {
-            const page = await (newPage as () => Promise<P>)();
+            const page = await newPage();
             page.setDefaultTimeout(10_000);
             // A new visitor may first get a landing page that starts the shop's session: then the form comes next time.
             for (let visit = 0; visit < 2 && !(await page.$(select)); visit++) await page.goto(`${site}/location`);
