@@ -1,3 +1,3 @@
 export { withSessions, type PuppeteerSessionsOptions } from './with-sessions.js';
-export { PuppeteerDriver, type PuppeteerDriverOptions } from './puppeteer-driver.js';
+export { PuppeteerDriver, sharedLauncher, type PuppeteerDriverOptions } from './puppeteer-driver.js';
 export type { BrowserInitTools } from '@sessionpack/browser';
