@@ -35,7 +35,9 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
     /**
      * How many session contexts without an open page stay open. Beyond it the least recently used idle context is
      * closed (its `localStorage` saved first) and its session's next page gets a new context with the same identity,
-     * cookies and storage. Bounds the browser's memory when a crawl uses many sessions. @default 10
+     * cookies and storage. Bounds the browser's memory when a crawl uses many sessions; keep it at or above the pool
+     * size (`pool.size`, 20 by default) unless memory is short, or sessions taking turns recreate their contexts over
+     * and over. @default 20
      */
     maxIdleContexts?: number;
     /**
@@ -104,7 +106,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         readonly driver: BrowserDriver<Page, Response, Browser, Context>,
         options: BrowserSessionsOptions = {},
     ) {
-        const maxIdleContexts = options.maxIdleContexts ?? 10;
+        const maxIdleContexts = options.maxIdleContexts ?? 20;
         if (!Number.isInteger(maxIdleContexts) || maxIdleContexts < 0) {
             throw new Error(`withSessions(): option "maxIdleContexts" must be an integer >= 0, got ${String(options.maxIdleContexts)}.`);
         }

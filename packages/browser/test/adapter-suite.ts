@@ -621,7 +621,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                         maxConcurrency: 1,
                         requestHandler: async ({ page, session }: any) => {
                             sessions.push(session.id);
-                            // The default bound would keep 10 idle contexts: a retired session's must go at once.
+                            // The default bound would keep 20 idle contexts: a retired session's must go at once.
                             alone.push(await waitFor(() => adapter.countContextsNow(page) === 1, 10_000));
                         },
                     },
