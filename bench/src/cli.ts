@@ -1,13 +1,13 @@
 /**
  * `pnpm bench [part...] [--smoke] [--seed N] [--out FILE]`: runs the benchmark parts (all of them by default) and prints
- * their tables as Markdown (progress goes to stderr). Parts: selection, e2e, overhead, core.
+ * their tables as Markdown (progress goes to stderr). Parts: selection, e2e, overhead, browser-overhead, core.
  */
 import { writeFileSync } from 'node:fs';
 
 import { loadNow, machineInfo, renderMachine } from './shared/machine.js';
 import { renderPart, type PartResult } from './shared/table.js';
 
-const PARTS = ['selection', 'e2e', 'overhead', 'core'] as const;
+const PARTS = ['selection', 'e2e', 'overhead', 'browser-overhead', 'core'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Args {
@@ -56,6 +56,8 @@ async function runPart(part: Part, args: Args): Promise<PartResult> {
             return (await import('./e2e/index.js')).runE2e(common);
         case 'overhead':
             return (await import('./overhead/index.js')).runOverhead(common);
+        case 'browser-overhead':
+            return (await import('./browser-overhead/index.js')).runBrowserOverhead(common);
         case 'core':
             return (await import('./core/index.js')).runCore(common);
     }
