@@ -21,6 +21,7 @@ import type { Page as PlaywrightPage } from 'playwright';
 import type { Page as PuppeteerPage } from 'puppeteer';
 
 import { derive, withSeededMathRandom } from '../shared/prng.js';
+import { median } from '../shared/stats.js';
 import { fmt, type PartResult, type Table } from '../shared/table.js';
 
 export interface BrowserOverheadOptions {
@@ -28,6 +29,8 @@ export interface BrowserOverheadOptions {
     seed?: number;
     /** Pages per run (default 100; smoke 6). */
     pages?: number;
+    /** Runs of each variant per crawler, alternating (default 2; smoke 1). */
+    repeats?: number;
     /** Which browser crawlers (default both). */
     browsers?: BrowserName[];
     progress?: (line: string) => void;
@@ -38,8 +41,16 @@ type BrowserName = 'playwright' | 'puppeteer';
 export interface BrowserOverheadRow {
     crawler: string;
     variant: 'stock' | 'sessionpack';
+    /** Pages handled (the request handler ran on them). */
     pages: number;
+    /** Of those, pages where the handler found the price. */
+    extracted: number;
+    /** Requests that reached failedRequestHandler. */
+    failed: number;
+    /** Pages crawled per wall-clock minute (the median of the runs, in the table). */
     pagesPerMinute: number;
+    /** Pages per minute of each run. */
+    runsPagesPerMinute?: number[];
     /** Distinct browser contexts the crawled pages were in. */
     contexts: number;
     /** Distinct sessions the crawled pages were made with. */
@@ -84,6 +95,8 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
     const contextOfSession = new Map<string, object>();
     let recreations = 0;
     let extracted = 0;
+    let handled = 0;
+    let failed = 0;
     const contextOf = (page: PlaywrightPage | PuppeteerPage): object =>
         browser === 'playwright' ? (page as PlaywrightPage).context() : (page as PuppeteerPage).browserContext();
     const crawlerOptions = {
@@ -99,8 +112,11 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
                 if (before && before !== context) recreations++;
                 contextOfSession.set(session.id, context);
             }
+            // The page is rendered and readable (every product page of the benign shop has a price).
             if (await page.$('.price')) extracted++;
+            handled++;
         },
+        failedRequestHandler: async () => void failed++,
     };
     const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs([], { noSandboxAsRoot: browser === 'puppeteer' }) };
     const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
@@ -140,12 +156,13 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
     }
     const seconds = (Date.now() - started) / 1000;
     await manager?.close();
-    if (extracted !== urls.length) throw new Error(`browser-overhead: ${browser} ${variant} extracted ${extracted} of ${urls.length} pages`);
     return {
         crawler: browser === 'playwright' ? 'PlaywrightCrawler' : 'PuppeteerCrawler',
         variant,
-        pages: urls.length,
-        pagesPerMinute: (urls.length / seconds) * 60,
+        pages: handled,
+        extracted,
+        failed,
+        pagesPerMinute: (handled / seconds) * 60,
         contexts: contexts.size,
         sessions: sessions.size,
         recreations,
@@ -158,6 +175,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     const smoke = options.smoke ?? false;
     const seed = options.seed ?? 1;
     const pages = options.pages ?? (smoke ? 6 : 100);
+    const repeats = options.repeats ?? (smoke ? 1 : 2);
     const browsers = options.browsers ?? ['playwright', 'puppeteer'];
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
     const previousLevel = crawleeLog.getLevel();
@@ -167,17 +185,36 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     try {
         let offset = 0;
         for (const browser of browsers) {
-            // Stock first for one browser, sessionpack first for the other: a load change does not always hit one variant.
-            const order: ('stock' | 'sessionpack')[] = browser === 'playwright' ? ['stock', 'sessionpack'] : ['sessionpack', 'stock'];
-            for (const variant of order) {
-                const urls = Array.from({ length: pages }, (_, i) => `${pg.siteUrl}/product/${((offset + i) % 400) + 1}`);
-                offset += pages;
-                const row = await withSeededMathRandom(derive(seed, 'browser-overhead', browser, variant), () => crawl(browser, variant, pg, urls, seed));
-                rows.push(row);
-                progress(
-                    `browser-overhead ${row.crawler} ${variant}: ${fmt(row.pagesPerMinute, 0)} pages/min, ${row.contexts} contexts, ` +
-                        `${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB`,
-                );
+            const runs: Record<'stock' | 'sessionpack', BrowserOverheadRow[]> = { stock: [], sessionpack: [] };
+            for (let r = 0; r < repeats; r++) {
+                // Alternate which goes first, so a load change does not always hit the same variant.
+                const order: ('stock' | 'sessionpack')[] = (r + (browser === 'playwright' ? 0 : 1)) % 2 === 0 ? ['stock', 'sessionpack'] : ['sessionpack', 'stock'];
+                for (const variant of order) {
+                    const urls = Array.from({ length: pages }, (_, i) => `${pg.siteUrl}/product/${((offset + i) % 400) + 1}`);
+                    offset += pages;
+                    const row = await withSeededMathRandom(derive(seed, 'browser-overhead', browser, variant, r), () => crawl(browser, variant, pg, urls, seed));
+                    runs[variant].push(row);
+                    progress(
+                        `browser-overhead ${row.crawler} ${variant} run ${r + 1}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
+                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB`,
+                    );
+                }
+            }
+            for (const variant of ['stock', 'sessionpack'] as const) {
+                const list = runs[variant];
+                rows.push({
+                    crawler: list[0]!.crawler,
+                    variant,
+                    pages: list.reduce((n, x) => n + x.pages, 0),
+                    extracted: list.reduce((n, x) => n + x.extracted, 0),
+                    failed: list.reduce((n, x) => n + x.failed, 0),
+                    pagesPerMinute: median(list.map((x) => x.pagesPerMinute)),
+                    runsPagesPerMinute: list.map((x) => x.pagesPerMinute),
+                    contexts: Math.max(...list.map((x) => x.contexts)),
+                    sessions: Math.max(...list.map((x) => x.sessions)),
+                    recreations: Math.max(...list.map((x) => x.recreations)),
+                    peakRssMiB: median(list.map((x) => x.peakRssMiB)),
+                });
             }
         }
     } finally {
@@ -199,14 +236,29 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
         verdicts.push(`${crawler}: peak RSS of the process tree ${fmt(ours.peakRssMiB, 0)} MiB vs stock's ${fmt(stock.peakRssMiB, 0)} MiB (${fmt(rss, 2)}x, bar: <= 1.00): ${rss <= 1 ? 'met' : 'MISSED'}.`);
     }
     const table: Table = {
-        title: `Browser crawlers on a site with no defenses (proving ground "benign", ${PROXIES} good proxies), ${pages} pages, concurrency ${CONCURRENCY}, stock vs sessionpack in one run`,
-        columns: ['crawler', 'variant', 'pages/min', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)'],
-        rows: rows.map((r) => [r.crawler, r.variant, fmt(r.pagesPerMinute, 0), r.contexts, r.sessions, r.recreations, fmt(r.peakRssMiB, 0)]),
+        title:
+            `Browser crawlers on a site with no defenses (proving ground "benign", ${PROXIES} good proxies), ${pages} pages per run, concurrency ${CONCURRENCY}, ` +
+            `stock vs sessionpack in one run, ${repeats} alternating runs each (medians)`,
+        columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)'],
+        rows: rows.map((r) => [
+            r.crawler,
+            r.variant,
+            r.pages,
+            r.extracted,
+            r.failed,
+            fmt(r.pagesPerMinute, 0),
+            (r.runsPagesPerMinute ?? []).map((v) => fmt(v, 0)).join(' '),
+            r.contexts,
+            r.sessions,
+            r.recreations,
+            fmt(r.peakRssMiB, 0),
+        ]),
         notes: [
             'Stock: useIncognitoPages (a new context per page; without it Crawlee sends every page through the first proxy), Crawlee\'s session pool, ' +
                 `ProxyConfiguration with the same ${PROXIES} proxies. sessionpack: withSessions() at its defaults (pool of 20 sessions, maxIdleContexts 20), one shared browser.`,
-            '"contexts": distinct browser contexts the crawled pages were in, counted from the pages; "recreations": pages whose session had been in ' +
-                'another context before. Peak RSS: the Node process and every descendant (Chromium, renderers), sampled every 200 ms.',
+            '"contexts", "sessions", "recreations": the most of any run; "contexts" are the distinct browser contexts the crawled pages were in, counted ' +
+                'from the pages; "recreations": pages whose session had been in another context before. Peak RSS (median of the runs): the Node process ' +
+                'and every descendant (Chromium, renderers), sampled every 200 ms.',
         ],
     };
     return { part: 'browser-overhead', seeds: [seed], seconds: (Date.now() - wallStart) / 1000, tables: [table], verdicts, rows };

@@ -11,6 +11,7 @@
  * session's jar, and the rendered page is checked.
  */
 import type { Request } from '@crawlee/core';
+import ow from 'ow';
 import { ProxyConfiguration } from '@crawlee/core';
 import {
     CrawlerBinding,
@@ -99,6 +100,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     readonly browser: SharedBrowser<Page, Browser>;
     readonly contexts: SessionContexts<Page, Browser, Context>;
     private readonly routes = new PageRoutes<Route>();
+    /** The jar's cookies as the session's context last got or reported them (no need to add them again). */
+    private readonly jarInBrowser = new WeakMap<ManagedSession, string>();
     private listening?: { manager: SessionManager; listener: (session: ManagedSession) => void };
 
     constructor(
@@ -106,14 +109,17 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         readonly driver: BrowserDriver<Page, Response, Browser, Context>,
         options: BrowserSessionsOptions = {},
     ) {
+        ow(
+            options,
+            'withSessions() browser options',
+            ow.object.partialShape({
+                maxIdleContexts: ow.optional.number.integer.greaterThanOrEqual(0),
+                initBrowserIdleSecs: ow.optional.number.finite.greaterThanOrEqual(0),
+                fingerprintGeneratorOptions: ow.optional.object,
+            }),
+        );
         const maxIdleContexts = options.maxIdleContexts ?? 20;
-        if (!Number.isInteger(maxIdleContexts) || maxIdleContexts < 0) {
-            throw new Error(`withSessions(): option "maxIdleContexts" must be an integer >= 0, got ${String(options.maxIdleContexts)}.`);
-        }
         const idleSecs = options.initBrowserIdleSecs ?? 5;
-        if (!(typeof idleSecs === 'number' && idleSecs >= 0)) {
-            throw new Error(`withSessions(): option "initBrowserIdleSecs" must be a number >= 0, got ${String(options.initBrowserIdleSecs)}.`);
-        }
         this.binding = new CrawlerBinding(sessions);
         this.fingerprints = new SessionFingerprints(options);
         this.browser = new SharedBrowser(driver, { idleSecs, onClose: async () => this.onBrowserClose() });
@@ -305,8 +311,14 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         const manager = await this.binding.manager();
         await manager.prepare({ session, request: ctx.request, headers, page });
         await this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers);
-        // The jar is the source of truth (an HTTP crawler or an init's sendRequest may have added to it).
-        await this.driver.addCookies(page, jarToBrowserCookies(session));
+        // The jar is the source of truth (an HTTP crawler or an init's sendRequest may have added to it): whatever it
+        // holds that the context was not given yet goes in (the context got the whole jar when it was created).
+        const cookies = jarToBrowserCookies(session);
+        const key = JSON.stringify(cookies);
+        if (this.jarInBrowser.get(session) !== key) {
+            await this.driver.addCookies(page, cookies);
+            this.jarInBrowser.set(session, key);
+        }
         this.contexts.visited(session, ctx.request.url);
     };
 
@@ -329,11 +341,14 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         });
     }
 
-    /** First post-navigation hook: cookies back to the jar, then the response and the rendered page are checked. */
+    /**
+     * First post-navigation hook: the response and the rendered page are checked. (The context's cookies go back to
+     * the jar after the handler, or in the error handler when the handler failed: a page that failed its check retires
+     * its session, whose cookies no longer matter.)
+     */
     private postNavigation: Hook = async (ctx: Ctx) => {
         const session = this.binding.current(ctx.request);
         if (!session) return;
-        await this.saveCookies(ctx);
         const page = ctx.page as Page;
         const info = ctx.response ? await this.driver.responseInfo(ctx.response as Response) : {};
         const url = info.url ?? this.driver.url(page);
@@ -355,6 +370,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         return async (ctx: Ctx, error: Error) => {
             const session = this.binding.current(ctx.request);
             this.routes.drop((r) => r.request === ctx.request);
+            if (session && !session.isRetired) await this.saveCookies(ctx);
             await wrapped(ctx as never, error);
             if (session?.isRetired) await this.closeOtherPages(session, ctx.page as Page);
         };
@@ -366,6 +382,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         if (!session || !ctx.page) return;
         const cookies = await this.driver.cookies(ctx.page as Page).catch(() => []);
         saveBrowserCookies(session, cookies);
+        // The jar now holds what the context holds.
+        this.jarInBrowser.set(session, JSON.stringify(jarToBrowserCookies(session)));
     }
 
     /**

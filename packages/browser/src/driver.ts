@@ -62,6 +62,8 @@ export interface BrowserDriver<Page = unknown, Response = unknown, Browser = unk
     storage(context: Context, origins: readonly string[]): Promise<OriginStorage[]>;
     /** Closes a context from {@link newContext} (and whatever it needed, e.g. a forwarding proxy). */
     closeContext(context: Context): Promise<void>;
+    /** Releases what a context needed besides the browser (its browser is closing and takes the context with it). */
+    releaseContext(context: Context): Promise<void>;
     /** Contexts open in `browser` (its default context not counted). */
     contextCount(browser: Browser): number;
     /**

@@ -106,11 +106,20 @@ export class SessionContexts<Page, Browser, Context> {
         if (entry && entry.users === 0) void this.close(entry, false);
     }
 
-    /** Closes every context (the browser is closing, or went away). */
+    /**
+     * Forgets every context: the browser is closing (it takes them with it) or went away. What a context needed
+     * besides the browser (a forwarding proxy) is released.
+     */
     async closeAll(): Promise<void> {
         const entries = [...this.entries.values()];
+        this.entries.clear();
         this.idle.clear();
-        await Promise.all(entries.map(async (entry) => this.close(entry, false)));
+        await Promise.all(
+            entries.map(async (entry) => {
+                const context = await entry.context.catch(() => undefined);
+                if (context !== undefined) await this.driver.releaseContext(context).catch(() => {});
+            }),
+        );
     }
 
     private create(session: ManagedSession): Entry<Context, Page> {

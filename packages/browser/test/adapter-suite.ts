@@ -324,7 +324,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             });
         });
 
-        it('retires many sessions without growing the number of live browsers', async () => {
+        it('retires many sessions without growing the number of live browsers', { timeout: 300_000 }, async () => {
             pg.reset();
             const manager = await SessionManager.open({
                 proxyUrls: pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url),
@@ -559,7 +559,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expectStorageKeptPerSession(pages, 2);
         });
 
-        it('keeps at most maxIdleContexts idle contexts, and recreates a closed one with its cookies and storage', async () => {
+        it('keeps at most maxIdleContexts idle contexts, and recreates a closed one with its cookies and storage', { timeout: 300_000 }, async () => {
             pg.reset();
             const manager = await SessionManager.open({
                 proxyUrls: goodProxies(),
@@ -670,10 +670,10 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(pg.stats().totals.uaMismatches).toBe(0);
         });
 
-        it('loads pages without proxies, and with a null (direct) entry among proxies', async () => {
+        it('loads pages without proxies, and with a null (direct) entry among proxies', { timeout: 300_000 }, async () => {
             const local = await startProvingGround({ seed: 13, proxies: { count: 2 }, exposeDirect: true });
             try {
-                const handled: string[] = [];
+                const proxyOfPage = new Map<string, string | undefined>();
                 const failed: string[] = [];
                 const run = async (sessions: SessionManagerOptions, paths: string[]) => {
                     const crawler = new adapter.Crawler(
@@ -681,7 +681,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                             {
                                 maxConcurrency: 2,
                                 maxRequestRetries: 2,
-                                requestHandler: async ({ request }: any) => void handled.push(new URL(request.url).pathname),
+                                requestHandler: async ({ request, session }: any) => {
+                                    proxyOfPage.set(new URL(request.url).pathname, session.identity.proxy?.url);
+                                },
                                 failedRequestHandler: async ({ request }: any, error: Error) => void failed.push(`${request.url}: ${error.message}`),
                             },
                             { store: false, statsIntervalSecs: 0, ...sessions },
@@ -698,15 +700,21 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 for (const r of direct) expect(proxyIps.has(r.ip), `${r.path} came from ${r.ip}`).toBe(false);
 
                 local.reset();
-                // One direct session and one through a proxy (pool of 2, one session per proxy entry).
-                await run({ proxyUrls: [null, local.proxyUrls[0]!], pool: { size: 2, maxConcurrentUses: 1 } }, ['/product/4', '/product/5', '/product/6', '/product/7', '/product/8', '/product/9']);
+                // One direct session and one through a proxy: a pool of 2, proxies (the null entry included) in turn.
+                const proxy = local.proxies[0]!;
+                await run(
+                    { proxyUrls: [null, proxy.url], policy: 'round-robin', pool: { size: 2, maxConcurrentUses: 1 } },
+                    ['/product/4', '/product/5', '/product/6', '/product/7', '/product/8', '/product/9'],
+                );
                 expect(failed).toEqual([]);
                 const mixed = local.stats().requests.filter((r) => r.path.startsWith('/product/') && r.kind === 'page');
                 expect(mixed).toHaveLength(6);
-                const viaProxy = mixed.filter((r) => r.ip === local.proxies[0]!.ip).length;
+                // Each page left the way its session goes: the direct one's from the direct address, the other's from the proxy.
+                const directIp = direct[0]!.ip;
+                for (const r of mixed) expect(r.ip, r.path).toBe(proxyOfPage.get(r.path) === proxy.url ? proxy.ip : directIp);
+                const viaProxy = mixed.filter((r) => r.ip === proxy.ip).length;
                 expect(viaProxy).toBeGreaterThan(0);
                 expect(viaProxy).toBeLessThan(6);
-                for (const r of mixed) expect([local.proxies[0]!.ip, ...new Set(direct.map((d) => d.ip))]).toContain(r.ip);
                 expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
             } finally {
                 await local.close();

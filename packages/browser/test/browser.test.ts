@@ -154,3 +154,14 @@ describe('page routes', () => {
         expect(routes.take(a)).toBeUndefined();
     });
 });
+
+describe('browser options', () => {
+    it('refuses a bad maxIdleContexts or initBrowserIdleSecs at construction, naming the option', async () => {
+        const { BrowserSessions } = await import('../src/index.js');
+        const driver = {} as never;
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: -1 })).toThrow(/maxIdleContexts/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 1.5 })).toThrow(/maxIdleContexts/);
+        expect(() => new BrowserSessions({ store: false }, driver, { initBrowserIdleSecs: -2 })).toThrow(/initBrowserIdleSecs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 0 })).not.toThrow();
+    });
+});

@@ -101,6 +101,10 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         await context.close();
     }
 
+    async releaseContext(): Promise<void> {
+        // Nothing outside the browser: Playwright takes proxy credentials itself.
+    }
+
     contextCount(browser: Browser): number {
         return browser.contexts().length;
     }

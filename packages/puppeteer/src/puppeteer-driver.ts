@@ -112,6 +112,10 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
         }
     }
 
+    async releaseContext(context: BrowserContext): Promise<void> {
+        await contextCleanups.get(context)?.();
+    }
+
     contextCount(browser: Browser): number {
         // The default context is always there; only the sessions' count.
         return browser.browserContexts().length - 1;
