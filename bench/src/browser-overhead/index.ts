@@ -230,7 +230,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
         verdicts.push(`${crawler}: pages per minute ${fmt(speed, 2)}x stock's (bar: >= 1.00): ${speed >= 1 ? 'met' : 'MISSED'}.`);
         const contextsOk = ours.contexts <= ours.sessions + ours.recreations;
         verdicts.push(
-            `${crawler}: ${ours.contexts} contexts for ${ours.sessions} sessions + ${ours.recreations} idle-bound recreations (stock: ${stock.contexts} for ${stock.pages} pages): ${contextsOk ? 'met' : 'MISSED'}.`,
+            `${crawler}: ${ours.contexts} contexts for ${ours.sessions} sessions + ${ours.recreations} idle-bound recreations (stock: up to ${stock.contexts} for ${stock.pages / repeats} pages a run): ${contextsOk ? 'met' : 'MISSED'}.`,
         );
         const rss = ours.peakRssMiB / stock.peakRssMiB;
         verdicts.push(`${crawler}: peak RSS of the process tree ${fmt(ours.peakRssMiB, 0)} MiB vs stock's ${fmt(stock.peakRssMiB, 0)} MiB (${fmt(rss, 2)}x, bar: <= 1.00): ${rss <= 1 ? 'met' : 'MISSED'}.`);
