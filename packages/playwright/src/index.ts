@@ -4,5 +4,5 @@ export {
     type PlaywrightSessionCrawlerOptions,
     type PlaywrightSessionsOptions,
 } from './with-sessions.js';
-export { PlaywrightDriver, type PlaywrightDriverOptions } from './playwright-driver.js';
+export { PlaywrightDriver, sharedLauncher, type PlaywrightDriverOptions } from './playwright-driver.js';
 export type { BrowserInitTools } from '@sessionpack/browser';

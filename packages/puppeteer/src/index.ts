@@ -4,5 +4,5 @@ export {
     type PuppeteerSessionCrawlerOptions,
     type PuppeteerSessionsOptions,
 } from './with-sessions.js';
-export { PuppeteerDriver, type PuppeteerDriverOptions } from './puppeteer-driver.js';
+export { PuppeteerDriver, sharedLauncher, type PuppeteerDriverOptions } from './puppeteer-driver.js';
 export type { BrowserInitTools } from '@sessionpack/browser';

@@ -8,9 +8,9 @@ import {
     withChromiumIdentities,
 } from '@sessionpack/browser';
 import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import puppeteer, { type HTTPResponse, type LaunchOptions, type Page, type PuppeteerNode } from 'puppeteer';
+import puppeteer, { type Browser, type HTTPResponse, type LaunchOptions, type Page, type PuppeteerNode } from 'puppeteer';
 
-import { PuppeteerDriver } from './puppeteer-driver.js';
+import { PuppeteerDriver, sharedLauncher } from './puppeteer-driver.js';
 
 /** Options of the Puppeteer adapter itself (next to the crawler's and the sessions' options). */
 export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
@@ -26,7 +26,7 @@ export type PuppeteerSessionCrawlerOptions = SessionCrawlerOptionsOf<PuppeteerCr
 
 /**
  * Returns `crawlerOptions` for a PuppeteerCrawler with sessionpack wired in: each attempt acquires a session from its
- * site's pool, its page opens in an incognito context of its own with the session's proxy (credentials go to a local
+ * site's pool, its page opens in the session's own context (created on its first page, reused by the later ones, one browser for all sessions) with the session's proxy (credentials go to a local
  * forwarding proxy, never into Chromium's flags), user agent, a fingerprint consistent with them, and its cookies; the
  * response and the rendered page are checked, and bad sessions are retired and the request retried on another session.
  *
@@ -41,7 +41,7 @@ export type PuppeteerSessionCrawlerOptions = SessionCrawlerOptionsOf<PuppeteerCr
  * @param crawlerOptions The crawler's options. `proxyConfiguration`, `useSessionPool`, `persistCookiesPerSession`,
  *   `launchContext.userAgent` and `browserPoolOptions.useFingerprints` must be left out: sessionpack owns them.
  * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
- * @param options Browser-specific options (fingerprint generation, init browser).
+ * @param options Browser-specific options (idle contexts, fingerprint generation).
  */
 export function withSessions(
     crawlerOptions: PuppeteerSessionCrawlerOptions,
@@ -51,19 +51,19 @@ export function withSessions(
     const userLaunchContext = crawlerOptions.launchContext ?? {};
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
+    const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
     const launchOptions: LaunchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
+        ...(headless !== undefined ? { headless: headless as never } : {}),
         args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true }),
     };
     const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
-    const headless = crawlerOptions.headless ?? launchOptions.headless;
-    const driver = new PuppeteerDriver({
-        launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: headless as never } : {}) }),
-    });
+    const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
     const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PuppeteerCrawler',
+        (launchView: () => Promise<Browser>) => sharedLauncher(launcher, launchView),
     ) as PuppeteerCrawlerOptions;
 }
