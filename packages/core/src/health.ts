@@ -54,8 +54,10 @@ interface HealthEntry {
     global: HealthRecord;
     sites: Map<string, HealthRecord>;
     probesInFlight: Set<string>;
-    /** Bumped on every change of this proxy's records or probes. */
+    /** Bumped whenever the availability, backoff or pace of this proxy may have changed somewhere. */
     version: number;
+    /** Bumped when the records are replaced (restore). */
+    generation: number;
 }
 
 function availabilityOf(e: HealthEntry, site: string, now: number): ProxyAvailability {
@@ -76,13 +78,48 @@ function scoreOf(e: HealthEntry, site: string, priorWeight: number): number {
     return ((s?.successes ?? 0) + priorWeight * prior) / (sn + priorWeight);
 }
 
+/** The availability-relevant fields of a proxy's records on a site: a change of any bumps the entry's version. */
+function sameAvailability(e: HealthEntry, s: HealthRecord, k: readonly number[]): boolean {
+    const g = e.global;
+    return (
+        k[0] === (g.backoffUntil ?? 0) &&
+        k[1] === (g.probing ? 1 : 0) &&
+        k[2] === (s.backoffUntil ?? 0) &&
+        k[3] === (s.probing ? 1 : 0) + (s.banned ? 2 : 0) &&
+        k[4] === (s.pacedUntil ?? 0) &&
+        k[5] === e.probesInFlight.size
+    );
+}
+
+function availabilityKey(e: HealthEntry, s: HealthRecord, into: number[]): number[] {
+    const g = e.global;
+    into[0] = g.backoffUntil ?? 0;
+    into[1] = g.probing ? 1 : 0;
+    into[2] = s.backoffUntil ?? 0;
+    into[3] = (s.probing ? 1 : 0) + (s.banned ? 2 : 0);
+    into[4] = s.pacedUntil ?? 0;
+    into[5] = e.probesInFlight.size;
+    return into;
+}
+
 class Handle implements HealthHandle {
+    private rec: HealthRecord | undefined;
+    private generation = -1;
+
     constructor(
         private readonly e: HealthEntry,
         private readonly site: string,
     ) {}
     get version(): number {
         return this.e.version;
+    }
+    /** The site record, cached once it exists (records are only replaced by a restore, which bumps the generation). */
+    private siteRecord(): HealthRecord | undefined {
+        if (this.generation !== this.e.generation) {
+            this.generation = this.e.generation;
+            this.rec = undefined;
+        }
+        return (this.rec ??= this.e.sites.get(this.site));
     }
     availability(now: number): ProxyAvailability {
         return availabilityOf(this.e, this.site, now);
@@ -96,10 +133,14 @@ class Handle implements HealthHandle {
         return this.e.sites.get(this.site)?.pacedUntil ?? 0;
     }
     score(): number {
-        return scoreOf(this.e, this.site, 2);
+        const g = this.e.global;
+        const prior = (g.successes + 1) / (g.successes + g.blocked + g.proxyFailures + 2);
+        const s = this.siteRecord();
+        if (!s) return prior;
+        return (s.successes + 2 * prior) / (s.successes + s.blocked + s.proxyFailures + 2);
     }
     trials(): number {
-        const s = this.e.sites.get(this.site);
+        const s = this.siteRecord();
         return s ? s.successes + s.blocked + s.proxyFailures : 0;
     }
     stalled(now: number): boolean {
@@ -114,6 +155,12 @@ class Handle implements HealthHandle {
 /** Proxy health per (proxy, site) with a global prior, exponential backoff with jitter, probing and bans. */
 export class ProxyHealth implements ProxyHealthModel {
     private readonly records = new Map<string, HealthEntry>();
+    private changes = 0;
+    private readonly key: number[] = [0, 0, 0, 0, 0, 0];
+
+    get epoch(): number {
+        return this.changes;
+    }
 
     constructor(
         private readonly options: ResolvedBackoff,
@@ -124,7 +171,7 @@ export class ProxyHealth implements ProxyHealthModel {
     private entry(proxyId: string): HealthEntry {
         let e = this.records.get(proxyId);
         if (!e) {
-            e = { global: emptyRecord(), sites: new Map(), probesInFlight: new Set(), version: 0 };
+            e = { global: emptyRecord(), sites: new Map(), probesInFlight: new Set(), version: 0, generation: 0 };
             this.records.set(proxyId, e);
         }
         return e;
@@ -177,10 +224,12 @@ export class ProxyHealth implements ProxyHealthModel {
         if (e.global.probing && !e.probesInFlight.has('*')) {
             e.probesInFlight.add('*');
             e.version++;
+            this.changes++;
         }
         if (e.sites.get(site)?.probing && !e.probesInFlight.has(site)) {
             e.probesInFlight.add(site);
             e.version++;
+            this.changes++;
         }
     }
 
@@ -192,9 +241,9 @@ export class ProxyHealth implements ProxyHealthModel {
     record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0): HealthChange {
         const now = this.clock.now();
         const e = this.entry(proxyId);
-        e.version++;
         const g = e.global;
         const s = this.siteRecord(proxyId, site);
+        const before = availabilityKey(e, s, this.key);
         const change: HealthChange = {};
         const wasGlobalProbe = e.probesInFlight.delete('*');
         const wasSiteProbe = e.probesInFlight.delete(site);
@@ -263,6 +312,10 @@ export class ProxyHealth implements ProxyHealthModel {
             }
             case 'neutral':
                 break;
+        }
+        if (!sameAvailability(e, s, before)) {
+            e.version++;
+            this.changes++;
         }
         return change;
     }
@@ -346,6 +399,8 @@ export class ProxyHealth implements ProxyHealthModel {
             entry.sites = new Map(Object.entries(e.sites).map(([k, v]) => [k, { ...emptyRecord(), ...v }]));
             entry.probesInFlight.clear();
             entry.version++;
+            entry.generation++;
+            this.changes++;
         }
     }
 }

@@ -7,7 +7,7 @@
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { acquireFrom } from './acquire.js';
+import { acquireFrom, type AcquireContext } from './acquire.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
@@ -16,7 +16,7 @@ import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDe
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
-import { resolveBackoff, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
+import { resolveBackoff, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
@@ -66,6 +66,7 @@ export class SessionManager {
     private readonly config: Configuration;
     private readonly hookDeps: HookRunnerDeps;
     private readonly initDeps: InitDeps;
+    private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
@@ -106,6 +107,14 @@ export class SessionManager {
             recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms),
             retire: (session, reason) => this.retire(session, reason),
         };
+        this.acquireContext = {
+            clock: this.clock,
+            dynamicProxies: this.proxies.dynamic,
+            proxySummary: (site) => this.proxySummary(site),
+            create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
+            retire: (s, reason) => this.retire(s, reason),
+            assertOpen: () => this.assertOpen(),
+        };
     }
 
     /**
@@ -135,14 +144,7 @@ export class SessionManager {
         this.assertOpen();
         const rule = this.rules.ruleFor(request);
         const pool = this.poolFor(poolKeyOf(request, rule), rule);
-        return acquireFrom(pool, {
-            clock: this.clock,
-            dynamicProxies: this.proxies.dynamic,
-            proxySummary: () => this.proxySummary(pool.key),
-            create: (proxyId) => this.createSession(pool, proxyId, request, rule, options),
-            retire: (s, reason) => this.retire(s, reason),
-            assertOpen: () => this.assertOpen(),
-        });
+        return acquireFrom(pool, { request, rule, options }, this.acquireContext);
     }
 
     private proxySummary(site: string) {
@@ -190,8 +192,8 @@ export class SessionManager {
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         this.recordHealth(s.identity.proxy?.id ?? DIRECT_PROXY_ID, key, rule.health, rateLimitMillis);
         if (!s.isRetired) {
-            const delay = () => o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
-            const retireReason = applySessionEffect(s, rule, { type, reason, now, delay, rateLimitMillis, o });
+            const cools = rule.session === 'good' || rule.session === 'error' || rule.session === 'use';
+            const retireReason = applySessionEffect(s, rule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
             if (retireReason) this.retire(s, retireReason);
             else {
                 pool?.scheduler.settle(s, now);
@@ -201,8 +203,14 @@ export class SessionManager {
         pool?.notify();
     }
 
+    /** The cool-down after an ordinary use: min delay plus jitter (drawn only when there is jitter). */
+    private delayOf(o: ResolvedPoolOptions): number {
+        return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
+    }
+
     private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0): void {
         const change = this.health.record(proxyId, site, effect, rateLimitMillis);
+        this.poolMap.get(site)?.scheduler.touch(proxyId);
         const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
         if (change.backoff) {
             this.counters.inc(site, 'proxy/backoff');
