@@ -23,15 +23,14 @@ type ProxySlot = Slot<ManagedSession>;
 const older = (a: ManagedSession, b: ManagedSession) => a.handOutSeq < b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
 const newer = (a: ManagedSession, b: ManagedSession) => a.handOutSeq > b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
 
-/** Ready sessions of a slot in hand-out order; positions kept in `session.queuePos`. */
+const queuePos = (s: ManagedSession) => s.queuePos;
+const setQueuePos = (s: ManagedSession, p: number) => {
+    s.queuePos = p;
+};
+
+/** Ready sessions of a slot in hand-out order; positions kept in `session.queuePos` (no closure per heap). */
 function sessionHeap(order: ReadyOrder): IndexedHeap<ManagedSession> {
-    return new IndexedHeap<ManagedSession>(
-        order === 'oldest-first' ? older : newer,
-        (s) => s.queuePos,
-        (s, p) => {
-            s.queuePos = p;
-        },
-    );
+    return new IndexedHeap<ManagedSession>(order === 'oldest-first' ? older : newer, queuePos, setQueuePos);
 }
 
 /** What the scheduler decided for one acquire. */
