@@ -33,6 +33,9 @@ function sessionHeap(order: ReadyOrder): IndexedHeap<ManagedSession> {
     return new IndexedHeap<ManagedSession>(order === 'oldest-first' ? older : newer, queuePos, setQueuePos);
 }
 
+/** The ready heap of slots no session of the pool ever used (most slots of a pool, with many pools): never written. */
+const NO_SESSIONS = sessionHeap('oldest-first');
+
 /** What the scheduler decided for one acquire. */
 export type Decision =
     | { kind: 'session'; session: ManagedSession }
@@ -123,7 +126,7 @@ export class Scheduler implements Candidates {
     slot(proxyId: string): ProxySlot {
         let slot = this.slots.get(proxyId);
         if (!slot) {
-            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), sessionHeap(this.host.policy.order));
+            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), NO_SESSIONS);
             this.slots.set(proxyId, slot);
         }
         return slot;
@@ -137,6 +140,7 @@ export class Scheduler implements Candidates {
     /** A session joins the pool (new, or restored). It is not handed out before {@link settle} says it is ready. */
     adopt(session: ManagedSession): void {
         const slot = this.slot(proxyIdOfSession(session));
+        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order);
         session.proxySlot = slot;
         session.ordinal = ++this.ordinals;
         slot.live++;

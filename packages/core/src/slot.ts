@@ -18,7 +18,7 @@ export interface ProxyCandidate {
 
 export class ProxySlot<S> {
     /** Sessions of the pool on this proxy that may be handed out as far as the session goes (not cooling, below caps). */
-    readonly ready: IndexedHeap<S>;
+    ready: IndexedHeap<S>;
     /** Live sessions of the pool on this proxy. */
     live = 0;
     /** Hand-out order of the last new session put on this proxy (round-robin of proxies). */
@@ -31,8 +31,7 @@ export class ProxySlot<S> {
     rank = 0;
     /** Ready sessions counted in the pool's total of candidates. */
     counted = 0;
-    /** This proxy as a candidate for a new session (reused: no allocation per decision). */
-    readonly candidate: ProxyCandidate;
+    private offer: ProxyCandidate | undefined;
     /** Cached answers of the handle, valid while `version` matches and the clock is before `validUntil`. */
     availability: ProxyAvailability = 'usable';
     usableAt: number | undefined = undefined;
@@ -46,7 +45,12 @@ export class ProxySlot<S> {
         ready: IndexedHeap<S>,
     ) {
         this.ready = ready;
-        this.candidate = { id, load: 0, lastPickedSeq: 0 };
+    }
+
+    /** This proxy as a candidate for a new session (one object per slot, reused by every decision). */
+    get candidate(): ProxyCandidate {
+        this.offer ??= { id: this.id, load: 0, lastPickedSeq: 0 };
+        return this.offer;
     }
 
     /** Re-reads the health handle when its answers may have changed. Returns true if they were re-read. */
