@@ -15,26 +15,10 @@ import { IndexedHeap } from './heap.js';
 import type { Candidates, PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
 import type { ManagedSession } from './session.js';
-import type { ReadyOrder } from './policies.js';
+import { idleIn, newer, NO_SESSIONS, older, sessionHeap } from './ready-order.js';
 import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
 
 type ProxySlot = Slot<ManagedSession>;
-
-const older = (a: ManagedSession, b: ManagedSession) => a.handOutSeq < b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
-const newer = (a: ManagedSession, b: ManagedSession) => a.handOutSeq > b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
-
-const queuePos = (s: ManagedSession) => s.queuePos;
-const setQueuePos = (s: ManagedSession, p: number) => {
-    s.queuePos = p;
-};
-
-/** Ready sessions of a slot in hand-out order; positions kept in `session.queuePos` (no closure per heap). */
-function sessionHeap(order: ReadyOrder): IndexedHeap<ManagedSession> {
-    return new IndexedHeap<ManagedSession>(order === 'oldest-first' ? older : newer, queuePos, setQueuePos);
-}
-
-/** The ready heap of slots no session of the pool ever used (most slots of a pool, with many pools): never written. */
-const NO_SESSIONS = sessionHeap('oldest-first');
 
 /** What the scheduler decided for one acquire. */
 export type Decision =
@@ -415,11 +399,4 @@ export class Scheduler implements Candidates {
         if (backoff) parts.push(`${backoff} on proxies in backoff`);
         return parts.join(', ');
     }
-}
-
-/** An idle session in a slot's ready heap (usually its top), if any. */
-function idleIn(slot: ProxySlot): ManagedSession | undefined {
-    const heap = slot.ready;
-    for (let i = 0; i < heap.size; i++) if (heap.at(i).inUse === 0) return heap.at(i);
-    return undefined;
 }
