@@ -161,7 +161,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         // Crawlee's implicit router: without a requestHandler, requests go to `crawler.router`.
         const requestHandler =
             (crawlerOptions.requestHandler as ((ctx: any) => unknown) | undefined) ??
-            ((ctx: { crawler: { router: (c: unknown) => unknown } }) => ctx.crawler.router(ctx));
+            ((ctx: any) => (ctx as { crawler: { router: (c: unknown) => unknown } }).crawler.router(ctx));
 
         return {
             ...crawlerOptions,

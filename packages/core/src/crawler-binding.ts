@@ -134,20 +134,23 @@ export class CrawlerBinding {
         return this.stopReason;
     }
 
-    /** The session of the running attempt of `request`. */
+    /** The session of the running attempt of `request` (the session itself: the same object across attempts). */
     current(request: Request): ManagedSession | undefined {
-        return this.tracker?.current(request);
+        return this.tracker?.current(request)?.real;
     }
 
-    /** Puts the attempt's session on the context, as `ctx.session`, with `ctx.proxyInfo` naming it. */
+    /**
+     * Puts the attempt's handle on the session on the context, as `ctx.session` (verdicts on it merge into the
+     * attempt), with `ctx.proxyInfo` naming it. Returns the session itself.
+     */
     attach(ctx: AnyContext): ManagedSession {
-        const session = this.current(ctx.request);
-        if (!session) throw new Error(`sessionpack: no session was acquired for ${ctx.request.url}; is the crawler's proxyConfiguration the one withSessions() set?`);
-        ctx.session = session;
-        if (ctx.proxyInfo) ctx.proxyInfo.sessionId = session.id;
-        bindSendRequest(ctx, session);
+        const handle = this.tracker?.current(ctx.request);
+        if (!handle) throw new Error(`sessionpack: no session was acquired for ${ctx.request.url}; is the crawler's proxyConfiguration the one withSessions() set?`);
+        ctx.session = handle;
+        if (ctx.proxyInfo) ctx.proxyInfo.sessionId = handle.id;
+        bindSendRequest(ctx, handle.real);
         this.watch(ctx.crawler);
-        return session;
+        return handle.real;
     }
 
     /** Ends the running attempt of `request` with `outcome` (once; later calls for the same attempt are ignored). */

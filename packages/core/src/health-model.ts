@@ -49,7 +49,10 @@ export interface HealthChange {
  * {@link version} changed or the clock passed the earliest of `usableAt()` / `pacedUntil()`.
  */
 export interface HealthHandle {
-    /** Changes whenever any answer below may have changed for a reason other than the passing of time. */
+    /**
+     * Changes whenever `availability`, `usableAt`, `pacedUntil` or `stalled` may have changed for a reason other than the
+     * passing of time. `score` and `trials` are cheap and read fresh on every call.
+     */
     readonly version: number;
     /** Whether a session on this proxy may be handed out for this site now. */
     availability(now: number): ProxyAvailability;
@@ -70,6 +73,8 @@ export interface HealthHandle {
  * implements the same verbs: availability (through handles), record an outcome, hand-out notice, snapshot/restore.
  */
 export interface ProxyHealthModel {
+    /** Changes whenever the `version` of any handle changes (a pool re-reads its slots only then, or when time says). */
+    readonly epoch: number;
     /** A handle for (proxy, site), kept by the pool in the proxy's slot. Creating one records nothing. */
     handle(proxyId: string, site: string): HealthHandle;
     /** Whether a session on this proxy may be handed out for this site now (same as the handle's). */

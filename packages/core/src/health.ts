@@ -9,6 +9,7 @@
  * changed or the time it said its answer holds until has passed.
  */
 import type { Clock } from './clock.js';
+import { availabilityKey, availabilityOf, Handle, sameAvailability, scoreOf, type HealthEntry } from './health-handle.js';
 import type {
     HealthChange,
     HealthHandle,
@@ -50,70 +51,15 @@ function emptyRecord(): HealthRecord {
     return { successes: 0, blocked: 0, proxyFailures: 0, rateLimited: 0, targetErrors: 0, failuresInRow: 0, targetErrorsInRow: 0, backoffs: 0 };
 }
 
-interface HealthEntry {
-    global: HealthRecord;
-    sites: Map<string, HealthRecord>;
-    probesInFlight: Set<string>;
-    /** Bumped on every change of this proxy's records or probes. */
-    version: number;
-}
-
-function availabilityOf(e: HealthEntry, site: string, now: number): ProxyAvailability {
-    const s = e.sites.get(site);
-    if (s?.banned) return 'banned';
-    if ((e.global.backoffUntil ?? 0) > now || (s?.backoffUntil ?? 0) > now) return 'backoff';
-    if ((e.global.probing || s?.probing) && (e.probesInFlight.has('*') || e.probesInFlight.has(site))) return 'probing';
-    return 'usable';
-}
-
-/** A Beta-style mean of the site's record, with the proxy's global record as the prior (weight `priorWeight`). */
-function scoreOf(e: HealthEntry, site: string, priorWeight: number): number {
-    const g = e.global;
-    const gn = g.successes + g.blocked + g.proxyFailures;
-    const prior = (g.successes + 1) / (gn + 2);
-    const s = e.sites.get(site);
-    const sn = s ? s.successes + s.blocked + s.proxyFailures : 0;
-    return ((s?.successes ?? 0) + priorWeight * prior) / (sn + priorWeight);
-}
-
-class Handle implements HealthHandle {
-    constructor(
-        private readonly e: HealthEntry,
-        private readonly site: string,
-    ) {}
-    get version(): number {
-        return this.e.version;
-    }
-    availability(now: number): ProxyAvailability {
-        return availabilityOf(this.e, this.site, now);
-    }
-    usableAt(): number | undefined {
-        const s = this.e.sites.get(this.site);
-        if (s?.banned) return undefined;
-        return Math.max(this.e.global.backoffUntil ?? 0, s?.backoffUntil ?? 0);
-    }
-    pacedUntil(): number {
-        return this.e.sites.get(this.site)?.pacedUntil ?? 0;
-    }
-    score(): number {
-        return scoreOf(this.e, this.site, 2);
-    }
-    trials(): number {
-        const s = this.e.sites.get(this.site);
-        return s ? s.successes + s.blocked + s.proxyFailures : 0;
-    }
-    stalled(now: number): boolean {
-        const a = this.availability(now);
-        if (a === 'banned') return true;
-        if (a !== 'backoff') return false;
-        const s = this.e.sites.get(this.site);
-        return this.e.global.backoffs >= 2 || (s?.backoffs ?? 0) >= 2;
-    }
-}
-
 /** Proxy health per (proxy, site) with a global prior, exponential backoff with jitter, probing and bans. */
 export class ProxyHealth implements ProxyHealthModel {
     private readonly records = new Map<string, HealthEntry>();
+    private changes = 0;
+    private readonly key: number[] = [0, 0, 0, 0, 0, 0];
+
+    get epoch(): number {
+        return this.changes;
+    }
 
     constructor(
         private readonly options: ResolvedBackoff,
@@ -124,7 +70,7 @@ export class ProxyHealth implements ProxyHealthModel {
     private entry(proxyId: string): HealthEntry {
         let e = this.records.get(proxyId);
         if (!e) {
-            e = { global: emptyRecord(), sites: new Map(), probesInFlight: new Set(), version: 0 };
+            e = { global: emptyRecord(), sites: new Map(), probesInFlight: new Set(), version: 0, generation: 0 };
             this.records.set(proxyId, e);
         }
         return e;
@@ -177,10 +123,12 @@ export class ProxyHealth implements ProxyHealthModel {
         if (e.global.probing && !e.probesInFlight.has('*')) {
             e.probesInFlight.add('*');
             e.version++;
+            this.changes++;
         }
         if (e.sites.get(site)?.probing && !e.probesInFlight.has(site)) {
             e.probesInFlight.add(site);
             e.version++;
+            this.changes++;
         }
     }
 
@@ -192,9 +140,9 @@ export class ProxyHealth implements ProxyHealthModel {
     record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0): HealthChange {
         const now = this.clock.now();
         const e = this.entry(proxyId);
-        e.version++;
         const g = e.global;
         const s = this.siteRecord(proxyId, site);
+        const before = availabilityKey(e, s, this.key);
         const change: HealthChange = {};
         const wasGlobalProbe = e.probesInFlight.delete('*');
         const wasSiteProbe = e.probesInFlight.delete(site);
@@ -263,6 +211,10 @@ export class ProxyHealth implements ProxyHealthModel {
             }
             case 'neutral':
                 break;
+        }
+        if (!sameAvailability(e, s, before)) {
+            e.version++;
+            this.changes++;
         }
         return change;
     }
@@ -360,6 +312,8 @@ export class ProxyHealth implements ProxyHealthModel {
             entry.sites = new Map(Object.entries(e.sites).map(([k, v]) => [k, { ...emptyRecord(), ...v }]));
             entry.probesInFlight.clear();
             entry.version++;
+            entry.generation++;
+            this.changes++;
         }
     }
 }

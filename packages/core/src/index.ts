@@ -30,7 +30,8 @@ export type {
     UrlPattern,
 } from './rules.js';
 export { POLICY_NAMES } from './policies.js';
-export type { Candidates, PolicyContext, PolicyName, ProxyCandidate, SessionPolicy } from './policies.js';
+export type { Candidates, PolicyContext, PolicyName, ReadyOrder, SessionPolicy } from './policies.js';
+export type { ProxyCandidate } from './slot.js';
 
 export type {
     Identity,

@@ -8,7 +8,7 @@ import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 import type { ReportData } from '@sessionpack/report';
 
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { acquireFrom } from './acquire.js';
+import { acquireFrom, type AcquireContext } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
@@ -18,7 +18,7 @@ import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDe
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
-import { resolveBackoff, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
+import { resolveBackoff, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
@@ -69,6 +69,7 @@ export class SessionManager {
     private readonly config: Configuration;
     private readonly hookDeps: HookRunnerDeps;
     private readonly initDeps: InitDeps;
+    private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
@@ -116,6 +117,15 @@ export class SessionManager {
             recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms),
             retire: (session, reason) => this.retire(session, reason),
         };
+        this.acquireContext = {
+            clock: this.clock,
+            dynamicProxies: this.proxies.dynamic,
+            proxySummary: (site) => this.proxySummary(site),
+            create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
+            retire: (s, reason) => this.retire(s, reason),
+            assertOpen: () => this.assertOpen(),
+            ...(this.store?.lease ? { lease: (s: ManagedSession) => this.store!.lease!(s.poolKey, s.id, s.inUse) } : {}),
+        };
     }
 
     /**
@@ -147,15 +157,7 @@ export class SessionManager {
         this.assertOpen();
         const rule = this.rules.ruleFor(request);
         const pool = this.poolFor(poolKeyOf(request, rule), rule);
-        return acquireFrom(pool, {
-            clock: this.clock,
-            dynamicProxies: this.proxies.dynamic,
-            proxySummary: () => this.proxySummary(pool.key),
-            create: (proxyId) => this.createSession(pool, proxyId, request, rule, options),
-            retire: (s, reason) => this.retire(s, reason),
-            assertOpen: () => this.assertOpen(),
-            lease: this.store?.lease ? (s) => this.store!.lease!(s.poolKey, s.id, s.inUse) : undefined,
-        });
+        return acquireFrom(pool, { request, rule, options }, this.acquireContext);
     }
 
     private proxySummary(site: string) {
@@ -207,8 +209,8 @@ export class SessionManager {
         // A 5xx is the target's error: a direct connection is never backed off for it.
         this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis);
         if (!s.isRetired) {
-            const delay = () => o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
-            const retireReason = applySessionEffect(s, rule, { type, reason, now, delay, rateLimitMillis, o });
+            const cools = rule.session === 'good' || rule.session === 'error' || rule.session === 'use';
+            const retireReason = applySessionEffect(s, rule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
             if (retireReason) this.retire(s, retireReason);
             else {
                 pool?.scheduler.settle(s, now);
@@ -218,8 +220,14 @@ export class SessionManager {
         pool?.notify();
     }
 
+    /** The cool-down after an ordinary use: min delay plus jitter (drawn only when there is jitter). */
+    private delayOf(o: ResolvedPoolOptions): number {
+        return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
+    }
+
     private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0): void {
         const change = this.health.record(proxyId, site, effect, rateLimitMillis);
+        this.poolMap.get(site)?.scheduler.touch(proxyId);
         const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
         if (change.backoff) {
             this.counters.inc(site, 'proxy/backoff');

@@ -216,20 +216,23 @@ export class StateSaver {
 
     /** A session changed (used, created, restored). The first change after open schedules a save. */
     sessionChanged(session: ManagedSession): void {
-        this.dirtySessions.set(session, session.poolKey);
+        // Changes are only collected for stores that take them one by one; the others get whole snapshots.
+        if (this.store.update) this.dirtySessions.set(session, session.poolKey);
         if (!this.savedOnce) this.schedule(SAVE_DEBOUNCE_MILLIS);
     }
 
     /** A session was retired. */
     sessionRetired(pool: string, retired: PersistedRetired, session: ManagedSession): void {
-        this.dirtySessions.delete(session);
-        this.retired.push({ pool, retired });
+        if (this.store.update) {
+            this.dirtySessions.delete(session);
+            this.retired.push({ pool, retired });
+        }
         if (!this.savedOnce) this.schedule(SAVE_DEBOUNCE_MILLIS);
     }
 
     /** A proxy's health changed; `urgent` (a backoff or ban) saves at once. */
     healthChanged(proxyId: string, urgent: boolean): void {
-        this.dirtyProxies.add(proxyId);
+        if (this.store.update) this.dirtyProxies.add(proxyId);
         this.schedule(urgent ? 0 : this.savedOnce ? Infinity : SAVE_DEBOUNCE_MILLIS);
     }
 
