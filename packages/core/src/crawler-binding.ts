@@ -115,7 +115,8 @@ export class CrawlerBinding {
         if (this.stopReason) throw new SessionsUnavailableError(this.stopReason);
         const tracker = await this.attempts();
         try {
-            return await tracker.begin(request, options);
+            // The session itself (the same object across attempts): adapters key pages and contexts by it.
+            return (await tracker.begin(request, options)).real;
         } catch (error) {
             if ((error as { stopsCrawl?: boolean }).stopsCrawl) this.stop((error as Error).message);
             if (this.stopReason) throw new SessionsUnavailableError(this.stopReason);
