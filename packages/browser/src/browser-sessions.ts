@@ -23,8 +23,6 @@ import { PageRoutes } from './routes.js';
 import { SessionContexts, type SessionContextStats } from './session-contexts.js';
 import { SharedBrowser } from './shared-browser.js';
 
-/** The most of a rendered page the checks look at (challenge markers sit near the top of a page). */
-const BODY_CHECK_LIMIT = 512 * 1024;
 
 /** Browser-specific options of `withSessions()` in the Playwright and Puppeteer adapters. */
 export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
@@ -290,7 +288,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
             }
             const info = response ? await this.driver.responseInfo(response) : {};
             const body = await this.driver.content(page).catch(() => '');
-            const verdict = helpers.classify({ url: info.url ?? url, statusCode: info.statusCode, headers: info.headers, body: body.slice(0, BODY_CHECK_LIMIT) });
+            const verdict = helpers.classify({ url: info.url ?? url, statusCode: info.statusCode, headers: info.headers, body: body });
             if (verdict.type !== 'ok' && verdict.type !== 'target-error') {
                 throw new Error(`init page ${url} got ${verdict.type}: ${verdict.reason ?? 'no reason given'}`);
             }
@@ -354,7 +352,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         try {
             await this.binding.check(
                 ctx as never,
-                { url, statusCode: info.statusCode, headers: info.headers, body: body.slice(0, BODY_CHECK_LIMIT) },
+                { url, statusCode: info.statusCode, headers: info.headers, body: body },
                 { page, pageResponse: ctx.response },
             );
         } finally {

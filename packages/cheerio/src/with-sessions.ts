@@ -8,8 +8,6 @@ import { CrawlerBinding, redirectCookies } from '@sessionpack/core/adapter';
 
 import type { CheerioHookExtras, SessionCrawlerOptions } from './types.js';
 
-/** The most of a response body the check looks at (challenge markers sit near the top of a page). */
-const BODY_CHECK_LIMIT = 256 * 1024;
 
 type Hook = InternalHttpHook<HttpCrawlingContext>;
 
@@ -64,7 +62,7 @@ export function withSessions<Context extends InternalHttpCrawlingContext = Cheer
         if (status >= 500 && !accepted.has(status)) {
             const replay = await replayable(response);
             ctx.response = replay.response as typeof ctx.response;
-            body = replay.text.slice(0, BODY_CHECK_LIMIT);
+            body = replay.text;
         }
         // Status and headers (and a 5xx body) are known here; the rule's checks run once, on the body, before the
         // requestHandler.
@@ -99,7 +97,7 @@ export function withSessions<Context extends InternalHttpCrawlingContext = Cheer
                 url: ctx.request.loadedUrl ?? ctx.request.url,
                 statusCode: ctx.response.statusCode,
                 headers: ctx.response.headers,
-                body: text.slice(0, BODY_CHECK_LIMIT),
+                body: text,
             },
             $ ? { $ } : {},
             { acceptedStatusCodes: accepted },

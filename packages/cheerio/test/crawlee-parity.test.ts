@@ -162,6 +162,19 @@ describe('status codes', () => {
         expect(new Set(seen.map((e) => e.sid)).size).toBe(3);
     });
 
+    it('a challenge whose markers sit past the first 400 KB of a 200 page is still a block (the whole body is classified)', async () => {
+        // PerimeterX's page has no header marker: only its body says it is a challenge.
+        pg = await startProvingGround({ seed: 43, proxies: { count: 6 }, site: { challengeStyle: 'perimeterx' } });
+        const path = '/status/200?page=challenge&pad=400000';
+        const { handled, failed } = await crawl([pg.urlFor('shop.test', path)], { maxSessionRotations: 2, maxRequestRetries: 0 }, { proxyUrls: [...pg.proxyUrls] });
+        expect(handled).toEqual([]);
+        expect(failed).toHaveLength(1);
+        expect(failed[0]!.error).toMatch(/^blocked: PerimeterX/);
+        const seen = atPath(pg.stats().requests, path);
+        expect(seen).toHaveLength(3);
+        expect(new Set(seen.map((e) => e.sid)).size).toBe(3);
+    });
+
     it('maxRequestRetries: 0 sends one request for a 5xx', async () => {
         pg = await startProvingGround({ seed: 35, exposeDirect: true });
         const url = `${pg.directUrl}/status/502`;

@@ -267,13 +267,15 @@ export class Site {
 
     /**
      * `/status/<code>?type=<content type>`: answers with that status and content type (default HTML), kind `error`.
-     * `&page=challenge` serves the site's challenge page with that status instead (a bot-fight page as a 503).
+     * `&page=challenge` serves the site's challenge page with that status instead (a bot-fight page as a 503);
+     * `&pad=<n>` puts n characters of markup before it (a challenge whose markers sit deep in a big page).
      */
     private status(exchange: Exchange, code: number): Promise<void> {
         const query = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '');
         if (query.get('page') === 'challenge') {
             const page = challengePage(exchange.block, this.deps.options.challengeStyle);
-            return this.send(exchange, code, page.headers, page.body, 'challenge');
+            const pad = Math.min(Math.max(0, Number(query.get('pad')) || 0), 10_000_000);
+            return this.send(exchange, code, page.headers, pad ? `<!-- ${'x'.repeat(pad)} -->${page.body}` : page.body, 'challenge');
         }
         const type = query.get('type') ?? HTML;
         const body = type.includes('json') ? JSON.stringify({ error: `status ${code}` }) : `<html><body><h1>Status ${code}</h1></body></html>`;
