@@ -64,4 +64,34 @@ describe("the user's verdicts on ctx.session", () => {
         expect(sids.slice(3).every((sid) => sid !== sids[0])).toBe(true);
         expect([stats.counters['use/ok'], stats.counters['use/target-error']]).toEqual([5, 1]);
     });
+
+    it('retire() in errorHandler retires the session the failed attempt used: its retry comes from another session', async () => {
+        pg = await startProvingGround({ seed: 22, proxies: { count: 3 } });
+        const manager = await SessionManager.open({ proxyUrls: [...pg.proxyUrls], pool: { size: 1 }, store: false, statsIntervalSecs: 0, config: memoryConfig() });
+        let failures = 0;
+        const crawler = new CheerioCrawler(
+            withSessions(
+                {
+                    maxConcurrency: 1,
+                    maxRequestRetries: 1,
+                    requestHandler: async () => {
+                        if (failures === 0) throw new Error('my own code spotted a block');
+                    },
+                    errorHandler: async ({ session }) => {
+                        failures++;
+                        session!.retire();
+                    },
+                },
+                manager,
+            ),
+            memoryConfig(),
+        );
+        await crawler.run([pg.urlFor('shop.test', '/product/1')]);
+        const stats = manager.stats().totals;
+        await manager.close();
+        const pages = pg.stats().requests.filter((e) => e.path === '/product/1');
+        expect(pages).toHaveLength(2);
+        expect(pages[0]!.sid).not.toBe(pages[1]!.sid);
+        expect(stats.counters['session/retired']).toBe(1);
+    });
 });

@@ -33,6 +33,8 @@ type Handler<C> = (ctx: C, error: Error) => unknown;
  * exactly once (bad response, handler success or failure, or an error before any response).
  */
 export class CrawlerBinding {
+    /** Errors thrown by the user's requestHandler: their attempts end as handler errors, after the user's errorHandler. */
+    private readonly handlerErrors = new WeakSet<object>();
     private managerPromise?: Promise<SessionManager>;
     private tracker?: AttemptTracker;
     private stopReason?: string;
@@ -196,7 +198,10 @@ export class CrawlerBinding {
             try {
                 await handler(ctx);
             } catch (error) {
-                await this.end(ctx.request, { type: 'handler-error', reason: (error as Error)?.message });
+                // Ended by the error handler wrapper (which Crawlee calls next), so the user's errorHandler can still
+                // retire the attempt's session; a thrown non-object cannot be recognised there: end it now.
+                if (typeof error === 'object' && error !== null) this.handlerErrors.add(error);
+                else await this.end(ctx.request, { type: 'handler-error', reason: String(error) });
                 throw error;
             }
             await this.end(ctx.request, { type: 'ok' });
@@ -211,13 +216,21 @@ export class CrawlerBinding {
         return async (ctx: C, error: Error) => {
             this.watch(ctx.crawler);
             if (error instanceof SessionsUnavailableError) this.stoppedFailures++;
-            await this.endFromError(ctx, error);
-            if (handler) await handler(ctx, error);
+            // The user's handler runs while the attempt is still open: its `ctx.session.retire()` / `markBad()` count.
+            try {
+                if (handler) await handler(ctx, error);
+            } finally {
+                await this.endFromError(ctx, error);
+            }
         };
     }
 
     private async endFromError(ctx: AnyContext, error: Error) {
         if (error instanceof BadSessionError || error instanceof SessionsUnavailableError || error instanceof TargetError) return;
+        if (this.handlerErrors.has(error)) {
+            await this.end(ctx.request, { type: 'handler-error', reason: error.message });
+            return;
+        }
         const session = this.current(ctx.request);
         if (!session) return;
         const response = (ctx as { response?: { statusCode?: number; status?: () => number; headers?: unknown } }).response;
