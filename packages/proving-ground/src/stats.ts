@@ -1,3 +1,5 @@
+import type { GatewayCounters } from './gateway.js';
+
 /**
  * Ground truth: what the site and the proxies actually saw. Tests and benchmarks assert on these,
  * never on what a crawler says about itself.
@@ -129,6 +131,8 @@ export interface ProxyCounters {
 
 /** Everything {@link ProvingGround.stats} returns (a snapshot; later traffic does not change it). */
 export interface GroundTruth {
+    /** What the residential-style gateway saw, when one is configured (its exits' traffic is in `byIp` as well). */
+    gateway?: GatewayCounters;
     /** Counters per client IP. */
     byIp: Record<string, Counters>;
     /** Counters per session id (cookie value). */

@@ -35,6 +35,8 @@ export interface SiteDependencies {
     banResponses: BanResponses;
     /** Source address of each farm proxy -> its index. */
     farmIps: ReadonlyMap<string, number>;
+    /** Further client IPs that may connect (the gateway's exits); they have no proxy index. */
+    extraIps?: ReadonlySet<string>;
     /** Accept connections that do not come from a farm proxy. */
     exposeDirect: boolean;
     now?: () => number;
@@ -89,7 +91,8 @@ export class Site {
             });
         });
         this.server.on('connection', (socket) => {
-            if (!deps.exposeDirect && !deps.farmIps.has(normalizeIp(socket.remoteAddress))) {
+            const remote = normalizeIp(socket.remoteAddress);
+            if (!deps.exposeDirect && !deps.farmIps.has(remote) && !deps.extraIps?.has(remote)) {
                 // Only the farm's proxies may reach the site unless it is exposed for direct use.
                 socket.destroy();
                 return;
