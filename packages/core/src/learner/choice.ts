@@ -1,0 +1,98 @@
+/**
+ * The learner's choices for the scheduler, as pure functions over the candidates it hands in:
+ *
+ * - which proxy a new session gets: Thompson sampling over the usable proxies (a draw from each one's posterior on
+ *   the site), divided by the sessions already on it so load spreads, cheapest tier allowed first;
+ * - which ready session to hand out: the one whose proxy draws best, least recently used among equals;
+ * - whether to create a session at all: only when demand needs one (every usable session is busy, cooling or paced,
+ *   and a usable proxy has none of this pool's sessions), with the pool size as a ceiling and no pre-fill.
+ */
+
+/** A proxy a new session could take. */
+export interface ProxyOption {
+    id: string;
+    /** Live sessions of this pool on it. */
+    load: number;
+    /** Its tier (0 = cheapest), with tiered proxies. */
+    tier?: number;
+}
+
+/** Draws a proxy's health on the site (Thompson sampling); see `Learner.sample`. */
+export type HealthDraw = (proxyId: string) => number;
+
+/**
+ * Picks the proxy of a new session: the best posterior draw per unit of load, among the proxies of tier `maxTier`
+ * or below when given (the ladder's tier first: a proxy of a lower tier is only taken when none of the tier is left).
+ */
+export function chooseProxy<T extends ProxyOption>(options: readonly T[], draw: HealthDraw, tier?: number): T | undefined {
+    let pool: readonly T[] = options;
+    if (tier !== undefined) {
+        const exact = options.filter((o) => (o.tier ?? 0) === tier);
+        pool = exact.length > 0 ? exact : options.filter((o) => (o.tier ?? 0) < tier);
+        if (pool.length === 0) return undefined;
+    }
+    let best: T | undefined;
+    let bestValue = -1;
+    for (const o of pool) {
+        const value = draw(o.id) / (1 + o.load);
+        if (value > bestValue) {
+            best = o;
+            bestValue = value;
+        }
+    }
+    return best;
+}
+
+/** A session ready to be handed out. */
+export interface SessionOption {
+    proxyId: string;
+    /** Order of its last hand-out (lower = longer ago). */
+    handOutSeq: number;
+}
+
+/** Picks among ready sessions: best draw of its proxy (one draw per proxy), least recently handed out among ties. */
+export function chooseSession<T extends SessionOption>(sessions: readonly T[], draw: HealthDraw): T | undefined {
+    const draws = new Map<string, number>();
+    let best: T | undefined;
+    let bestValue = -1;
+    for (const s of sessions) {
+        let d = draws.get(s.proxyId);
+        if (d === undefined) {
+            d = Math.round(draw(s.proxyId) * 100);
+            draws.set(s.proxyId, d);
+        }
+        if (d > bestValue || (d === bestValue && best !== undefined && s.handOutSeq < best.handOutSeq)) {
+            best = s;
+            bestValue = d;
+        }
+    }
+    return best;
+}
+
+/** What demand-driven pool size looks at. */
+export interface DemandInput {
+    /** Live sessions of the pool (busy, cooling, paced or ready). */
+    live: number;
+    /** Sessions that could be handed out right now. */
+    ready: number;
+    /** Sessions being created (init running). */
+    creating: number;
+    /** Usable proxies (not in backoff) with no live session of this pool. */
+    freeProxies: number;
+    /** The pool's size: a ceiling. */
+    ceiling: number;
+    /** A dynamic proxy configuration: every new session gets its own URL, so "free proxies" are unbounded. */
+    dynamic: boolean;
+}
+
+/**
+ * Whether an acquire that found no ready session should create one: yes while under the ceiling and a usable proxy
+ * has no session of the pool yet (so load spreads over idle proxies instead of waiting on cooling ones), or while the
+ * pool holds no session at all. Never when a session is ready, and one creation at a time per waiting acquire.
+ */
+export function shouldCreate(input: DemandInput): boolean {
+    if (input.ready > 0) return false;
+    if (input.live + input.creating >= input.ceiling) return false;
+    if (input.live + input.creating === 0) return true;
+    return input.dynamic || input.freeProxies > input.creating;
+}
