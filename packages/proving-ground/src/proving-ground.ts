@@ -33,6 +33,11 @@ export interface ProvingGround {
     readonly options: ResolvedOptions;
     /** URL of `path` on another `*.test` site served by the same server, e.g. `urlFor('news.test', '/')`. */
     urlFor(host: string, path?: string): string;
+    /**
+     * A site-wide outage: for `durationMs` from now the site answers every request, from any IP or session, with a
+     * plain 403 (reason `outage`); then it serves again. `reset()` ends it.
+     */
+    startOutage(durationMs: number): void;
     /** A snapshot of what the site and the proxies saw. */
     stats(): GroundTruth;
     /**
@@ -126,6 +131,10 @@ export async function startProvingGround(options: ProvingGroundOptions = {}): Pr
         urlFor(otherHost: string, path = '/') {
             if (!isTestHost(otherHost)) throw new TypeError(`urlFor: host must be a *.test name (only those resolve through the farm), got ${JSON.stringify(otherHost)}`);
             return `http://${otherHost.toLowerCase()}:${port}${path.startsWith('/') ? path : `/${path}`}`;
+        },
+        startOutage(durationMs: number) {
+            if (!Number.isFinite(durationMs) || durationMs < 0) throw new TypeError(`startOutage: durationMs must be a non-negative number, got ${durationMs}`);
+            site.startOutage(durationMs);
         },
         stats: () => {
             const snapshot = stats.snapshot();

@@ -41,6 +41,7 @@ export type ResponseKind =
  * - `identity`: the session is flagged for an inconsistent user agent and `identity.block` is on
  * - `usage-cap`: the session used up `usageCap` pages
  * - `csrf`: missing or wrong CSRF token
+ * - `outage`: the site answers everyone with 403 for a while ({@link ProvingGround.startOutage})
  */
 export type RefusalReason =
     | 'ip-ban'
@@ -50,7 +51,8 @@ export type RefusalReason =
     | 'no-session'
     | 'identity'
     | 'usage-cap'
-    | 'csrf';
+    | 'csrf'
+    | 'outage';
 
 /** Counters kept per IP, per session, per host and in total. */
 export interface Counters {

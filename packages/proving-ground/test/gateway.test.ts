@@ -82,3 +82,23 @@ describe('residential-style gateway', () => {
         await expect(startProvingGround({ gateway: { bannedFraction: 2 } })).rejects.toThrow(/gateway\.bannedFraction|bannedFraction/);
     });
 });
+
+describe('site-wide outage', () => {
+    it('answers everyone with 403 while it lasts, from any IP; reset() ends it', async () => {
+        const pg = await startProvingGround({ seed: 2, proxies: { count: 3 } });
+        try {
+            pg.startOutage(60_000);
+            for (const url of pg.proxyUrls) expect((await request(`${pg.siteUrl}/product/1`, url)).status).toBe(403);
+            const log = pg.stats().requests;
+            expect(log.map((e) => [e.kind, e.reason])).toEqual(pg.proxyUrls.map(() => ['forbidden', 'outage']));
+            expect(new Set(log.map((e) => e.ip)).size).toBe(3);
+            pg.reset();
+            expect((await request(`${pg.siteUrl}/product/1`, pg.proxyUrls[0])).status).toBe(200);
+            pg.startOutage(0);
+            expect((await request(`${pg.siteUrl}/product/2`, pg.proxyUrls[1])).status).toBe(200);
+            expect(() => pg.startOutage(-1)).toThrow(/durationMs/);
+        } finally {
+            await pg.close();
+        }
+    });
+});

@@ -72,6 +72,7 @@ export class Site {
     private readonly now: () => number;
     private readonly timers = new Set<NodeJS.Timeout>();
     private readonly sockets = new Set<Socket>();
+    private outageUntil = 0;
 
     constructor(private readonly deps: SiteDependencies) {
         const { options } = deps;
@@ -114,9 +115,15 @@ export class Site {
         return (this.server.address() as { port: number }).port;
     }
 
+    /** Answers every request with a plain 403 (reason `outage`) for `durationMs` from now. */
+    startOutage(durationMs: number): void {
+        this.outageUntil = this.now() + durationMs;
+    }
+
     /** Forgets sessions and rate-limit state (IP standing and stats are reset by their owners). */
     reset(): void {
         this.sessions.reset();
+        this.outageUntil = 0;
         this.ipLimiter?.reset();
         this.sessionLimiter?.reset();
     }
@@ -168,6 +175,8 @@ export class Site {
             exchange.entry.duringPenalty = true;
         }
 
+        // 0. A site-wide outage: everyone is refused, whoever they are.
+        if (now < this.outageUntil) return this.blocked(exchange, 'forbidden', 'outage');
         // 1. IP bans (from the start, or by drift).
         if (this.deps.standing.countRequest(ip)) {
             return this.blocked(exchange, this.deps.banResponses.for(ip), 'ip-ban');
