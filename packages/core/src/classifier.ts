@@ -14,15 +14,18 @@ export interface BlockMarker {
     name: string;
     /** Tested against the page's `<title>` text. */
     title?: RegExp;
-    /** Tested against the (first `maxBodyChars` of the) body. */
+    /** Tested against the body (at most `maxBodyChars` of it: its start and its end, see {@link ClassifierOptions}). */
     body?: RegExp;
     /** Tested against the final URL. */
     url?: RegExp;
     /** Header name (lower-case) → pattern of its value. */
     header?: { name: string; value: RegExp };
+    /** The marker only counts with one of these status codes. @default any status */
+    status?: number[];
     /**
-     * `strong`: the marker alone means blocked. `weak` (captcha widgets that also appear on legitimate forms): blocked
-     * only with an error status, a small page, or a captcha-like title. @default 'strong'
+     * `strong`: the marker alone means blocked. `weak` (captcha widgets, which also sit on login, sign-up and contact
+     * forms): blocked only with an error status, a captcha-like title, or on a small page without a login form whose
+     * text asks the visitor to prove they are human. @default 'strong'
      */
     strength?: 'strong' | 'weak';
     /** The outcome this marker gives. @default 'blocked' */
@@ -39,7 +42,11 @@ export interface ClassifierOptions {
     markers?: BlockMarker[];
     /** Names of built-in markers to ignore (e.g. `['soft block']` when the site's pages say "access denied"). @default [] */
     disableMarkers?: string[];
-    /** How much of the body is searched for markers, in characters. @default 300000 */
+    /**
+     * How much of the body is searched for markers, in characters. A longer body is searched at its start (two thirds
+     * of this) and its end (one third): challenge forms and scripts often sit at the end of a page that opens with
+     * megabytes of inline images or styles. @default 300000
+     */
     maxBodyChars?: number;
     /** Pages whose text is shorter than this are "small": soft-block words and captcha widgets count there. @default 4000 */
     smallPageChars?: number;
@@ -53,7 +60,14 @@ export interface ClassifierOptions {
     now?: number;
 }
 
-const CAPTCHA_TITLE = /captcha|robot|are you (a )?human|verify(ing)? you are|security check|bot check|human verification|challenge/i;
+const CAPTCHA_TITLE = /captcha|robot|are you (a )?human|verify(ing)? (that )?you are|security check|bot check|human verification|challenge/i;
+
+/** What a captcha wall says to the visitor (the widget alone also sits on ordinary login and contact forms). */
+const HUMAN_PROMPT =
+    /verify (that )?you('re| are) (a )?human|prove (that )?you('re| are) (a )?human|(you are|you're|i'?m) not a (ro)?bot|are you (a )?(human|robot)|complete the (security check|captcha|challenge)|solve (the|this) (captcha|puzzle)|captcha below/i;
+
+/** A form that takes credentials: a page with one is a login or sign-up page, whatever widgets it embeds. */
+const CREDENTIAL_INPUT = /<input\b[^>]*\btype\s*=\s*["']?(password|email)\b/i;
 
 /** Built-in markers of the common anti-bot vendors (names are stable: use them in `disableMarkers`). */
 export const BUILT_IN_MARKERS: readonly BlockMarker[] = [
@@ -61,19 +75,33 @@ export const BUILT_IN_MARKERS: readonly BlockMarker[] = [
         name: 'Cloudflare challenge',
         header: { name: 'cf-mitigated', value: /challenge/i },
     },
+    { name: 'Cloudflare challenge', header: { name: 'cf-chl-bypass', value: /./ } },
     {
         name: 'Cloudflare challenge',
-        title: /^\s*(just a moment\.*|attention required!? \| cloudflare)\s*$/i,
+        title: /^\s*(just a moment\.*|attention required!? \| cloudflare|please wait\.* \| cloudflare)\s*$/i,
     },
     {
+        // Today's managed challenge (`_cf_chl_opt`, `challenge-*` ids) and the older IUAM form (`jschl_vc`, `chk_jschl`).
         name: 'Cloudflare challenge',
-        body: /window\._cf_chl_opt|cf-chl-(widget|bypass|opt)|cf_chl_(opt|prog|rc)|id=["']challenge-(form|running|stage)["']|cf-browser-verification/i,
+        body: /window\._cf_chl_opt|cf-chl-(widget|bypass|opt)|cf_chl_(opt|prog|rc)|id=["']challenge-(form|running|stage)["']|cf-browser-verification|\/cdn-cgi\/l\/chk_(jschl|captcha)|name=["']jschl_(vc|answer)["']/i,
+    },
+    {
+        // Bot Fight Mode's interstitial: a document holding nothing but the bot-management script and its parameters.
+        name: 'Cloudflare challenge',
+        body: /^\s*<html>\s*<head>\s*<script[^>]*\/cdn-cgi\/bm\/cv\/\d+\/api\.js[^>]*><\/script>\s*<\/head>\s*<body>\s*<script[^>]*>\s*\(function\(\)\{window\[["']__CF\$cv\$params["']\][^<]{0,2000}<\/script>\s*<\/body>\s*<\/html>\s*$/i,
+    },
+    {
+        // Error 1015 keeps the "Access denied | … used Cloudflare" title of a block: checked before the block markers.
+        name: 'Cloudflare rate limit',
+        body: /(<span>1015<\/span>|error(&nbsp;|\s)+(code:?\s*)?1015\b)[\s\S]{0,2000}you are being rate limited/i,
+        outcome: 'rate-limited',
     },
     { name: 'Cloudflare block', body: /sorry, you have been blocked[\s\S]{0,2000}cloudflare|cf-error-details[\s\S]{0,500}(1020|1010|1012)/i },
     { name: 'Cloudflare Turnstile', body: /challenges\.cloudflare\.com\/turnstile|class=["'][^"']*\bcf-turnstile\b/i, strength: 'weak' },
     {
+        // The incident iframe (`_Incapsula_Resource?CWUDNSAI=`); every page of a protected site loads `?SWJIYLWA=` scripts.
         name: 'Incapsula incident',
-        body: /incapsula incident id|_Incapsula_Resource|request unsuccessful\. incapsula incident/i,
+        body: /incapsula incident id|_Incapsula_Resource\?CWUDNSAI=/i,
     },
     { name: 'Imperva challenge', title: /^\s*pardon our interruption/i },
     { name: 'DataDome captcha', body: /(geo\.)?captcha-delivery\.com|ct\.captcha-delivery/i },
@@ -81,11 +109,27 @@ export const BUILT_IN_MARKERS: readonly BlockMarker[] = [
         name: 'PerimeterX captcha',
         body: /id=["']px-captcha["']|_pxCaptcha|captcha\.px-cdn\.net|px-captcha-(wrapper|container)|press\s*(&|&amp;)\s*hold[\s\S]{0,400}(human|robot|confirm)/i,
     },
+    // PerimeterX's block template, with or without its captcha (the 2018 pages carry neither id nor script).
+    { name: 'PerimeterX captcha', title: /^\s*access to this page has been denied\.?\s*$/i },
     {
         name: 'Akamai access denied',
         body: /errors\.edgesuite\.net|you don'?t have permission to access[\s\S]{0,500}reference\s*#\s*[0-9a-f]+\.[0-9a-f.]+/i,
     },
+    {
+        // The JS challenge (`sucuri_cloudproxy_js` cookie script) and the firewall's block page.
+        name: 'Sucuri firewall',
+        body: /sucuri_cloudproxy_js|<title>\s*sucuri website firewall|cloudproxy@sucuri\.net/i,
+    },
+    { name: 'Sucuri firewall', header: { name: 'x-sucuri-block', value: /./ } },
+    { name: 'AWS WAF challenge', header: { name: 'x-amzn-waf-action', value: /challenge|captcha|block/i } },
+    { name: 'AWS WAF challenge', body: /awsWafCookieDomainList|window\.gokuProps|AwsWafIntegration/ },
+    // AWS WAF also answers a challenged GET with a bodiless 202 (no page to render, nothing to crawl).
+    { name: 'AWS WAF challenge', status: [202], body: /^\s*$/ },
+    // HAProxy's built-in 403 (`http-request deny`), the deny page of many WAFs in front of it.
+    { name: 'request denied', body: /<h1>403 Forbidden<\/h1>\s*Request forbidden by administrative rules\./i },
     { name: 'Google unusual traffic', body: /our systems have detected unusual traffic from your computer network/i },
+    // The /sorry/ page's own form: `captcha-form` posting to `index`, its widget carrying Google's `data-s` token.
+    { name: 'Google unusual traffic', body: /<form action=["']index["'] id=["']captcha-form["']|class=["']g-recaptcha["'][^>]*\sdata-s=["']/i },
     { name: 'Google unusual traffic', url: /^https?:\/\/(www\.)?(google\.[a-z.]+|ipv4\.google\.com)\/sorry\//i },
     {
         name: 'reCAPTCHA',
@@ -95,16 +139,16 @@ export const BUILT_IN_MARKERS: readonly BlockMarker[] = [
     { name: 'hCaptcha', body: /class=["'][^"']*\bh-captcha\b|js\.hcaptcha\.com|hcaptcha\.com\/1\/api\.js/i, strength: 'weak' },
     {
         name: 'soft block',
-        title: /access denied|request (was )?(blocked|rejected)|you (have|'ve) been blocked|blocked by|forbidden|bot detected|unusual (traffic|activity)|automated (access|queries|requests)|are you a robot|verify you are (a )?human|security check/i,
+        title: /access (to this page )?(is |has been )?denied|request (was |has been )?(blocked|rejected)|you (have|'ve) been blocked|blocked by|forbidden|bot detected|unusual (traffic|activity)|automated (access|queries|requests)|are you a robot|verify you are (a )?human|security check/i,
     },
-    { name: 'too many requests', title: /too many requests|rate limit(ed)?/i, outcome: 'rate-limited' },
+    { name: 'too many requests', title: /too many requests|rate limit(ed)?|^\s*(error\s*)?429\b/i, outcome: 'rate-limited' },
 ];
 
 const SOFT_BLOCK_TEXT =
-    /access denied|request (was )?(blocked|rejected)|you (have|'ve) been blocked|bot detected|unusual (traffic|activity)|automated (access|queries|requests)|please verify you are (a )?human|enable (javascript|js) and (cookies|disable any ad ?blocker)/i;
+    /access (is |has been )?denied|request (was |has been )?(blocked|rejected)|you (have|'ve) been (unfairly )?blocked|we have blocked (your )?access|bot detected|unusual (traffic|activity)|automated (access|queries|requests)|please verify you are (a )?human|enable (javascript|js) and (cookies|disable any ad ?blocker)/i;
 
 const PROXY_ERROR_MESSAGE =
-    /ERR_PROXY_CONNECTION_FAILED|ERR_TUNNEL_CONNECTION_FAILED|ERR_PROXY_AUTH|ERR_NO_SUPPORTED_PROXIES|ERR_PROXY_CERTIFICATE_INVALID|ERR_SOCKS_CONNECTION_FAILED|ERR_MANDATORY_PROXY_CONFIGURATION_FAILED|NS_ERROR_PROXY|proxy authentication required|proxy responded with (407|5\d\d)|UpstreamProxyError|tunnel(ing)? (socket )?(connection )?(failed|error)|failed to establish (a )?tunnel|proxy connection (refused|failed|ended|timed out)|ECONNREFUSED[^\n]*proxy|proxy[^\n]*ECONNREFUSED/i;
+    /ERR_PROXY_CONNECTION_FAILED|ERR_TUNNEL_CONNECTION_FAILED|ERR_PROXY_AUTH|ERR_NO_SUPPORTED_PROXIES|ERR_PROXY_CERTIFICATE_INVALID|ERR_SOCKS_CONNECTION_FAILED|ERR_MANDATORY_PROXY_CONFIGURATION_FAILED|NS_ERROR_PROXY|proxy authentication required|proxy responded with (407|5\d\d)|UpstreamProxyError|tunnel(ing)? (socket )?(connection )?(failed|error)|tunneling socket could not be established|proxy server rejected the request|failed to establish (a )?tunnel|proxy connection (refused|failed|ended|timed out)|ECONNREFUSED[^\n]*proxy|proxy[^\n]*ECONNREFUSED/i;
 
 const PROXY_CONNECT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
@@ -152,13 +196,29 @@ function titleOf(body: string): string | undefined {
     return m ? m[1]!.replace(/\s+/g, ' ').replace(/&amp;/g, '&').trim() : undefined;
 }
 
-function visibleTextLength(body: string): number {
+function visibleText(body: string): string {
     return body
         .replace(/<(script|style|noscript)[\s\S]*?<\/\1>/gi, ' ')
         .replace(/<[^>]+>/g, ' ')
         .replace(/\s+/g, ' ')
-        .trim().length;
+        .trim();
 }
+
+/**
+ * The part of the body markers are searched in: all of it up to `maxChars`, else its first two thirds of `maxChars`
+ * and its last third (block pages put their challenge forms and scripts last, behind inline images and styles).
+ */
+function scannedPart(body: string, maxChars: number): string {
+    if (body.length <= maxChars) return body;
+    const tail = Math.floor(maxChars / 3);
+    return `${body.slice(0, maxChars - tail)}\n${body.slice(body.length - tail)}`;
+}
+
+/**
+ * What a forward proxy writes as its whole answer when it failed (Scrapoxy's "error in proxy request"). Not Apache's
+ * "502 Proxy Error" page: that is the site's own reverse proxy.
+ */
+const PROXY_ERROR_BODY = /^\s*(error in proxy request|upstream proxy (error|failed)[^<]{0,200})\s*$/i;
 
 function errorText(error: unknown): { code?: string; name?: string; message: string } {
     if (error && typeof error === 'object') {
@@ -209,11 +269,12 @@ function matchMarkers(
     snapshot: ResponseSnapshot,
     body: string,
     title: string | undefined,
-    isSmall: () => boolean,
+    isWall: () => boolean,
     errorStatus: boolean,
 ): BlockMarker | undefined {
     for (const m of markers) {
         if (disabled.has(m.name)) continue;
+        if (m.status && (snapshot.statusCode === undefined || !m.status.includes(snapshot.statusCode))) continue;
         let hit = false;
         if (m.header) {
             const v = header(snapshot.headers, m.header.name);
@@ -221,9 +282,9 @@ function matchMarkers(
         }
         if (!hit && m.title && title !== undefined && m.title.test(title)) hit = true;
         if (!hit && m.url && snapshot.url && m.url.test(snapshot.url)) hit = true;
-        if (!hit && m.body && body && m.body.test(body)) hit = true;
+        if (!hit && m.body && m.body.test(body)) hit = true;
         if (!hit) continue;
-        if (m.strength === 'weak' && !errorStatus && !(title && CAPTCHA_TITLE.test(title)) && !isSmall()) continue;
+        if (m.strength === 'weak' && !errorStatus && !(title && CAPTCHA_TITLE.test(title)) && !isWall()) continue;
         return m;
     }
     return undefined;
@@ -264,16 +325,22 @@ export function classify(snapshot: ResponseSnapshot, options: ClassifierOptions 
         });
     }
 
-    const maxChars = options.maxBodyChars ?? 300_000;
-    const body = snapshot.body ? decodeEntities(snapshot.body.slice(0, maxChars)) : '';
+    const body = snapshot.body ? decodeEntities(scannedPart(snapshot.body, options.maxBodyChars ?? 300_000)) : '';
     const title = body ? titleOf(body) : undefined;
-    let small: boolean | undefined;
-    const isSmall = () => (small ??= body.length > 0 && visibleTextLength(body) < (options.smallPageChars ?? 4000));
+    let text: string | undefined;
+    const isSmall = () => body.length > 0 && (text ??= visibleText(body)).length < (options.smallPageChars ?? 4000);
+    // A captcha wall: a small page that asks for proof of being human and takes no credentials.
+    const isWall = () => isSmall() && !CREDENTIAL_INPUT.test(body) && HUMAN_PROMPT.test(text!);
     const errorStatus = status !== undefined && status >= 400;
     const disabled = new Set(options.disableMarkers ?? []);
     const markers = options.markers?.length ? [...options.markers, ...BUILT_IN_MARKERS] : BUILT_IN_MARKERS;
 
-    const marker = matchMarkers(markers, disabled, snapshot, body, title, isSmall, errorStatus);
+    const usingProxy = options.usingProxy ?? Boolean(options.proxyUrl);
+    if (usingProxy && status !== undefined && status >= 500 && body.length < 1000 && PROXY_ERROR_BODY.test(visibleText(body))) {
+        return withStatus({ type: 'proxy-failure', reason: `${status} from the proxy: ${redactText(visibleText(body)).slice(0, 100)}` });
+    }
+
+    const marker = matchMarkers(markers, disabled, snapshot, body, title, isWall, errorStatus);
     if (marker) {
         const reason = `${marker.name}${status !== undefined ? ` (${status})` : ''}`;
         if (marker.outcome === 'rate-limited') {
@@ -285,7 +352,7 @@ export function classify(snapshot: ResponseSnapshot, options: ClassifierOptions 
     const blockedCodes = options.blockedStatusCodes ?? [401, 403];
     if (status !== undefined && blockedCodes.includes(status)) return withStatus({ type: 'blocked', reason: `${status} status code` });
 
-    if (!disabled.has('soft block') && body && isSmall() && SOFT_BLOCK_TEXT.test(body.replace(/<[^>]+>/g, ' '))) {
+    if (!disabled.has('soft block') && body && isSmall() && SOFT_BLOCK_TEXT.test(text!)) {
         return withStatus({ type: 'blocked', reason: `soft block${status !== undefined ? ` (${status})` : ''}` });
     }
 

@@ -119,7 +119,12 @@ describe('classify: challenge and block pages', () => {
             { statusCode: 200, body: page('Security check', '<form><div class="g-recaptcha" data-sitekey="k"></div></form><script src="https://www.google.com/recaptcha/api.js"></script>') },
             'reCAPTCHA',
         ],
-        ['hCaptcha wall (small page)', { statusCode: 200, body: page('Example', '<form><div class="h-captcha" data-sitekey="k"></div></form>') }, 'hCaptcha'],
+        // A widget alone no longer decides (login and contact forms embed them): the page must ask for proof of being human.
+        [
+            'hCaptcha wall (small page)',
+            { statusCode: 200, body: page('Example', '<p>Please complete the security check to continue.</p><form><div class="h-captcha" data-sitekey="k"></div></form>') },
+            'hCaptcha',
+        ],
         ['soft block title', { statusCode: 200, body: page('Access denied', '<p>Sorry.</p>') }, 'soft block'],
         ['soft block text on a small page', { statusCode: 200, body: page('Example shop', '<h1>Request blocked</h1><p>Your request was blocked.</p>') }, 'soft block'],
     ];
@@ -135,6 +140,50 @@ describe('classify: challenge and block pages', () => {
         expect(o.reason).toContain(reason);
     });
 
+    it.each([
+        ['Sucuri JS challenge (503, no headers)', { statusCode: 503, body: "<html><title>You are being redirected...</title><script>var s={},u,c,U,r,i,l=0,a,e=eval,w=String.fromCharCode,sucuri_cloudproxy_js='',S='ej0n';</script></html>" }, 'Sucuri firewall'],
+        [
+            'Cloudflare Bot Fight Mode (503, empty page)',
+            {
+                statusCode: 503,
+                body: "<html>\n\t<head>\n\t<script async src='/cdn-cgi/bm/cv/664825181/api.js'></script></head>\n\t<body>\n\t<script type=\"text/javascript\">(function(){window['__CF$cv$params']={r:'60aa',m:'53-1610003371-1800-AaU=',s:[0xf3,0xba],}})();</script></body>\n</html>\n",
+            },
+            'Cloudflare challenge',
+        ],
+        ['PerimeterX block served as 404', { statusCode: 404, body: page('Access to this page has been denied.', '<h1>Please verify you are a human</h1>') }, 'PerimeterX captcha'],
+        ['custom "Access has been denied" served as 404', { statusCode: 404, body: page('RealSelf - Access has been denied', '<p>Sorry.</p>') }, 'soft block'],
+        ['HAProxy deny page', { statusCode: 200, body: '<html><body><h1>403 Forbidden</h1>\nRequest forbidden by administrative rules.\n</body></html>' }, 'request denied'],
+        ['AWS WAF bodiless 202', { statusCode: 202, body: '' }, 'AWS WAF challenge'],
+        ['Google /sorry/ form without its text', { statusCode: 200, body: page('https://www.youtube.com/watch', '<form action="index" id="captcha-form" method="post"><div class="g-recaptcha" data-s="Sm2e"></div></form>') }, 'Google unusual traffic'],
+    ])('%s', (_name, snapshot, reason) => {
+        expect(classify(snapshot)).toMatchObject({ type: 'blocked', reason: expect.stringContaining(reason) });
+    });
+
+    it('a 202 with a body, and a 200 with an empty one, are fine', () => {
+        expect(classify({ statusCode: 202, body: '{"queued":true}' }).type).toBe('ok');
+        expect(classify({ statusCode: 200, body: '' }).type).toBe('ok');
+    });
+
+    it('Cloudflare error 1015 is a rate limit, though its title reads like a block', () => {
+        const body = page('Access denied | shop.test used Cloudflare to restrict access', '<h1><span data-translate="error">Error</span><span>1015</span></h1><h2>You are being rate limited</h2>');
+        expect(classify({ statusCode: 429, body }).type).toBe('rate-limited');
+        expect(classify({ statusCode: 200, body })).toMatchObject({ type: 'rate-limited', reason: 'Cloudflare rate limit (200)' });
+    });
+
+    it('a page titled "429" is rate-limited', () => {
+        expect(classify({ statusCode: 200, body: page('429', '<p>Slow down</p>') }).type).toBe('rate-limited');
+    });
+
+    it('finds markers at the end of a body longer than maxBodyChars, and searches at most maxBodyChars of it', () => {
+        const filler = `<img src="data:image/jpeg;base64,${'A'.repeat(400_000)}">`;
+        const challengeLast = `<html><head><title>Loading...</title></head><body>${filler}<form id="challenge-form" action="/cdn-cgi/l/chk_jschl"><input name="jschl_vc"></form></body></html>`;
+        expect(classify({ statusCode: 200, body: challengeLast })).toMatchObject({ type: 'blocked', reason: 'Cloudflare challenge (200)' });
+        // A marker in the middle of a huge body is outside the searched part (the work is bounded).
+        const middle = `<html><body>${filler}<div id="challenge-running"></div>${filler}${longText}</body></html>`;
+        expect(classify({ statusCode: 200, body: middle }).type).toBe('ok');
+        expect(classify({ statusCode: 200, body: middle }, { maxBodyChars: 2_000_000 }).type).toBe('blocked');
+    });
+
     it('a too-many-requests page is rate-limited', () => {
         expect(classify({ statusCode: 200, body: page('Too Many Requests') }).type).toBe('rate-limited');
     });
@@ -146,6 +195,14 @@ describe('classify: challenge and block pages', () => {
         expect(classify({ statusCode: 200, body: article }).type).toBe('ok');
         const cfNormal = page('Shop', `<h1>Shop</h1>${longText}<script src="/cdn-cgi/challenge-platform/scripts/jsd/main.js"></script>`);
         expect(classify({ statusCode: 200, body: cfNormal, headers: { server: 'cloudflare' } }).type).toBe('ok');
+        // Small login pages with a captcha widget (no long text around them) are still login pages.
+        const smallLogin = page('Sign in - Shop', '<form><input type="email" name="user"><input type="password" name="pw"><div class="g-recaptcha" data-sitekey="k"></div><p>Protected by reCAPTCHA. Are you a robot? We check.</p></form><script src="https://www.google.com/recaptcha/api.js"></script>');
+        expect(classify({ statusCode: 200, body: smallLogin }).type).toBe('ok');
+        const spaLogin = page('Sign In | Accounts', '<div id="root"></div><script src="https://js.hcaptcha.com/1/api.js"></script>');
+        expect(classify({ statusCode: 200, body: spaLogin }).type).toBe('ok');
+        // Every page of an Incapsula-protected site loads its script; only the incident iframe is a block.
+        const incapsulaNormal = page('Hotels', `<script src="/_Incapsula_Resource?SWJIYLWA=719d34d31c8e3a6e6fffd425f7e032f3"></script><h1>Rooms</h1>`);
+        expect(classify({ statusCode: 200, body: incapsulaNormal }).type).toBe('ok');
     });
 
     it('custom markers and disabled built-ins', () => {
@@ -177,11 +234,20 @@ describe('classify: errors', () => {
         'net::ERR_PROXY_CONNECTION_FAILED at https://shop.test/',
         'net::ERR_TUNNEL_CONNECTION_FAILED at https://shop.test/',
         'NS_ERROR_PROXY_CONNECTION_REFUSED',
-        'tunneling socket could not be established',
+        'tunneling socket could not be established, statusCode=502',
+        'Error: tunneling socket could not be established, cause=getaddrinfo ENOTFOUND undefined undefined:80',
+        'The proxy server rejected the request with status code 502 (Bad Gateway)',
         'Failed to establish a tunnel',
     ])('"%s" is a proxy failure', (message) => {
-        const o = classify({ error: err(message.replace(/socket could not be established/, 'connection failed')) });
+        // (This test used to rewrite "socket could not be established" into "connection failed": the real wording failed.)
+        const o = classify({ error: err(message) });
         expect(o.type).toBe('proxy-failure');
+    });
+
+    it('a 5xx whose whole body is a proxy\'s error is the proxy\'s failure, through a proxy only', () => {
+        expect(classify({ statusCode: 500, body: 'error in proxy request' }, { usingProxy: true })).toMatchObject({ type: 'proxy-failure', statusCode: 500 });
+        expect(classify({ statusCode: 500, body: 'error in proxy request' }).type).toBe('target-error');
+        expect(classify({ statusCode: 500, body: page('Error', `<p>error in proxy request</p>${longText}`) }, { usingProxy: true }).type).toBe('target-error');
     });
 
     it('timeouts and other errors are target errors', () => {

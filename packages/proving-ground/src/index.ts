@@ -9,6 +9,7 @@ export type {
     GatewayOptions,
     IdentityOptions,
     IpBanOptions,
+    ProvingGroundClock,
     ProvingGroundOptions,
     ProxyAuthOptions,
     ProxyFarmOptions,

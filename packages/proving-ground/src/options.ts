@@ -190,6 +190,12 @@ export interface GatewayOptions {
     port?: number;
 }
 
+/** Where the site reads the time. Core's `ManualClock` fits, as does any object with `now()`. */
+export interface ProvingGroundClock {
+    /** Milliseconds since the epoch, like `Date.now()`. */
+    now(): number;
+}
+
 /** Options of {@link startProvingGround}. */
 export interface ProvingGroundOptions {
     /**
@@ -209,6 +215,11 @@ export interface ProvingGroundOptions {
     gateway?: GatewayOptions;
     /** How many entries the request log keeps (the oldest are dropped). @default 100000 */
     maxLogEntries?: number;
+    /**
+     * The time the defenses go by (rate-limit windows and penalties, drift) and the request log's `t`. Tests pass a
+     * manual clock and move it instead of sleeping. Latency (`site.latencyMs`) stays real time. @default `Date.now`
+     */
+    clock?: ProvingGroundClock;
 }
 
 /** Options after defaults are applied. */

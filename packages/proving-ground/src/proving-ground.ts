@@ -60,10 +60,12 @@ export interface ProvingGround {
  */
 export async function startProvingGround(options: ProvingGroundOptions = {}): Promise<ProvingGround> {
     validateOptions(options);
-    const merged = applyScenario(options);
+    const { clock, ...rest } = options;
+    const merged = applyScenario(rest);
     validateOptions(merged);
     const resolved = resolveOptions(merged);
     const { seed } = resolved;
+    const now = clock ? () => clock.now() : Date.now;
 
     const addresses = Array.from({ length: resolved.proxies.count }, (_, i) => farmAddress(i, resolved.proxies.subnetSize));
     const farmIps = new Map(addresses.map((a, i) => [a.ip, i]));
@@ -75,14 +77,22 @@ export async function startProvingGround(options: ProvingGroundOptions = {}): Pr
         const count = Math.round(resolved.gateway.bannedFraction * exitAddresses.length);
         for (const a of shuffled(exitAddresses, derive(seed, 'gateway-bans')).slice(0, count)) initialBans.add(a.ip);
     }
-    const standing = new IpStanding(initialBans, resolved.site.drift, seed);
+    const standing = new IpStanding(initialBans, resolved.site.drift, seed, now);
     const challenges = new ChallengePolicy(resolved.site.challenges, addresses.map((a) => a.ip), initialBans, seed);
     const banResponses = new BanResponses(resolved.site.bans, initialBans, seed);
     const stats = new StatsRecorder(resolved.maxLogEntries);
 
-    const site = new Site({ options: resolved.site, seed, stats, standing, challenges, banResponses, farmIps,
+    const site = new Site({
+        options: resolved.site,
+        seed,
+        stats,
+        standing,
+        challenges,
+        banResponses,
+        farmIps,
         extraIps: new Set(exitAddresses.map((a) => a.ip)),
         exposeDirect: resolved.exposeDirect,
+        now,
     });
     const port = await site.listen(resolved.site.port);
     let farm: ProxyFarm;

@@ -17,6 +17,7 @@ const optionsShape = ow.object.exactShape({
     seed: ow.optional.number.integer,
     exposeDirect: ow.optional.boolean,
     maxLogEntries: ow.optional.number.integer.positive,
+    clock: ow.optional.object.is((c) => typeof (c as { now?: unknown }).now === 'function' || 'an object with a `now()` method (epoch milliseconds)'),
     proxies: ow.optional.object.exactShape({
         count: ow.optional.number.integer.inRange(1, 5000),
         subnetSize: ow.optional.number.integer.inRange(1, 244),

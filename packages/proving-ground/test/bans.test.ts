@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProvingGround, type ProvingGround, type ProvingGroundOptions } from '../src/index.js';
+import { TestClock } from './helpers/clock.js';
 import { request } from './helpers/client.js';
 
 const bansOptions: ProvingGroundOptions = {
@@ -163,7 +164,9 @@ describe('challenges', () => {
 
 describe('drift', () => {
     it('bans good IPs after N requests and lets banned ones recover after T ms', async () => {
+        const clock = new TestClock();
         const pg = await startProvingGround({
+            clock,
             proxies: { count: 2 },
             site: { bans: { ips: ['127.0.1.12'] }, drift: { banAfterRequests: 3, recoverAfterMs: 300 } },
         });
@@ -175,7 +178,9 @@ describe('drift', () => {
             expect(statuses).toEqual([200, 200, 200, 403]);
             expect(good.banned).toBe(true);
             expect((await request(`${pg.siteUrl}/`, bad.url)).status).toBe(403);
-            await new Promise((r) => setTimeout(r, 350));
+            clock.advance(299);
+            expect([good.banned, bad.banned]).toEqual([true, true]);
+            clock.advance(1);
             expect([good.banned, bad.banned]).toEqual([false, false]);
             expect((await request(`${pg.siteUrl}/`, bad.url)).status).toBe(200);
             pg.reset();
@@ -186,13 +191,21 @@ describe('drift', () => {
     });
 
     it('bans good IPs after T ms, with per-IP jitter from the seed', async () => {
-        const pg = await startProvingGround({ seed: 9, proxies: { count: 6 }, site: { drift: { banAfterMs: 200, jitter: 0.5 } } });
+        const clock = new TestClock();
+        const pg = await startProvingGround({ clock, seed: 9, proxies: { count: 6 }, site: { drift: { banAfterMs: 200, jitter: 0.5 } } });
         try {
-            expect(pg.proxies.every((p) => !p.banned)).toBe(true);
-            await new Promise((r) => setTimeout(r, 320));
-            const banned = pg.proxies.filter((p) => p.banned).length;
-            // Thresholds spread over 100-300 ms: none was banned at the start, all are by 320 ms.
-            expect(banned).toBe(6);
+            // Thresholds spread over 100-300 ms: none is banned before 100 ms, all are at 300 ms, and they differ.
+            const bannedAt: number[] = [];
+            for (let t = 0; t <= 300; t += 10) {
+                pg.proxies.forEach((p, i) => {
+                    if (bannedAt[i] !== undefined) expect(p.banned).toBe(true); // no recovery configured
+                    else if (p.banned) bannedAt[i] = t;
+                });
+                clock.advance(10);
+            }
+            expect(bannedAt.filter((t) => t !== undefined)).toHaveLength(6);
+            expect(bannedAt.every((t) => t >= 100 && t <= 300)).toBe(true);
+            expect(new Set(bannedAt).size).toBeGreaterThan(1);
         } finally {
             await pg.close();
         }

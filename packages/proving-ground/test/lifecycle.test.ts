@@ -36,9 +36,10 @@ describe('lifecycle', () => {
         const alive = pg.proxies.filter((p) => !p.dead);
         await Promise.all(alive.map((p, i) => request(`${pg.siteUrl}/`, p.url, { tunnel: i % 2 === 0 })));
         expect(networkHandles().TCPServerWrap ?? 0).toBeGreaterThan(before.TCPServerWrap ?? 0);
-        // Requests still waiting for the slow site when close() runs.
+        // Requests still waiting for the slow site when close() runs: wait (no fixed sleep) until every proxy took its second.
         const pending = alive.map((p) => request(`${pg.siteUrl}/product/1`, p.url).catch((e: Error) => e));
-        await new Promise((r) => setTimeout(r, 50));
+        for (let i = 0; i < 10_000 && !alive.every((p) => pg.stats().byProxy[p.index]!.requests >= 2); i++) await new Promise((r) => setTimeout(r, 1));
+        expect(alive.map((p) => pg.stats().byProxy[p.index]!.requests)).toEqual(alive.map(() => 2));
         await pg.close();
         await pg.close(); // idempotent
         const outcomes = await Promise.all(pending);

@@ -51,6 +51,8 @@ describe('options', () => {
         expect(error({ site: { drift: { jitter: 2 } } })).toMatch(/jitter/);
         expect(error({ proxies: { basePort: 65530, count: 10 } })).toMatch(/options\.proxies\.basePort/);
         expect(error({ proxies: { count: 3000, subnetSize: 1 } })).toMatch(/254/);
+        expect(error({ clock: { now: 5 } })).toMatch(/clock.*`now\(\)` method/);
+        expect(error({ clock: { now: () => 0 } })).toBe('valid');
         for (const scenario of Object.values(scenarios)) expect(error(scenario.options)).toBe('valid');
     });
 });

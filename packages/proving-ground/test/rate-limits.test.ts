@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_COOKIE, startProvingGround, type ProvingGround } from '../src/index.js';
 import { Client, request } from './helpers/client.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { TestClock } from './helpers/clock.js';
 
 describe('rate limits', () => {
     let pg: ProvingGround;
+    // The site's windows and penalties go by this clock: the tests move it instead of sleeping.
+    const clock = new TestClock();
 
     beforeAll(async () => {
         pg = await startProvingGround({
+            clock,
             proxies: { count: 3 },
             site: {
                 rateLimits: {
@@ -34,6 +36,7 @@ describe('rate limits', () => {
         expect((await request(`${pg.siteUrl}/`, pg.proxies[1]!.url)).status).toBe(200);
         const stats = pg.stats();
         expect(stats.byIp[ip.ip]).toMatchObject({ requests: 13, pages: 10, rateLimited: 3, duringPenalty: 2 });
+        expect(stats.requests.every((e) => e.t === clock.now())).toBe(true); // the log reads the injected clock too
         expect(stats.requests.filter((e) => e.status === 429).map((e) => [e.reason, e.duringPenalty ?? false])).toEqual([
             ['rate-limit-ip', false],
             ['rate-limit-ip', true],
@@ -45,12 +48,12 @@ describe('rate limits', () => {
         pg.reset();
         const ip = pg.proxies[2]!;
         for (let i = 0; i < 11; i++) await request(`${pg.siteUrl}/`, ip.url);
-        // Keep knocking every 150 ms: each knock restarts the 400 ms penalty, so it never ends.
+        // Keep knocking every 399 ms: each knock restarts the 400 ms penalty, so it never ends (4 x 399 ms > 400 ms).
         for (let i = 0; i < 4; i++) {
-            await sleep(150);
+            clock.advance(399);
             expect((await request(`${pg.siteUrl}/`, ip.url)).status).toBe(429);
         }
-        await sleep(450);
+        clock.advance(400);
         expect((await request(`${pg.siteUrl}/`, ip.url)).status).toBe(200);
         expect(pg.stats().byIp[ip.ip]).toMatchObject({ rateLimited: 5, duringPenalty: 4, pages: 11 });
     });
@@ -68,7 +71,9 @@ describe('rate limits', () => {
         const stats = pg.stats();
         expect(stats.bySession[sid]).toMatchObject({ requests: 5, pages: 3, rateLimited: 2, duringPenalty: 1 });
         expect(stats.requests.filter((e) => e.status === 429).every((e) => e.reason === 'rate-limit-session' && e.sid === sid)).toBe(true);
-        await sleep(450);
+        clock.advance(399);
+        expect((await a.get(`${pg.siteUrl}/`)).status).toBe(429);
+        clock.advance(400);
         expect((await a.get(`${pg.siteUrl}/`)).status).toBe(200);
     });
 });
