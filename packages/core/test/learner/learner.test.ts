@@ -143,3 +143,18 @@ describe('Learner: state from the store', () => {
         expect(reopenedMessage(SITE, 2, 'key SESSIONPACK_STATE')).toMatch(/^state from the store had all 2 proxies banned or backed off on shop\.test.*clear the stored state \(key SESSIONPACK_STATE\)/);
     });
 });
+
+describe('learner options', () => {
+    it('accepts every documented knob and names a wrong one', async () => {
+        const ow = (await import('ow')).default;
+        const { learnerShape } = await import('../../src/learner/options.js');
+        const check = (value: unknown) => ow(value, 'learner', learnerShape as never);
+        expect(() => check(undefined)).not.toThrow();
+        expect(() =>
+            check({ health: { halfLifeMillis: 1000 }, siteWide: { stopAfterMillis: 5000, minProxies: 3 }, pace: { decrease: 0.5 }, cap: { minCap: 3 }, tiers: { blockedToMoveUp: 2 }, manyGoodUses: 4 }),
+        ).not.toThrow();
+        expect(() => check({ siteWide: { pauseMilis: 5 } })).toThrow(/pauseMilis/);
+        expect(() => check({ pace: { decrease: 2 } })).toThrow(/decrease/);
+        expect(() => check({ cap: { minCap: 0 } })).toThrow(/minCap/);
+    });
+});
