@@ -3,7 +3,7 @@
  *
  * - which proxy a new session gets: Thompson sampling over the usable proxies (a draw from each one's posterior on
  *   the site), divided by the sessions already on it so load spreads, cheapest tier allowed first;
- * - which ready session to hand out: the one whose proxy draws best, least recently used among equals;
+ * - which ready session to hand out: the least recently used of those whose proxy draws near the best;
  * - whether to create a session at all: only when demand needs one (every usable session is busy, cooling or paced,
  *   and a usable proxy has none of this pool's sessions), with the pool size as a ceiling and no pre-fill.
  */
@@ -50,21 +50,23 @@ export interface SessionOption {
     handOutSeq: number;
 }
 
-/** Picks among ready sessions: best draw of its proxy (one draw per proxy), least recently handed out among ties. */
-export function chooseSession<T extends SessionOption>(sessions: readonly T[], draw: HealthDraw): T | undefined {
+/**
+ * Picks among ready sessions: of those whose proxy draws within `spread` of the best draw (one draw per proxy), the
+ * one handed out longest ago, so load spreads over the good proxies (rate limits, wear) instead of piling on one.
+ */
+export function chooseSession<T extends SessionOption>(sessions: readonly T[], draw: HealthDraw, spread = 0.85): T | undefined {
     const draws = new Map<string, number>();
-    let best: T | undefined;
-    let bestValue = -1;
+    let top = -1;
     for (const s of sessions) {
-        let d = draws.get(s.proxyId);
-        if (d === undefined) {
-            d = Math.round(draw(s.proxyId) * 100);
-            draws.set(s.proxyId, d);
-        }
-        if (d > bestValue || (d === bestValue && best !== undefined && s.handOutSeq < best.handOutSeq)) {
-            best = s;
-            bestValue = d;
-        }
+        if (draws.has(s.proxyId)) continue;
+        const d = draw(s.proxyId);
+        draws.set(s.proxyId, d);
+        if (d > top) top = d;
+    }
+    let best: T | undefined;
+    for (const s of sessions) {
+        if (draws.get(s.proxyId)! < spread * top) continue;
+        if (best === undefined || s.handOutSeq < best.handOutSeq) best = s;
     }
     return best;
 }

@@ -15,7 +15,7 @@ import { attributeBlock, type Blame, SiblingTracker } from './blame.js';
 import { type CapObservation, CapLearner, type CapOptions } from './cap.js';
 import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './health.js';
 import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
-import { SiteGuard, type SiteGuardOptions } from './site-guard.js';
+import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
 import { type PersistedTiers, TierLadder, type TierOptions } from './tiers.js';
 
 /** Options of the learner (`learner` option of the manager); every part has its defaults. */
@@ -291,7 +291,9 @@ export class Learner {
     private absolve(proxyId: string, site: string, now: number): void {
         const k = key(proxyId, site);
         const last = this.lastEscalation.get(k);
-        if (!last || last.at <= now - (this.options.siteWide?.windowMillis ?? 10_000)) return;
+        // Only what the episode itself charged (it can last up to stopAfterMillis, plus the window before it).
+        const horizon = (this.options.siteWide?.stopAfterMillis ?? DEFAULT_SITE_GUARD.stopAfterMillis) + (this.options.siteWide?.windowMillis ?? DEFAULT_SITE_GUARD.windowMillis);
+        if (!last || last.at <= now - horizon) return;
         if (last.before) this.backoffs.set(k, last.before);
         else this.backoffs.delete(k);
         this.lastEscalation.delete(k);

@@ -27,7 +27,6 @@ export const learnerShape = ow.optional.object.exactShape({
     siteWide: ow.optional.object.exactShape({
         windowMillis: positive,
         minProxies: positiveInt,
-        fraction: ow.optional.number.inRange(0.5, 1),
         pauseMillis: positive,
         maxPauseMillis: positive,
         stopAfterMillis: positive,

@@ -3,18 +3,20 @@
  * by additive increase, multiplicative decrease. Until the first 429 nothing is paced. A 429 sets the rate to a
  * fraction of what was just sent (measured over the recent sends) and waits out Retry-After; each success then adds
  * a little. Uses of any session on that proxy are spaced by 1 / rate, so after the first 429 per IP repeats are rare.
- * A pace that has not been confirmed by a 429 for `forgetAfterMillis` is forgotten.
+ * The rate learned last on a site is the prior of that site's other proxies (IPs of one site usually share its limit),
+ * so the first 429 on a site paces them all. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is
+ * forgotten.
  */
 
 /** How pace is learned (`learner.pace` option). */
 export interface PaceOptions {
-    /** Factor the rate is multiplied by on a 429. @default 0.7 */
+    /** Factor the rate is multiplied by on a 429. @default 0.8 */
     decrease?: number;
     /** Requests per second added to the rate per success. @default 0.02 */
     increase?: number;
     /** Lowest rate learned, in requests per second. @default 0.05 */
     minRate?: number;
-    /** Window over which the sent rate is measured at a 429, in milliseconds. @default 5000 */
+    /** Window over which the sent rate is measured at a 429, in milliseconds. @default 10000 */
     measureMillis?: number;
     /** A learned rate without a 429 for this long is forgotten, in milliseconds. @default 600000 */
     forgetAfterMillis?: number;
@@ -22,7 +24,7 @@ export interface PaceOptions {
 
 export type ResolvedPaceOptions = Required<PaceOptions>;
 
-export const DEFAULT_PACE_OPTIONS: ResolvedPaceOptions = { decrease: 0.7, increase: 0.02, minRate: 0.05, measureMillis: 5_000, forgetAfterMillis: 600_000 };
+export const DEFAULT_PACE_OPTIONS: ResolvedPaceOptions = { decrease: 0.8, increase: 0.02, minRate: 0.05, measureMillis: 10_000, forgetAfterMillis: 600_000 };
 
 /** Persisted pace of one (proxy, site). */
 export interface PaceRecord {
@@ -48,6 +50,8 @@ const MAX_SENDS = 64;
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
     private readonly records = new Map<string, Live>();
+    /** Per site: the rate learned last there, the prior of proxies that have none of their own. */
+    private readonly priors = new Map<string, { rate: number; at: number }>();
     private readonly options: ResolvedPaceOptions;
 
     constructor(options: PaceOptions = {}) {
@@ -64,11 +68,17 @@ export class PaceLearner {
         return r;
     }
 
-    /** The learned rate in requests per second, or undefined while nothing limited this proxy on this site. */
+    /**
+     * The learned rate in requests per second (the proxy's own, else the site's prior), or undefined while nothing was
+     * limited on this site.
+     */
     rate(proxyId: string, site: string, now: number): number | undefined {
         const r = this.live(proxyId, site);
         if (r.rate !== undefined && now - (r.lastLimitedAt ?? 0) >= this.options.forgetAfterMillis) delete r.rate;
-        return r.rate;
+        if (r.rate !== undefined) return r.rate;
+        const prior = this.priors.get(site);
+        if (prior && now - prior.at < this.options.forgetAfterMillis) return prior.rate;
+        return undefined;
     }
 
     /** Earliest time a use of this proxy on this site may start (Retry-After and pace). */
@@ -90,7 +100,7 @@ export class PaceLearner {
     /** A success: the rate grows by `increase`. */
     onSuccess(proxyId: string, site: string, now: number): void {
         const r = this.live(proxyId, site);
-        if (this.rate(proxyId, site, now) === undefined) return;
+        if (r.rate === undefined || this.rate(proxyId, site, now) === undefined) return;
         r.rate = Math.min(r.rate! + this.options.increase, Math.max(r.rate!, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
     }
 
@@ -104,10 +114,13 @@ export class PaceLearner {
         const measured = (Math.max(1, recent.length - 1) * 1000) / span;
         // A 429 during a pause came from a use sent before the pause: it says nothing new about the rate.
         const duringPause = (r.pausedUntil ?? 0) > now - 1;
-        if (!duringPause || r.rate === undefined) {
-            const base = r.rate === undefined ? measured : Math.min(r.rate, measured);
+        // One use in the window says nothing about a rate (the limit is another client's, or per window): Retry-After only.
+        if (recent.length >= 2 && (!duringPause || r.rate === undefined)) {
+            const own = r.rate ?? this.rate(proxyId, site, now);
+            const base = own === undefined ? measured : Math.min(own, measured);
             r.rate = Math.max(minRate, base * decrease);
             r.ceiling = measured;
+            this.priors.set(site, { rate: r.rate, at: now });
         }
         r.lastLimitedAt = now;
         if (retryAfterMillis > 0) r.pausedUntil = Math.max(r.pausedUntil ?? 0, now + retryAfterMillis);

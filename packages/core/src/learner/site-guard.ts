@@ -1,18 +1,17 @@
 /**
- * Blocks that are the site's or the check's fault. When the latest uses of most proxies on one site were blocked
- * within a short window, no proxy is to blame: the site is down, blocks everyone for a while, or the user's check
- * rejects good pages. The guard then pauses the pool (briefly, doubling while it persists), says which proxies the
- * window's blocks must not count against, and, if it lasts too long, gives the reason to stop the crawl with.
+ * Blocks that are the site's or the check's fault. When many distinct proxies were blocked on one site within a short
+ * window and none of its uses succeeded meanwhile, no proxy is to blame: the site is down, blocks everyone for a
+ * while, or the user's check rejects good pages. The guard then pauses the pool (briefly, doubling while it
+ * persists); once a second pause confirms it (still no success), it says which proxies the episode's blocks must not
+ * count against; and if it lasts too long, it gives the reason to stop the crawl with.
  */
 
 /** When blocks are the site's fault (`learner.siteWide` option). */
 export interface SiteGuardOptions {
-    /** Window in which the latest uses of the proxies are compared, in milliseconds. @default 10000 */
+    /** Blocks older than this do not count toward an episode, in milliseconds. @default 10000 */
     windowMillis?: number;
-    /** Fewest distinct proxies with a use in the window before the site can be blamed. @default 5 */
+    /** Distinct proxies blocked since the last success on the site (within the window) that make it site-wide. @default 8 */
     minProxies?: number;
-    /** Share of those proxies whose latest use was blocked. @default 0.9 */
-    fraction?: number;
     /** First pause of the pool, in milliseconds; it doubles while blocks stay site-wide. @default 2000 */
     pauseMillis?: number;
     /** Cap of one pause, in milliseconds. @default 30000 */
@@ -25,8 +24,7 @@ export type ResolvedSiteGuardOptions = Required<SiteGuardOptions>;
 
 export const DEFAULT_SITE_GUARD: ResolvedSiteGuardOptions = {
     windowMillis: 10_000,
-    minProxies: 5,
-    fraction: 0.9,
+    minProxies: 8,
     pauseMillis: 2_000,
     maxPauseMillis: 30_000,
     stopAfterMillis: 60_000,
@@ -46,14 +44,12 @@ export interface SiteVerdict {
     message?: string;
 }
 
-interface Latest {
-    blocked: boolean;
-    at: number;
-}
-
 /** One per (site) pool; see the module comment. */
 export class SiteGuard {
-    private readonly latest = new Map<string, Latest>();
+    /** Proxies blocked since the last success on the site, with the time of their latest block. */
+    private readonly blockedSinceSuccess = new Map<string, number>();
+    /** Every proxy blocked during the current episode. */
+    private readonly episodeBlocked = new Set<string>();
     private readonly options: ResolvedSiteGuardOptions;
     private episodeStart: number | undefined;
     private pauses = 0;
@@ -78,28 +74,23 @@ export class SiteGuard {
 
     /** Records the latest use of `proxyId` on the site: blocked or not (any other judged outcome). */
     observe(proxyId: string, blocked: boolean, now: number): SiteVerdict {
-        this.latest.set(proxyId, { blocked, at: now });
         if (!blocked) {
+            this.blockedSinceSuccess.clear();
             this.episodeStart = undefined;
+            this.episodeBlocked.clear();
             this.pauses = 0;
             return { siteWide: false, absolve: [] };
         }
-        const { windowMillis, minProxies, fraction } = this.options;
-        let seen = 0;
-        const blockedIds: string[] = [];
-        for (const [id, l] of this.latest) {
-            if (l.at <= now - windowMillis) {
-                this.latest.delete(id);
-                continue;
-            }
-            seen++;
-            if (l.blocked) blockedIds.push(id);
-        }
-        if (seen < minProxies || blockedIds.length < fraction * seen) {
-            return { siteWide: false, absolve: [] };
-        }
-        const verdict: SiteVerdict = { siteWide: true, absolve: blockedIds };
+        this.blockedSinceSuccess.set(proxyId, now);
+        const { windowMillis, minProxies } = this.options;
+        for (const [id, at] of this.blockedSinceSuccess) if (at <= now - windowMillis) this.blockedSinceSuccess.delete(id);
+        // Site-wide: since the last success on the site, at least minProxies distinct proxies were blocked in the window.
+        if (this.episodeStart === undefined && this.blockedSinceSuccess.size < minProxies) return { siteWide: false, absolve: [] };
         this.episodeStart ??= now;
+        for (const id of this.blockedSinceSuccess.keys()) this.episodeBlocked.add(id);
+        // The first pause only suspects the site (a run of unlucky picks looks the same); from the second on, with no
+        // success in between, the episode is confirmed and its blocks are taken back from the proxies.
+        const verdict: SiteVerdict = { siteWide: true, absolve: this.pauses >= 1 ? [...this.episodeBlocked] : [] };
         if (now - this.episodeStart >= this.options.stopAfterMillis) {
             verdict.stop = this.describe(now);
             return verdict;

@@ -64,8 +64,13 @@ describe('Learner: site-wide blocks', () => {
         expect(effects[4]).toMatchObject({ blame: 'site', retireSession: false });
         expect(effects[4]!.pausePoolUntil).toBe(40 + 2000);
         expect(effects[4]!.message).toMatch(/every proxy was blocked on shop\.test/);
-        for (let i = 0; i < 5; i++) expect(l.availability(`p${i}`, SITE, 50)).toBe('usable');
+        // Suspected, not confirmed: the first four stay backed off until a second pause confirms the episode.
+        expect(l.availability('p0', SITE, 50)).toBe('backoff');
+        expect(l.availability('p4', SITE, 50)).toBe('usable');
         expect(l.pausedUntil(SITE)).toBe(2040);
+        const confirmed = l.onOutcome(use('p1', 'late', 0), { kind: 'blocked' }, 2100);
+        expect(confirmed.pausePoolUntil).toBe(2100 + 4000);
+        for (let i = 0; i < 5; i++) expect(l.availability(`p${i}`, SITE, 2100)).toBe('usable');
         let stop: string | undefined;
         for (let t = 2100, i = 0; !stop && t < 60_000; t += 500, i++) stop = l.onOutcome(use(`p${i % 5}`, `x${t}`, 0), { kind: 'blocked' }, t).stop;
         expect(stop).toMatch(/the site may be down or the check may be wrong/);
@@ -86,7 +91,8 @@ describe('Learner: site-wide blocks', () => {
                     if (e.pausePoolUntil) pauses++;
                     expect(e.stop).toBeUndefined();
                 }
-                expect(pauses).toBeLessThanOrEqual(1);
+                // A run of banned proxies can look site-wide for a moment; it costs a short pause, never a stop.
+                expect(pauses).toBeLessThanOrEqual(3);
             }),
             { seed: 9, numRuns: 30 },
         );
