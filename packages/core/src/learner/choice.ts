@@ -2,7 +2,8 @@
  * The learner's choices for the scheduler, as pure functions over the candidates it hands in:
  *
  * - which proxy a new session gets: Thompson sampling over the usable proxies (a draw from each one's posterior on
- *   the site), divided by the sessions already on it so load spreads, cheapest tier allowed first;
+ *   the site), divided by the sessions already on it, the one used longest ago among the near-best, cheapest tier
+ *   allowed first;
  * - which ready session to hand out: the least recently used of those whose proxy draws near the best;
  * - whether to create a session at all: only when demand needs one (every usable session is busy, cooling or paced,
  *   and a usable proxy has none of this pool's sessions), with the pool size as a ceiling and no pre-fill.
@@ -15,31 +16,32 @@ export interface ProxyOption {
     load: number;
     /** Its tier (0 = cheapest), with tiered proxies. */
     tier?: number;
+    /** Order of its last use in this pool (lower = longer ago; 0 = never). */
+    lastUsedSeq?: number;
 }
 
 /** Draws a proxy's health on the site (Thompson sampling); see `Learner.sample`. */
 export type HealthDraw = (proxyId: string) => number;
 
 /**
- * Picks the proxy of a new session: the best posterior draw per unit of load, among the proxies of tier `maxTier`
- * or below when given (the ladder's tier first: a proxy of a lower tier is only taken when none of the tier is left).
+ * Picks the proxy of a new session: among the proxies whose posterior draw per unit of load comes within `spread` of
+ * the best, the one used longest ago (wear spreads over the good proxies instead of burning one), from the ladder's
+ * tier when given (a lower tier only when none of the tier is left).
  */
-export function chooseProxy<T extends ProxyOption>(options: readonly T[], draw: HealthDraw, tier?: number): T | undefined {
+export function chooseProxy<T extends ProxyOption>(options: readonly T[], draw: HealthDraw, tier?: number, spread = 0.85): T | undefined {
     let pool: readonly T[] = options;
     if (tier !== undefined) {
         const exact = options.filter((o) => (o.tier ?? 0) === tier);
         pool = exact.length > 0 ? exact : options.filter((o) => (o.tier ?? 0) < tier);
         if (pool.length === 0) return undefined;
     }
+    const values = pool.map((o) => draw(o.id) / (1 + o.load));
+    const top = Math.max(...values);
     let best: T | undefined;
-    let bestValue = -1;
-    for (const o of pool) {
-        const value = draw(o.id) / (1 + o.load);
-        if (value > bestValue) {
-            best = o;
-            bestValue = value;
-        }
-    }
+    pool.forEach((o, i) => {
+        if (values[i]! < spread * top) return;
+        if (best === undefined || (o.lastUsedSeq ?? 0) < (best.lastUsedSeq ?? 0)) best = o;
+    });
     return best;
 }
 

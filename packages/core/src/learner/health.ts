@@ -1,7 +1,7 @@
 /**
  * Proxy health with recency: per (proxy, site) a Beta posterior over "a use goes well" whose counts fade, by time
  * (half-life) and by newer outcomes (each outcome discounts the older ones), with the proxy's record on every site as
- * the prior. Old evidence fades, so a proxy that burns loses its lead after a block or two and one that recovered is
+ * the prior (for a proxy never used anywhere: how the first uses of proxies went on that site). Old evidence fades, so a proxy that burns loses its lead after a block or two and one that recovered is
  * back in the running soon. `sample()` draws from the posterior: Thompson sampling, exploration included.
  */
 import { sampleBeta, type Random } from './beta.js';
@@ -54,6 +54,8 @@ function faded(c: FadedCounts, now: number, halfLifeMillis: number): { ok: numbe
 /** Per (proxy, site) health with recency; see the module comment. */
 export class FadingHealth {
     private readonly entries = new Map<string, Entry>();
+    /** Per site: how the first use of each proxy there went (the base rate an untried proxy starts from). */
+    private readonly firstUses = new Map<string, { ok: number; bad: number }>();
     private readonly options: ResolvedHealthOptions;
 
     constructor(options: HealthOptions = {}) {
@@ -77,6 +79,10 @@ export class FadingHealth {
         if (!s) {
             s = { ok: 0, bad: 0, at: now };
             e.sites.set(site, s);
+            const first = this.firstUses.get(site) ?? { ok: 0, bad: 0 };
+            if (good) first.ok++;
+            else first.bad++;
+            this.firstUses.set(site, first);
         }
         for (const c of [e.global, s]) {
             const f = faded(c, now, this.options.halfLifeMillis);
@@ -92,7 +98,9 @@ export class FadingHealth {
         const e = this.entries.get(proxyId);
         const { halfLifeMillis, priorWeight } = this.options;
         const g = e ? faded(e.global, now, halfLifeMillis) : { ok: 0, bad: 0 };
-        const prior = (g.ok + 1) / (g.ok + g.bad + 2);
+        // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
+        const base = this.firstUses.get(site);
+        const prior = g.ok + g.bad > 0.01 || !base ? (g.ok + 1) / (g.ok + g.bad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
         const s = e?.sites.get(site);
         const c = s ? faded(s, now, halfLifeMillis) : { ok: 0, bad: 0 };
         return { a: c.ok + priorWeight * prior + 0.5, b: c.bad + priorWeight * (1 - prior) + 0.5 };

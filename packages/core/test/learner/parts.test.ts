@@ -59,9 +59,18 @@ describe('FadingHealth', () => {
         for (let i = 0; i < 10; i++) h.record('p', 'a.test', false, 0);
         expect(h.mean('p', 'a.test', 0)).toBeLessThan(0.2);
         expect(h.trials('p', 'a.test', 3000)).toBeCloseTo(h.trials('p', 'a.test', 0) / 8, 5);
-        expect(h.mean('p', 'a.test', 20_000)).toBeGreaterThan(0.4);
+        // Faded out: back near the prior, far above where the blocks had put it.
+        expect(h.mean('p', 'a.test', 20_000)).toBeGreaterThan(0.3);
         // Unknown on b.test: the record everywhere (bad) is the prior.
         expect(h.mean('p', 'b.test', 0)).toBeLessThan(h.mean('q', 'b.test', 0));
+    });
+
+    it('starts a proxy never used anywhere from how first uses went on the site', () => {
+        const h = new FadingHealth();
+        for (let i = 0; i < 10; i++) h.record(`bad${i}`, 'banned.test', i >= 7, 0);
+        for (let i = 0; i < 10; i++) h.record(`good${i}`, 'kind.test', i >= 2, 0);
+        expect(h.mean('fresh', 'banned.test', 0)).toBeLessThan(0.45);
+        expect(h.mean('fresh', 'kind.test', 0)).toBeGreaterThan(0.6);
     });
 
     it('survives a snapshot, and never reports a mean outside (0, 1)', () => {
