@@ -348,3 +348,17 @@ describe('choices', () => {
         );
     });
 });
+
+describe('readTiers', () => {
+    it('keeps each URL with the first (cheapest) tier it appears in, direct included', async () => {
+        const { readTiers } = await import('../../src/learner/tiered.js');
+        const { ProxyConfiguration } = await import('@crawlee/core');
+        const pc = new ProxyConfiguration({ tieredProxyUrls: [[null], ['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:2', 'http://127.0.0.1:3']] });
+        const tiers = readTiers(pc as never)!;
+        expect(tiers.count).toBe(3);
+        expect(tiers.urls).toEqual([null, 'http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3']);
+        expect([...tiers.tierOf]).toEqual([['', 0], ['http://127.0.0.1:1', 1], ['http://127.0.0.1:2', 1], ['http://127.0.0.1:3', 2]]);
+        expect(readTiers(new ProxyConfiguration({ proxyUrls: ['http://127.0.0.1:1'] }) as never)).toBeUndefined();
+        expect(readTiers(undefined)).toBeUndefined();
+    });
+});
