@@ -96,6 +96,10 @@ export class Learner {
     private readonly backoffOptions: ResolvedDecayingBackoff;
     private readonly backoffs = new Map<string, BackoffRecord>();
     private readonly lastEscalation = new Map<string, { before: BackoffRecord | undefined; at: number }>();
+    /** Per (proxy, site) in backoff: when its episode began and when it was last blocked (a failed probe). */
+    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
+    /** Per site: recent estimates of how long a blocked proxy takes to recover (the first backoff follows them). */
+    private readonly recoveries = new Map<string, number[]>();
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
     private readonly caps = new Map<string, CapLearner>();
@@ -201,7 +205,10 @@ export class Learner {
                 for (const scope of [GLOBAL, site]) {
                     const k = key(proxyId, scope);
                     const settled = settle(this.backoffs.get(k), now);
-                    if (settled && settled.level === 0) this.backoffs.delete(k);
+                    if (settled && settled.level === 0) {
+                        this.backoffs.delete(k);
+                        this.learnRecovery(k, scope, now);
+                    }
                 }
                 if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'good', now, ctx.tierProbe);
                 break;
@@ -279,13 +286,48 @@ export class Learner {
         const k = key(proxyId, scope);
         const before = this.backoffs.get(k);
         if ((before?.until ?? 0) > now) return undefined;
-        const after = escalate(before, now, this.random, this.backoffOptions);
+        const episode = this.episodes.get(k);
+        if (!before || before.level === 0 || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
+        else episode.lastBlocked = now;
+        const after = escalate(before, now, this.random, this.scheduleFor(scope));
         this.backoffs.set(k, after);
         this.lastEscalation.set(k, { before, at: now });
         const banned = after.level >= this.backoffOptions.banAfterBackoffs;
         if (banned) this.counts.bans++;
         else this.counts.backoffs++;
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
+    }
+
+    /**
+     * A proxy in backoff passed again: it recovered somewhere between its last block and now. The midpoint, from the
+     * start of its episode, is one estimate of how long the site takes to let a proxy back in.
+     */
+    private learnRecovery(k: string, scope: string, now: number): void {
+        const episode = this.episodes.get(k);
+        this.episodes.delete(k);
+        if (!episode || scope === GLOBAL) return;
+        const list = this.recoveries.get(scope) ?? [];
+        list.push((episode.lastBlocked + now) / 2 - episode.start);
+        if (list.length > 8) list.shift();
+        this.recoveries.set(scope, list);
+    }
+
+    /**
+     * The backoff schedule on `scope`: the configured one, with its base raised to about the site's typical recovery
+     * time once two recoveries were seen there (a probe before the proxy recovers is one more wasted request).
+     */
+    private scheduleFor(scope: string): ResolvedDecayingBackoff {
+        const list = this.recoveries.get(scope);
+        if (!list || list.length < 2) return this.backoffOptions;
+        const sorted = [...list].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        const { baseMillis, maxMillis } = this.backoffOptions;
+        return { ...this.backoffOptions, baseMillis: Math.min(maxMillis, Math.max(baseMillis, 1.1 * median)) };
+    }
+
+    /** The first backoff on a site now (the learned recovery time, or the configured base), for stats. */
+    firstBackoffMillis(site: string): number {
+        return this.scheduleFor(site).baseMillis;
     }
 
     private absolve(proxyId: string, site: string, now: number): void {

@@ -164,3 +164,23 @@ describe('learner options', () => {
         expect(() => check({ cap: { minCap: 0 } })).toThrow(/minCap/);
     });
 });
+
+describe('Learner: learned recovery time', () => {
+    it('raises the first backoff on a site to about the time its proxies take to recover', () => {
+        const l = new Learner({}, seeded(4));
+        // Proxies recover 8 s after their block: a 5 s probe fails, the next one passes.
+        let t = 0;
+        for (const p of ['a', 'b', 'c']) {
+            const first = l.onOutcome(use(p, `${p}1`, 0), { kind: 'blocked' }, t);
+            const probe1 = first.backoff!.until;
+            const second = l.onOutcome(use(p, `${p}2`, 0), { kind: 'blocked' }, probe1);
+            l.onOutcome(use(p, `${p}3`, 0), { kind: 'ok' }, second.backoff!.until);
+            expect(second.backoff!.until - t).toBeGreaterThan(8_000);
+            t += 60_000;
+        }
+        expect(l.firstBackoffMillis(SITE)).toBeGreaterThan(8_000);
+        expect(l.firstBackoffMillis('elsewhere.test')).toBe(5_000);
+        const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
+        expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
+    });
+});
