@@ -13,13 +13,8 @@
 import type { Request } from '@crawlee/core';
 import { ProxyConfiguration } from '@crawlee/core';
 import type { BrowserController } from '@crawlee/browser-pool';
-import {
-    CrawlerBinding,
-    type InitToolHelpers,
-    type ManagedSession,
-    type SessionManager,
-    type SessionManagerOptions,
-} from '@sessionpack/core';
+import type { InitToolHelpers, ManagedSession, SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import { CrawlerBinding } from '@sessionpack/core/adapter';
 
 import { jarToBrowserCookies, saveBrowserCookies } from './cookies.js';
 import type { BrowserDriver, InitPage } from './driver.js';

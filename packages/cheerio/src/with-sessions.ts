@@ -1,6 +1,6 @@
 import type { HttpCrawlerOptions, HttpCrawlingContext, InternalHttpHook } from '@crawlee/http';
 import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import { CrawlerBinding } from '@sessionpack/core';
+import { CrawlerBinding } from '@sessionpack/core/adapter';
 
 /** The most of a response body the check looks at (challenge markers sit near the top of a page). */
 const BODY_CHECK_LIMIT = 256 * 1024;

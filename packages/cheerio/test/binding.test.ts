@@ -30,8 +30,8 @@ describe('withSessions(CheerioCrawler)', () => {
             withSessions(
                 {
                     maxConcurrency: 4,
-                    preNavigationHooks: [({ request, session }) => note(request.url, `user-pre:${session ? 'session' : 'none'}`)],
-                    postNavigationHooks: [({ request }) => note(request.url, 'user-post')],
+                    preNavigationHooks: [({ request, session }) => void note(request.url, `user-pre:${session ? 'session' : 'none'}`)],
+                    postNavigationHooks: [({ request }) => void note(request.url, 'user-post')],
                     requestHandler: async ({ request, session, proxyInfo }) => {
                         note(request.url, 'handler');
                         const s = session as unknown as { id: string; identity: { userAgent: string; proxy?: { url: string } } };

@@ -1,32 +1,11 @@
-import {
-    type CrawlingContext,
-    log as crawleeLog,
-    NonRetryableError,
-    ProxyConfiguration,
-    type Request,
-    SessionError,
-} from '@crawlee/core';
+import { type CrawlingContext, log as crawleeLog, ProxyConfiguration, type Request } from '@crawlee/core';
 import { AttemptTracker } from './attempts.js';
-import { type AcquireOptions, SessionManager } from './manager.js';
+import { BadSessionError, SessionsUnavailableError } from './errors.js';
+import type { AcquireOptions } from './init.js';
+import { SessionManager } from './manager.js';
 import { type SessionManagerOptions, validateOptions } from './options.js';
 import type { ManagedSession } from './session.js';
 import type { Outcome, ResponseSnapshot } from './types.js';
-
-/** The crawl can no longer get sessions (every proxy burnt, init failing over and over, a check aborted). */
-export class SessionsUnavailableError extends NonRetryableError {
-    constructor(readonly reason: string) {
-        super(`sessionpack stopped the crawl: ${reason}`);
-        this.name = 'SessionsUnavailableError';
-    }
-}
-
-/** Thrown to Crawlee when a response showed the session is bad: Crawlee retries the request on another session. */
-export class BadSessionError extends SessionError {
-    constructor(readonly outcome: Outcome, session: ManagedSession) {
-        super(`${outcome.type} on session ${session.id} (pool ${session.poolKey}): ${outcome.reason ?? 'no reason given'}`);
-        this.name = 'BadSessionError';
-    }
-}
 
 type AnyContext = CrawlingContext & { session?: ManagedSession | undefined };
 type Handler<C> = (ctx: C, error: Error) => unknown;
@@ -90,7 +69,7 @@ export class CrawlerBinding {
     stop(reason: string) {
         if (this.stopReason) return;
         this.stopReason = reason;
-        this.log.error(`Stopping the crawl: ${reason}. Remaining requests fail with this reason.`);
+        this.log.error(`Stopping the crawl: ${reason.replace(/\.+$/, '')}. Remaining requests fail with this reason.`);
     }
 
     get stopped(): string | undefined {
@@ -148,7 +127,6 @@ export class CrawlerBinding {
                 throw error;
             }
             await this.end(ctx.request, { type: 'ok' });
-            this.detach(ctx);
         };
     }
 
@@ -160,7 +138,6 @@ export class CrawlerBinding {
         return async (ctx: C, error: Error) => {
             await this.endFromError(ctx, error);
             if (handler) await handler(ctx, error);
-            this.detach(ctx);
         };
     }
 
@@ -179,13 +156,5 @@ export class CrawlerBinding {
         }
         // A response that classified as fine but still failed (e.g. a content type Crawlee refuses) is not the session's fault.
         await this.end(ctx.request, outcome.type === 'ok' ? { type: 'target-error', reason: error.message } : outcome);
-    }
-
-    /**
-     * Once an attempt has been ended, Crawlee's own `markGood()` / `markBad()` / `retire()` after the handlers
-     * would count it a second time; the session leaves the context so those calls reach nothing.
-     */
-    private detach(ctx: AnyContext) {
-        ctx.session = undefined;
     }
 }

@@ -1,7 +1,12 @@
 /**
- * Errors of the session engine. Each says what was wrong and what to do. The ones with `stopsCrawl = true`
- * mean "this crawl cannot continue": adapters turn them into a stopped crawl with the error's message as the reason.
+ * Every error class of sessionpack. Each says what was wrong and what to do, carries `cause` where it wraps another
+ * error, and has a type guard. The ones with `stopsCrawl = true` mean "this crawl cannot continue": adapters turn
+ * them into a stopped crawl with the error's message as the reason.
  */
+import { NonRetryableError, SessionError } from '@crawlee/core';
+
+import type { ManagedSession } from './session.js';
+import type { Outcome } from './types.js';
 
 /** Base class of every error thrown by sessionpack. */
 export class SessionpackError extends Error {
@@ -37,10 +42,11 @@ export class NoUsableProxyError extends SessionpackError {
 
     constructor(
         readonly pool: string,
-        readonly details: { total: number; backoff: number; banned: number; nextRetryAt?: number },
+        readonly details: { total: number; backoff: number; banned: number; nextRetryAt?: number; stalled?: boolean },
     ) {
         super(
             `No usable proxy for pool "${pool}": ${details.total} configured, ${details.backoff} in backoff, ${details.banned} banned for this site` +
+                (details.stalled ? ', every one failed again on its probe after a backoff (refused connections, a dead proxy farm?)' : '') +
                 (details.nextRetryAt !== undefined ? `, the first backoff ends at ${new Date(details.nextRetryAt).toISOString()}` : '') +
                 '. Add proxies, or raise proxyBackoff / pool.acquireTimeoutSecs to wait longer.',
         );
@@ -55,10 +61,12 @@ export class InitFailedError extends SessionpackError {
         readonly pool: string,
         readonly failures: number,
         readonly lastError: string,
+        options?: { cause?: unknown },
     ) {
         super(
             `Session init failed ${failures} times in a row in pool "${pool}" (last: ${lastError}). ` +
                 'Fix the rule\'s init hook or the site/proxy it depends on; raise pool.maxInitFailuresInRow to tolerate more.',
+            options,
         );
     }
 }
@@ -85,7 +93,40 @@ export class ManagerClosedError extends SessionpackError {
     }
 }
 
+/** Thrown to Crawlee when the crawl can no longer get sessions (every proxy burnt, init failing, a check aborted). */
+export class SessionsUnavailableError extends NonRetryableError {
+    constructor(
+        readonly reason: string,
+        options?: { cause?: unknown },
+    ) {
+        super(`sessionpack stopped the crawl: ${reason}`);
+        this.name = 'SessionsUnavailableError';
+        if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+    }
+}
+
+/** Thrown to Crawlee when a response showed the session is bad: Crawlee retries the request on another session. */
+export class BadSessionError extends SessionError {
+    constructor(
+        readonly outcome: Outcome,
+        session: ManagedSession,
+    ) {
+        super(`${outcome.type} on session ${session.id} (pool ${session.poolKey}): ${outcome.reason ?? 'no reason given'}`);
+        this.name = 'BadSessionError';
+    }
+}
+
 /** True for errors that mean "stop the crawl with this reason" (`stopsCrawl = true`). */
 export function isCrawlStoppingError(error: unknown): error is SessionpackError {
     return error instanceof SessionpackError && error.stopsCrawl;
 }
+
+/** True for any error thrown by the session engine. */
+export const isSessionpackError = (error: unknown): error is SessionpackError => error instanceof SessionpackError;
+export const isAcquireTimeoutError = (error: unknown): error is AcquireTimeoutError => error instanceof AcquireTimeoutError;
+export const isNoUsableProxyError = (error: unknown): error is NoUsableProxyError => error instanceof NoUsableProxyError;
+export const isInitFailedError = (error: unknown): error is InitFailedError => error instanceof InitFailedError;
+export const isCrawlAbortError = (error: unknown): error is CrawlAbortError => error instanceof CrawlAbortError;
+export const isManagerClosedError = (error: unknown): error is ManagerClosedError => error instanceof ManagerClosedError;
+export const isSessionsUnavailableError = (error: unknown): error is SessionsUnavailableError => error instanceof SessionsUnavailableError;
+export const isBadSessionError = (error: unknown): error is BadSessionError => error instanceof BadSessionError;

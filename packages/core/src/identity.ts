@@ -52,6 +52,22 @@ export class IdentityFactory {
         this.shared = shared;
     }
 
+    /** The factory a manager's options ask for; rejects bad `headerGeneratorOptions` at once, naming the option. */
+    static forOptions(
+        options: { headerGeneratorOptions?: Partial<HeaderGeneratorOptions>; identityVariants?: number },
+        random: () => number,
+    ): IdentityFactory {
+        const factory = new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions, variants: options.identityVariants, random });
+        if (options.headerGeneratorOptions) {
+            try {
+                factory.validate();
+            } catch (error) {
+                throw new TypeError(`SessionManager options: \`headerGeneratorOptions\` was rejected by header-generator: ${(error as Error).message}`, { cause: error });
+            }
+        }
+        return factory;
+    }
+
     /** Builds the header generator now (throws if header-generator rejects the options). */
     validate(): void {
         this.shared.generator ??= new HeaderGenerator(this.headerGeneratorOptions);

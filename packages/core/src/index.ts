@@ -1,20 +1,96 @@
+/**
+ * @sessionpack/core: what users of the session engine need. What adapters need (CrawlerBinding, AttemptTracker,
+ * createSendRequest...) is on the `@sessionpack/core/adapter` subpath.
+ */
 export const VERSION = '0.1.0';
 
-export * from './types.js';
-export * from './errors.js';
-export * from './clock.js';
-export * from './redact.js';
-export * from './classifier.js';
-export * from './proxies.js';
-export * from './identity.js';
-export * from './session.js';
-export * from './policies.js';
-export * from './rules.js';
-export * from './options.js';
-export * from './stats.js';
-export * from './store.js';
-export * from './pool.js';
-export * from './manager.js';
-export * from './attempts.js';
-export * from './send-request.js';
-export * from './crawler-binding.js';
+export { SessionManager } from './manager.js';
+export { SessionEvents } from './events.js';
+export { ManagedSession } from './session.js';
+export type { AcquireOptions, InitToolHelpers } from './init.js';
+export type { EvaluateInput, PrepareInput } from './hooks.js';
+export type { Pool } from './pool.js';
+
+export { DEFAULT_POOL_OPTIONS } from './options.js';
+export type { PoolOptions, ResolvedPoolOptions, SessionManagerOptions, StoreOptions } from './options.js';
+export type {
+    CheckHook,
+    CheckState,
+    CheckVerdict,
+    HookExtras,
+    HookState,
+    InitHook,
+    PrepareHook,
+    PrepareState,
+    Rule,
+    UrlPattern,
+} from './rules.js';
+export { POLICY_NAMES } from './policies.js';
+export type { Candidates, PolicyContext, PolicyName, ProxyCandidate, SessionPolicy } from './policies.js';
+
+export type {
+    Identity,
+    JsonObject,
+    JsonValue,
+    Outcome,
+    OutcomeType,
+    ProxyRef,
+    RequestLike,
+    ResponseSnapshot,
+    SendRequest,
+    SendRequestOptions,
+    SendRequestResponse,
+    SessionStateName,
+} from './types.js';
+export { OUTCOMES, OUTCOME_TYPES } from './outcomes.js';
+export type { OutcomeRule, SessionEffect } from './outcomes.js';
+
+export {
+    AcquireTimeoutError,
+    BadSessionError,
+    CrawlAbortError,
+    InitFailedError,
+    ManagerClosedError,
+    NoUsableProxyError,
+    SessionpackError,
+    SessionsUnavailableError,
+    isAcquireTimeoutError,
+    isBadSessionError,
+    isCrawlAbortError,
+    isCrawlStoppingError,
+    isInitFailedError,
+    isManagerClosedError,
+    isNoUsableProxyError,
+    isSessionpackError,
+    isSessionsUnavailableError,
+} from './errors.js';
+export type { AcquireWaitReason } from './errors.js';
+
+export { BUILT_IN_MARKERS, classify, parseRetryAfter } from './classifier.js';
+export type { BlockMarker, ClassifierOptions } from './classifier.js';
+
+export { DEFAULT_BACKOFF, ProxyHealth } from './health.js';
+export type { ProxyBackoffOptions, ResolvedBackoff } from './health.js';
+export type {
+    HealthChange,
+    HealthHandle,
+    HealthRecord,
+    OutcomeEffect,
+    PersistedHealth,
+    ProxyAvailability,
+    ProxyHealthModel,
+} from './health-model.js';
+export { DIRECT_PROXY_ID, proxyIdOf, proxyLabel, proxyRefOf } from './proxies.js';
+
+export { IdentityFactory, DEFAULT_HEADER_GENERATOR_OPTIONS } from './identity.js';
+export type { IdentityFactoryOptions } from './identity.js';
+
+export { COUNTER_NAMES, summaryLine } from './stats.js';
+export type { CounterName, Counters, ManagerStats, PoolStats, SessionCounts } from './stats.js';
+
+export { KeyValueSessionStore, parseState, STATE_FORMAT, STATE_VERSION } from './store.js';
+export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState, SessionStore, StateChanges } from './store.js';
+
+export { ManualClock, systemClock } from './clock.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { Redactor, redactText, redactUrl } from './redact.js';

@@ -10,7 +10,7 @@ import type { ClassifierOptions } from './classifier.js';
 import type { Clock } from './clock.js';
 import { redactText } from './redact.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
-import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './proxies.js';
+import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './health.js';
 import type { Rule } from './rules.js';
 import type { SessionStore } from './store.js';
 

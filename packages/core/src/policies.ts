@@ -1,9 +1,10 @@
 /**
  * Policies: how a pool picks among its usable sessions, whether it grows, and which proxy a new session gets.
- * Every method looks at the candidates it is given once: O(pool size) or O(proxies), never O(sessions ever made).
+ * A policy never sees the pool: it gets a {@link Candidates} view of the pool's readiness index, so a pick costs
+ * O(1) to O(number of proxies), never O(pool size).
  */
-import type { ProxyHealth } from './proxies.js';
 import type { ManagedSession } from './session.js';
+import type { ReadyOrder } from './slot.js';
 
 /** Names accepted by the `policy` option. */
 export type PolicyName = 'scored' | 'random' | 'round-robin' | 'use-until-failure';
@@ -24,20 +25,36 @@ export interface ProxyCandidate {
 export interface PolicyContext {
     /** The pool key (the "site" proxy health is tracked for). */
     site: string;
-    health: ProxyHealth;
     random: () => number;
     /** Chance of picking at random instead of by score (scored policy). */
     explorationRate: number;
-    /** The score of a session's proxy on this site (cached per pass: sessions share proxies). */
-    sessionScore(session: ManagedSession): number;
+    /** The score of a proxy on this site (see `HealthHandle.score`). */
+    proxyScore(proxyId: string): number;
+    /** Judged uses of a proxy on this site. */
+    proxyTrials(proxyId: string): number;
+}
+
+/** The usable sessions of a pool right now, as its readiness index sees them. */
+export interface Candidates {
+    /** How many sessions may be handed out now (≥ 1 when a policy is asked to pick). */
+    readonly size: number;
+    /** The `index`-th usable session (0 ≤ index < size) in no particular order: for uniform random picks. O(proxies). */
+    at(index: number): ManagedSession;
+    /**
+     * The first usable session in the pool's order ({@link SessionPolicy.order}; ties: the older session). With
+     * `byScore`, only among the sessions whose proxy has the best score on this site (rounded to 0.001). O(proxies).
+     */
+    first(byScore: boolean): ManagedSession;
 }
 
 export interface SessionPolicy {
     readonly name: PolicyName;
-    /** With room in the pool: create a new session rather than reuse one of `candidates`? */
-    preferNew(candidates: readonly ManagedSession[], ctx: PolicyContext): boolean;
+    /** How the pool orders its ready sessions for {@link Candidates.first}. */
+    readonly order: ReadyOrder;
+    /** With room in the pool: create a new session rather than reuse one (`hasCandidates`: one could be reused)? */
+    preferNew(hasCandidates: boolean): boolean;
     /** Picks one of `candidates` (never empty). */
-    pickSession(candidates: readonly ManagedSession[], ctx: PolicyContext): ManagedSession;
+    pickSession(candidates: Candidates, ctx: PolicyContext): ManagedSession;
     /** Picks the proxy of a new session among `proxies` (never empty, all usable). */
     pickProxy(proxies: readonly ProxyCandidate[], ctx: PolicyContext): ProxyCandidate;
 }
@@ -69,26 +86,20 @@ function minBy<T>(items: readonly T[], key: (t: T) => number): T {
  */
 export const scoredPolicy: SessionPolicy = {
     name: 'scored',
+    order: 'oldest-first',
     preferNew: () => true,
     pickSession(candidates, ctx) {
-        if (candidates.length > 1 && ctx.random() < ctx.explorationRate) return randomOf(candidates, ctx.random);
-        // Best proxy score first (rounded, so near-equal proxies tie); among ties, least recently handed out.
-        let best = candidates[0]!;
-        let bestScore = -1;
-        for (const s of candidates) {
-            const score = Math.round(ctx.sessionScore(s) * 1000);
-            if (score > bestScore || (score === bestScore && s.handOutSeq < best.handOutSeq)) {
-                best = s;
-                bestScore = score;
-            }
+        if (candidates.size > 1 && ctx.random() < ctx.explorationRate) {
+            return candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size)));
         }
-        return best;
+        // Best proxy score first (rounded, so near-equal proxies tie); among ties, least recently handed out.
+        return candidates.first(true);
     },
     pickProxy(proxies, ctx) {
         if (proxies.length > 1 && ctx.random() < ctx.explorationRate) return randomOf(proxies, ctx.random);
         return minBy(proxies, (p) => {
-            const trials = ctx.health.trials(p.id, ctx.site);
-            const value = (ctx.health.score(p.id, ctx.site) + 0.3 / Math.sqrt(1 + trials)) / (1 + p.load);
+            const trials = ctx.proxyTrials(p.id);
+            const value = (ctx.proxyScore(p.id) + 0.3 / Math.sqrt(1 + trials)) / (1 + p.load);
             return -value * 1e6 + p.lastPickedSeq * 1e-9;
         });
     },
@@ -97,24 +108,27 @@ export const scoredPolicy: SessionPolicy = {
 /** Any usable session, any usable proxy, uniformly at random (Crawlee's own behaviour). */
 export const randomPolicy: SessionPolicy = {
     name: 'random',
+    order: 'oldest-first',
     preferNew: () => true,
-    pickSession: (candidates, ctx) => randomOf(candidates, ctx.random),
+    pickSession: (candidates, ctx) => candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size))),
     pickProxy: (proxies, ctx) => randomOf(proxies, ctx.random),
 };
 
 /** Sessions in turn (the one handed out longest ago first), proxies in turn. */
 export const roundRobinPolicy: SessionPolicy = {
     name: 'round-robin',
+    order: 'oldest-first',
     preferNew: () => true,
-    pickSession: (candidates) => minBy(candidates, (s) => s.handOutSeq),
+    pickSession: (candidates) => candidates.first(false),
     pickProxy: (proxies) => minBy(proxies, (p) => p.lastPickedSeq),
 };
 
 /** Keeps using the same session until it fails or hits a limit; only then creates another (proxies in turn). */
 export const useUntilFailurePolicy: SessionPolicy = {
     name: 'use-until-failure',
-    preferNew: (candidates) => candidates.length === 0,
-    pickSession: (candidates) => minBy(candidates, (s) => -s.handOutSeq),
+    order: 'newest-first',
+    preferNew: (hasCandidates) => !hasCandidates,
+    pickSession: (candidates) => candidates.first(false),
     pickProxy: (proxies) => minBy(proxies, (p) => p.lastPickedSeq),
 };
 

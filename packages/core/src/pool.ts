@@ -1,12 +1,14 @@
 /**
- * A pool: the live sessions of one key, its limits, and the acquirers waiting for it. The pool scans only its live
- * sessions (retired ones leave the map at once), so every decision is O(pool size).
+ * A pool: the live sessions of one key, its limits, its scheduler (the readiness index that picks sessions without
+ * scanning) and the acquirers waiting for it.
  */
 import type { Clock, TimerHandle } from './clock.js';
 import type { InitFailedError } from './errors.js';
+import type { ProxyHealthModel } from './health-model.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { policyByName, type SessionPolicy } from './policies.js';
-import { DIRECT_PROXY_ID, type ProxyAvailability } from './proxies.js';
+import { DIRECT_PROXY_ID } from './proxies.js';
+import { Scheduler } from './scheduler.js';
 import type { ManagedSession } from './session.js';
 import type { PersistedRetired } from './store.js';
 import { emptySessionCounts, type SessionCounts } from './stats.js';
@@ -14,20 +16,13 @@ import { emptySessionCounts, type SessionCounts } from './stats.js';
 /** How many retired sessions each pool remembers (and persists), so they stay retired and can be inspected. */
 export const RETIRED_HISTORY = 50;
 
-/**
- * What one decision pass knows about a proxy on this pool's site. Sessions point at their slot, so a pass over
- * 1000 sessions on 100 proxies asks the health tracker 100 times, with no map lookups per session.
- */
-export interface ProxySlot {
-    readonly id: string;
-    /** The pass these values belong to. */
-    stamp: number;
-    availability: ProxyAvailability;
-    usableAt: number | undefined;
-    pacedUntil: number;
-    /** The proxy's score on this site, for the pass `scoreStamp`. */
-    score: number;
-    scoreStamp: number;
+/** What a pool gets from its manager. */
+export interface PoolDeps {
+    health: ProxyHealthModel;
+    /** Ids of the fixed proxies, or undefined with a dynamic ProxyConfiguration. */
+    fixedProxies: readonly string[] | undefined;
+    random: () => number;
+    retire(session: ManagedSession, reason: string): void;
 }
 
 export class Pool {
@@ -39,6 +34,8 @@ export class Pool {
     retiredCount = 0;
     /** Failed inits in a row. */
     initFailuresInRow = 0;
+    /** Whether a failed init was already explained at info level (once per pool). */
+    initFailureExplained = false;
     /** Set once `maxInitFailuresInRow` is reached: every later acquire fails with it. */
     initAbort: InitFailedError | undefined;
     /** Sessions being created (their proxy URL is being fetched): they count toward the size. */
@@ -46,24 +43,28 @@ export class Pool {
     /** @internal Whether the pool's size already accounts for the rule of its requests (false for restored pools). */
     sizeFromRule = false;
     readonly policy: SessionPolicy;
-    /** Live sessions per proxy id. */
-    readonly proxyLoad = new Map<string, number>();
-    /** Hand-out order of each proxy's last new session (round-robin of proxies). */
-    readonly proxyLastPicked = new Map<string, number>();
-    private seq = 0;
-    private readonly slots = new Map<string, ProxySlot>();
+    /** Which session to hand out, whether to create one, when to look again. */
+    readonly scheduler: Scheduler;
     private readonly waiters = new Set<() => void>();
 
     constructor(
         readonly key: string,
         readonly options: ResolvedPoolOptions,
+        deps: PoolDeps,
     ) {
         this.policy = policyByName(options.policy);
-    }
-
-    /** The next hand-out sequence number. */
-    nextSeq(): number {
-        return ++this.seq;
+        const o = options;
+        this.scheduler = new Scheduler({
+            site: key,
+            policy: this.policy,
+            health: deps.health,
+            fixedProxies: deps.fixedProxies,
+            random: deps.random,
+            limits: () => o,
+            occupancy: () => this.occupancy,
+            sessions: () => this.sessions.values(),
+            retire: deps.retire,
+        });
     }
 
     /** Live sessions plus those being created. */
@@ -71,33 +72,18 @@ export class Pool {
         return this.sessions.size + this.pending;
     }
 
-    /** The slot of a proxy in this pool. */
-    slot(proxyId: string): ProxySlot {
-        let slot = this.slots.get(proxyId);
-        if (!slot) {
-            slot = { id: proxyId, stamp: -1, availability: 'usable', usableAt: undefined, pacedUntil: 0, score: 0, scoreStamp: -1 };
-            this.slots.set(proxyId, slot);
-        }
-        return slot;
-    }
-
+    /** Adopts a session (new or restored); the scheduler indexes it. */
     add(session: ManagedSession): void {
         this.sessions.set(session.id, session);
-        const pid = session.identity.proxy?.id ?? DIRECT_PROXY_ID;
-        session.proxySlot = this.slot(pid);
-        this.proxyLoad.set(pid, (this.proxyLoad.get(pid) ?? 0) + 1);
-        if (session.handOutSeq > this.seq) this.seq = session.handOutSeq;
+        this.scheduler.adopt(session);
     }
 
     /** Removes a session that was just retired. */
     remove(session: ManagedSession, reason: string): void {
         if (!this.sessions.delete(session.id)) return;
-        const pid = session.identity.proxy?.id ?? DIRECT_PROXY_ID;
-        const load = (this.proxyLoad.get(pid) ?? 1) - 1;
-        if (load <= 0) this.proxyLoad.delete(pid);
-        else this.proxyLoad.set(pid, load);
+        this.scheduler.release(session);
         this.retiredCount++;
-        this.recentlyRetired.push({ id: session.id, proxyId: pid, reason });
+        this.recentlyRetired.push({ id: session.id, proxyId: session.identity.proxy?.id ?? DIRECT_PROXY_ID, reason });
         if (this.recentlyRetired.length > RETIRED_HISTORY) this.recentlyRetired.shift();
     }
 

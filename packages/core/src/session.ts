@@ -1,13 +1,21 @@
 /**
  * ManagedSession: a Crawlee `Session` (cookie jar, userData, counters; `markGood/markBad/retire` keep Crawlee's
  * meaning) that also carries an identity, the key of its pool, a life-cycle state and how many uses are open on it.
- * Its Crawlee verdict methods reach the manager, so a `ctx.session.retire()` in a handler retires it in the pool too.
+ *
+ * Its counters are its own fields, read through the getters Crawlee's API reads (`usageCount`, `errorScore`,
+ * `expiresAt`, `cookieJar`...): nothing here writes Crawlee's private fields.
+ *
+ * One owner per attempt: an adapter's attempt gets its own handle on the session ({@link ManagedSession.forAttempt},
+ * what `ctx.session` holds). Verdicts called on that handle while the attempt is open merge into the attempt's report;
+ * once it ended (Crawlee's own bookkeeping after the handlers) they are ignored. Verdicts called on the session itself
+ * behave exactly like Crawlee's `Session`: `markGood()`/`markBad()` count a use and retire the session once it is no
+ * longer usable (error score, use limit, age), `retire()` retires it.
  */
-import { EventEmitter as EventEmitterClass, type EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 
 import { Session, type Log } from '@crawlee/core';
 
-import type { ProxySlot } from './pool.js';
+import type { ProxySlot } from './slot.js';
 import type { Identity, JsonObject, SessionStateName } from './types.js';
 
 /** What a session needs from the manager that owns it. */
@@ -16,8 +24,18 @@ export interface SessionOwner {
     now(): number;
     /** Crawlee's `retire()` (or a self-retirement) asks the manager to retire this session. */
     retireSession(session: ManagedSession, reason: string): void;
-    /** Crawlee's `markGood()` / `markBad()` was called outside of a reported use. */
-    onVerdict(session: ManagedSession, verdict: 'good' | 'bad'): void;
+    /** Its counters changed outside of a report (Crawlee's `markGood()` / `markBad()`): re-index it. */
+    countersChanged?(session: ManagedSession): void;
+}
+
+/** The part of an open attempt a session's handle writes to (see `attempts.ts`). */
+export interface AttemptMarks {
+    /** False once the attempt was reported. */
+    open: boolean;
+    /** `markBad()` calls during the attempt. */
+    badMarks: number;
+    /** `retire()` was called during the attempt. */
+    retireCalled: boolean;
 }
 
 /** Everything a {@link ManagedSession} is built from (new or restored). */
@@ -26,8 +44,8 @@ export interface ManagedSessionOptions {
     poolKey: string;
     identity: Identity;
     owner: SessionOwner;
-    /** The EventEmitter Crawlee's `Session` emits `sessionRetired` on (the manager's `events`). */
-    events: EventEmitter;
+    /** The EventEmitter Crawlee's `Session` API exposes as `sessionPool` (the manager's `events`). */
+    events: object;
     log: Log;
     maxAgeSecs: number;
     maxUsageCount: number;
@@ -42,44 +60,6 @@ export interface ManagedSessionOptions {
     cookieJar?: unknown;
 }
 
-function expiresAtOf(options: ManagedSessionOptions): Date {
-    return options.expiresAt ?? new Date(options.createdAt.getTime() + options.maxAgeSecs * 1000);
-}
-
-/** The own fields Crawlee 3.18's `Session` constructor defines; {@link ManagedSession.create} sets exactly these. */
-const KNOWN_SESSION_FIELDS = [
-    '_cookieJar',
-    '_createdAt',
-    '_errorScore',
-    '_errorScoreDecrement',
-    '_expiresAt',
-    '_maxErrorScore',
-    '_maxUsageCount',
-    '_usageCount',
-    'id',
-    'log',
-    'maxAgeSecs',
-    'sessionPool',
-    'userData',
-].join(',');
-
-interface CookieJarClass {
-    new (): { setCookie: unknown };
-    fromJSON(json: string): { setCookie: unknown };
-}
-
-let shapeCache: { CookieJar: CookieJarClass } | null | undefined;
-
-/** Checks once that Crawlee's Session has the fields we know (else the fast path is off) and finds its CookieJar class. */
-function fastShape(): { CookieJar: CookieJarClass } | null {
-    if (shapeCache !== undefined) return shapeCache;
-    const probe = new Session({ sessionPool: new EventEmitterClass() as never });
-    const fields = Object.keys(probe).sort().join(',');
-    const CookieJar = probe.cookieJar.constructor as unknown as CookieJarClass;
-    shapeCache = fields === KNOWN_SESSION_FIELDS && typeof CookieJar.fromJSON === 'function' ? { CookieJar } : null;
-    return shapeCache;
-}
-
 const sessionLogs = new WeakMap<Log, Log>();
 
 /** Crawlee gives every session `log.child({ prefix: 'Session' })`; one shared child per parent log is enough. */
@@ -92,20 +72,44 @@ function sessionLogOf(log: Log): Log {
     return child;
 }
 
-/** How long after a reported use the matching Crawlee call (`markGood`/`markBad`/`retire`) is still expected. */
-const ECHO_WINDOW_MILLIS = 10 * 60_000;
+type CookieJar = Session['cookieJar'];
+interface CookieJarClass {
+    new (): CookieJar;
+    fromJSON(json: string): CookieJar;
+}
+let cookieJarClass: CookieJarClass | undefined;
+
+/** The tough-cookie `CookieJar` class Crawlee's `Session` uses (the same copy, so Crawlee and got accept our jars). */
+function CookieJarOf(): CookieJarClass {
+    cookieJarClass ??= new Session({ sessionPool: new EventEmitter() as never }).cookieJar.constructor as unknown as CookieJarClass;
+    return cookieJarClass;
+}
+
+let emptyJarJson: Record<string, unknown> | undefined;
+
+/** A jar from a jar, its JSON, or just its cookies (`{ cookies }`, what the stored state keeps). */
+function jarOf(input: unknown): CookieJar {
+    const Jar = CookieJarOf();
+    if (!input) return new Jar();
+    if (typeof (input as { setCookie?: unknown }).setCookie === 'function') return input as CookieJar;
+    const json = input as { version?: unknown; cookies?: unknown[] };
+    if (json.version === undefined) {
+        if (!json.cookies?.length) return new Jar();
+        emptyJarJson ??= new Jar().toJSON() as unknown as Record<string, unknown>;
+        return Jar.fromJSON(JSON.stringify({ ...emptyJarJson, cookies: json.cookies }));
+    }
+    return Jar.fromJSON(JSON.stringify(input));
+}
+
+const ATTEMPT = Symbol('sessionpack.attempt');
+const REAL = Symbol('sessionpack.session');
 
 /**
  * A Crawlee `Session` managed by a {@link SessionManager}. Get one from `manager.acquire(request)`, hand it back with
  * `manager.report(session, outcome)`.
- *
- * Crawlee calls `markGood()` / `markBad()` / `retire()` on `ctx.session` after the adapter has already reported the
- * same use; those calls (the "echo" of an {@link AttemptTracker}-ended attempt) are absorbed so a use counts once and a
- * rate-limited session is not retired by Crawlee's session rotation. Any other call is a real verdict: `retire()`
- * retires the session in its pool, `markBad()`/`markGood()` move its error score and usage count as in Crawlee.
  */
 export class ManagedSession extends Session {
-    /** What the site sees: proxy, user agent and headers. Fixed for the session's life. */
+    /** What the site sees: proxy, user agent and headers (and a browser fingerprint once set). */
     declare readonly identity: Identity;
     /** Key of the pool this session belongs to (the site's hostname unless a rule or the request named another). */
     declare readonly poolKey: string;
@@ -123,84 +127,118 @@ export class ManagedSession extends Session {
     declare initializing: boolean;
     /** @internal Order of the last hand-out in its pool (round-robin, use-until-failure). */
     declare handOutSeq: number;
-    /**
-     * @internal Real `markBad()` calls since the last report. Crawlee calls `markBad()` itself on navigation timeouts;
-     * the adapter then reports the same use as a target-error, which must not count twice.
-     */
-    declare pendingBadMarks: number;
-    /** @internal Its proxy's per-pass state in its pool (set when the pool adopts it). */
-    declare proxySlot: ProxySlot | undefined;
+    /** @internal Order in which its pool adopted it (ties of `handOutSeq`). */
+    declare ordinal: number;
+    /** @internal Its proxy's slot in its pool (set when the pool adopts it). */
+    declare proxySlot: ProxySlot<ManagedSession> | undefined;
+    /** @internal Position in its slot's ready heap or its pool's cooling heap (-1: in neither). */
+    declare queuePos: number;
+    /** @internal Position in its pool's expiry heap (-1: not in it). */
+    declare expiryPos: number;
 
-    declare private readonly owner: SessionOwner;
-    declare private echoes: number;
-    declare private echoesAt: number;
+    declare private owner: SessionOwner;
+    declare private uses: number;
+    declare private errors: number;
+    declare private maxUses: number;
+    declare private maxErrors: number;
+    declare private errorDecrement: number;
+    declare private created: Date;
+    declare private expires: Date;
+    declare private jar: CookieJar;
 
-    constructor(options: ManagedSessionOptions) {
-        super({
-            sessionPool: options.events as never,
-            id: options.id,
-            maxAgeSecs: options.maxAgeSecs,
-            maxUsageCount: options.maxUsageCount,
-            maxErrorScore: options.maxErrorScore,
-            errorScoreDecrement: options.errorScoreDecrement,
-            createdAt: options.createdAt,
-            expiresAt: expiresAtOf(options),
-            usageCount: options.usageCount ?? 0,
-            errorScore: options.errorScore ?? 0,
-            userData: options.userData ?? {},
-            log: options.log,
-            ...(options.cookieJar ? { cookieJar: options.cookieJar as never } : {}),
-        });
-        this.initManaged(options);
+    /** Use {@link ManagedSession.create}: Crawlee's constructor validates with `ow` on every call (~250 µs). */
+    private constructor(options: ManagedSessionOptions) {
+        super({ sessionPool: options.events as never, id: options.id });
     }
 
-    /**
-     * Builds a session like `new ManagedSession(options)`, minus the cost of Crawlee's constructor (it builds an `ow`
-     * validator on every call: ~250 µs, which dominates at 100k sessions). The fields are set exactly as Crawlee's
-     * constructor sets them; if the installed Crawlee's `Session` has other fields than the ones known here, this
-     * falls back to the real constructor.
-     */
+    /** Builds a session without running Crawlee's constructor; every field Crawlee's API reads has a getter here. */
     static create(options: ManagedSessionOptions): ManagedSession {
-        const shape = fastShape();
-        if (!shape) return new ManagedSession(options);
         const s = Object.create(ManagedSession.prototype) as ManagedSession;
         const raw = s as unknown as Record<string, unknown>;
-        let jar = options.cookieJar as { setCookie?: unknown } | undefined;
-        if (!jar) jar = new shape.CookieJar();
-        else if (typeof jar.setCookie !== 'function') jar = shape.CookieJar.fromJSON(JSON.stringify(jar));
         raw.id = options.id;
-        raw.maxAgeSecs = options.maxAgeSecs;
         raw.userData = options.userData ?? {};
-        raw._maxErrorScore = options.maxErrorScore;
-        raw._errorScoreDecrement = options.errorScoreDecrement;
-        raw._expiresAt = expiresAtOf(options);
-        raw._createdAt = options.createdAt;
-        raw._usageCount = options.usageCount ?? 0;
-        raw._errorScore = options.errorScore ?? 0;
-        raw._maxUsageCount = options.maxUsageCount;
+        raw.maxAgeSecs = options.maxAgeSecs;
         raw.sessionPool = options.events;
-        raw._cookieJar = jar;
         raw.log = sessionLogOf(options.log);
-        s.initManaged(options);
+        raw.identity = options.identity;
+        raw.poolKey = options.poolKey;
+        s.owner = options.owner;
+        s.uses = options.usageCount ?? 0;
+        s.errors = options.errorScore ?? 0;
+        s.maxUses = options.maxUsageCount;
+        s.maxErrors = options.maxErrorScore;
+        s.errorDecrement = options.errorScoreDecrement;
+        s.created = options.createdAt;
+        s.expires = options.expiresAt ?? new Date(options.createdAt.getTime() + options.maxAgeSecs * 1000);
+        s.jar = jarOf(options.cookieJar);
+        s.retiredReason = undefined;
+        s.inUse = 0;
+        s.availableAt = 0;
+        s.lastUsedAt = undefined;
+        s.initialized = false;
+        s.initializing = false;
+        s.handOutSeq = 0;
+        s.ordinal = 0;
+        s.proxySlot = undefined;
+        s.queuePos = -1;
+        s.expiryPos = -1;
         return s;
     }
 
-    private initManaged(options: ManagedSessionOptions): void {
-        const self = this as unknown as Record<string, unknown>;
-        self.identity = options.identity;
-        self.poolKey = options.poolKey;
-        self.owner = options.owner;
-        this.retiredReason = undefined;
-        this.inUse = 0;
-        this.availableAt = 0;
-        this.lastUsedAt = undefined;
-        this.initialized = false;
-        this.initializing = false;
-        this.handOutSeq = 0;
-        this.pendingBadMarks = 0;
-        this.proxySlot = undefined;
-        this.echoes = 0;
-        this.echoesAt = 0;
+    override get usageCount(): number {
+        return this.uses;
+    }
+    override get errorScore(): number {
+        return this.errors;
+    }
+    override get maxErrorScore(): number {
+        return this.maxErrors;
+    }
+    override get errorScoreDecrement(): number {
+        return this.errorDecrement;
+    }
+    override get maxUsageCount(): number {
+        return this.maxUses;
+    }
+    override get createdAt(): Date {
+        return this.created;
+    }
+    override get expiresAt(): Date {
+        return this.expires;
+    }
+    override get cookieJar(): CookieJar {
+        return this.jar;
+    }
+
+    /**
+     * A handle on this session for one attempt (what adapters put on `ctx.session`): it reads and writes the same
+     * session, but its `markGood()` / `markBad()` / `retire()` merge into that attempt while it is open and are
+     * ignored once it was reported.
+     */
+    forAttempt(marks: AttemptMarks): ManagedSession {
+        const real = this.real;
+        const view = Object.create(real, {
+            [ATTEMPT]: { value: marks },
+            [REAL]: { value: real },
+            userData: {
+                get: () => real.userData,
+                set: (v: Record<string, unknown>) => {
+                    real.userData = v;
+                },
+                enumerable: true,
+            },
+        }) as ManagedSession;
+        return view;
+    }
+
+    /** The session itself (for an attempt's handle: the session it is a handle on). */
+    get real(): ManagedSession {
+        return ((this as unknown as Record<symbol, ManagedSession>)[REAL] ?? this) as ManagedSession;
+    }
+
+    /** @internal The attempt this handle belongs to (undefined on the session itself). */
+    get attemptMarks(): AttemptMarks | undefined {
+        return (this as unknown as Record<symbol, AttemptMarks | undefined>)[ATTEMPT];
     }
 
     /**
@@ -208,8 +246,9 @@ export class ManagedSession extends Session {
      * persisted with the session and comes back as `identity.fingerprint` after a restore. Later calls are ignored.
      */
     setFingerprint(fingerprint: Readonly<JsonObject>): void {
-        if (this.identity.fingerprint !== undefined) return;
-        (this as unknown as { identity: Identity }).identity = { ...this.identity, fingerprint };
+        const real = this.real;
+        if (real.identity.fingerprint !== undefined) return;
+        (real as unknown as { identity: Identity }).identity = { ...real.identity, fingerprint };
     }
 
     /** The life-cycle state: new → initializing → ready ⇄ cooling → retired. */
@@ -228,7 +267,7 @@ export class ManagedSession extends Session {
 
     /** Expiry by the manager's clock (Crawlee's own check reads the wall clock). */
     override isExpired(): boolean {
-        return this.expiresAt.getTime() <= this.owner.now();
+        return this.expires.getTime() <= this.owner.now();
     }
 
     /** Usable in Crawlee's sense (not blocked, expired or used up) and not retired. */
@@ -236,53 +275,57 @@ export class ManagedSession extends Session {
         return this.retiredReason === undefined && super.isUsable();
     }
 
-    /** Crawlee: "this use went well". Reaches the manager unless it is the echo of a reported use. */
+    /** Crawlee: "this use went well". During an attempt: merged into its report. Otherwise as in Crawlee. */
     override markGood(): void {
-        if (this.consumeEcho(true)) return;
-        this.owner.onVerdict(this, 'good');
+        const marks = this.attemptMarks;
+        if (marks) return;
+        const real = this.real;
+        if (real.isRetired) return;
+        real.countUse(-real.errorDecrement);
+        real.maybeSelfRetire('markGood()');
     }
 
-    /** Crawlee: "this use went badly" (error score +1). Reaches the manager unless it is the echo of a reported use. */
+    /** Crawlee: "this use went badly" (error score +1). During an attempt: merged into its report. Otherwise as in Crawlee. */
     override markBad(): void {
-        if (this.consumeEcho(true)) return;
-        this.owner.onVerdict(this, 'bad');
-    }
-
-    /** Crawlee: "this session is blocked". Retires it in its pool, unless it is the echo of a reported use. */
-    override retire(): void {
-        // Crawlee's session rotation calls retire() and then markBad(): only the latter consumes the echo.
-        if (this.consumeEcho(false)) return;
-        if (this.retiredReason !== undefined) return;
-        this.owner.retireSession(this, 'retire() called');
-    }
-
-    /** @internal The last use was reported through an attempt tracker: expect Crawlee to echo it once. */
-    expectEcho(): void {
-        this.echoes++;
-        this.echoesAt = this.owner.now();
-    }
-
-    private consumeEcho(consume: boolean): boolean {
-        if (this.echoes === 0) return false;
-        if (this.owner.now() - this.echoesAt > ECHO_WINDOW_MILLIS) {
-            this.echoes = 0;
-            return false;
+        const marks = this.attemptMarks;
+        if (marks) {
+            if (marks.open) marks.badMarks++;
+            return;
         }
-        if (consume) this.echoes--;
-        return true;
+        const real = this.real;
+        if (real.isRetired) return;
+        real.countUse(1);
+        real.maybeSelfRetire('markBad()');
     }
 
-    /** @internal Counts one use (Crawlee's usage count) and moves the error score by `errorDelta` (never below 0). */
-    applyUse(errorDelta: number): void {
-        const self = this as unknown as { _usageCount: number; _errorScore: number };
-        self._usageCount += 1;
-        self._errorScore = Math.max(0, self._errorScore + errorDelta);
+    /** Crawlee: "this session is blocked". Retires it in its pool (on an attempt's handle: only while it is open). */
+    override retire(): void {
+        const marks = this.attemptMarks;
+        if (marks) {
+            if (!marks.open) return;
+            marks.retireCalled = true;
+        }
+        const real = this.real;
+        if (real.retiredReason !== undefined) return;
+        real.owner.retireSession(real, 'retire() called');
+    }
+
+    private maybeSelfRetire(by: string): void {
+        if (this.errors >= this.maxErrors) this.owner.retireSession(this, `max error score reached (${by})`);
+        else if (this.uses >= this.maxUses) this.owner.retireSession(this, 'max uses reached');
+        else if (this.isExpired()) this.owner.retireSession(this, 'max age reached');
+        else this.owner.countersChanged?.(this);
+    }
+
+    /** @internal Counts one use and moves the error score by `errorDelta` (never below 0). */
+    countUse(errorDelta: number): void {
+        this.uses += 1;
+        this.errors = Math.max(0, this.errors + errorDelta);
     }
 
     /** @internal Marks the session retired (called by the manager, which also removes it from its pool). */
     markRetired(reason: string): void {
         this.retiredReason = reason;
-        const self = this as unknown as { _errorScore: number };
-        self._errorScore = Math.max(self._errorScore, this.maxErrorScore);
+        this.errors = Math.max(this.errors, this.maxErrors);
     }
 }

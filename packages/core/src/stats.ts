@@ -105,3 +105,28 @@ export function summaryLine(stats: ManagerStats): string {
         `${stats.proxies.bannedOnSites} banned on a site, ${stats.proxies.configured} configured`
     );
 }
+
+/** Assembles `manager.stats()` from the pools, the counters and the proxy health counts. */
+export function buildStats(
+    pools: ReadonlyMap<string, { readonly options: { size: number }; counts(): SessionCounts }>,
+    counters: StatsCounters,
+    health: { tracked: number; backoff: number; bannedOnSites: number },
+    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number },
+): ManagerStats {
+    const out: ManagerStats['pools'] = {};
+    const totals = { counters: emptyCounters(), sessions: emptySessionCounts() };
+    const keys = new Set([...pools.keys(), ...counters.pools()]);
+    for (const key of keys) {
+        const pool = pools.get(key);
+        const c = counters.get(key);
+        const sessions = pool ? pool.counts() : emptySessionCounts();
+        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), counters: c, sessions };
+        addCounters(totals.counters, c);
+        addSessionCounts(totals.sessions, sessions);
+    }
+    return {
+        pools: out,
+        totals,
+        proxies: { configured: proxies.configured, tracked: health.tracked, backoff: health.backoff, bannedOnSites: health.bannedOnSites },
+    };
+}

@@ -4,25 +4,32 @@
  */
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
-import type { PersistedHealth } from './proxies.js';
+import type { PersistedHealth } from './health-model.js';
 import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
 export const STATE_FORMAT = 'sessionpack/state';
-export const STATE_VERSION = 1;
+/** Version 2 interns header sets and fingerprints (sessions refer to them by index) and keeps only the cookies of a jar. */
+export const STATE_VERSION = 2;
+/** Versions `parseState` accepts (1: header sets inline, whole cookie jars). */
+export const STATE_VERSIONS: readonly number[] = [1, 2];
 
 /** One session as persisted. */
 export interface PersistedSession {
     id: string;
     /** Proxy id (`direct` for none); the URL is re-attached from the current configuration on restore. */
     proxyId: string;
-    headers: Record<string, string>;
-    /** The browser fingerprint (`identity.fingerprint`), when a browser adapter set one. */
-    fingerprint?: JsonObject;
-    /** tough-cookie's `CookieJar.toJSON()`. */
-    cookieJar: unknown;
+    /** Index into the state's `headerSets` (version 1: the header set itself). */
+    headers: number | Record<string, string>;
+    /** The browser fingerprint (`identity.fingerprint`), when a browser adapter set one: index into `fingerprints` (version 1: inline). */
+    fingerprint?: number | JsonObject;
+    /** The jar's cookies (tough-cookie's serialized cookies); version 1 held the whole `CookieJar.toJSON()` in `cookieJar`. */
+    cookies?: unknown[];
+    /** Version 1: tough-cookie's `CookieJar.toJSON()`. */
+    cookieJar?: unknown;
     userData: Record<string, unknown>;
     createdAt: number;
+    /** Expiry when it was saved; on restore the expiry follows today's `maxAgeSecs` (createdAt + maxAgeSecs). */
     expiresAt: number;
     usageCount: number;
     errorScore: number;
@@ -49,10 +56,30 @@ export interface PersistedPool {
 /** The whole persisted state. */
 export interface PersistedState {
     format: typeof STATE_FORMAT;
-    version: typeof STATE_VERSION;
+    version: number;
     savedAt: number;
     pools: Record<string, PersistedPool>;
     health: PersistedHealth;
+    /** Distinct header sets, shared by the sessions that refer to them by index (version 2). */
+    headerSets?: Record<string, string>[];
+    /** Distinct fingerprints, shared likewise (version 2). */
+    fingerprints?: JsonObject[];
+}
+
+/**
+ * What changed since the last save, for stores that keep sessions and health one by one (e.g. Redis). Sessions refer
+ * to `headerSets` / `fingerprints` by index, as in {@link PersistedState}.
+ */
+export interface StateChanges {
+    savedAt: number;
+    /** Sessions used, created or restored since the last save (their whole record), by pool. */
+    sessions: { pool: string; session: PersistedSession }[];
+    /** Sessions retired since the last save. */
+    retired: { pool: string; retired: PersistedRetired }[];
+    /** The health records of the proxies whose health changed. */
+    health: PersistedHealth;
+    headerSets: Record<string, string>[];
+    fingerprints: JsonObject[];
 }
 
 /**
@@ -61,9 +88,32 @@ export interface PersistedState {
  */
 export interface SessionStore {
     load(): Promise<unknown>;
+    /** Saves the whole state (on Crawlee's persist-state event, on `close()`, and when `update` is absent). */
     save(state: PersistedState): Promise<void>;
+    /**
+     * Optional: receives the changes since the last save instead of a whole snapshot (debounced, within 5 s of the
+     * first change; at once after a proxy backoff or ban). Without it the manager calls `save()` then.
+     */
+    update?(changes: StateChanges): Promise<void>;
     /** Saves the final stats (on `close()`). */
     saveStats?(stats: unknown): Promise<void>;
+}
+
+/** The store the `store` option asks for: a custom one, the default KeyValueStore records, or none (`false`). */
+export function storeFor(
+    option: { keyValueStoreName?: string; key?: string; statsKey?: string; custom?: SessionStore } | false | undefined,
+    config: Configuration,
+): SessionStore | undefined {
+    if (option === false) return undefined;
+    return (
+        option?.custom ??
+        new KeyValueSessionStore({
+            keyValueStoreName: option?.keyValueStoreName ?? 'sessionpack',
+            key: option?.key ?? 'SESSIONPACK_STATE',
+            statsKey: option?.statsKey ?? 'SESSIONPACK_STATS',
+            config,
+        })
+    );
 }
 
 /** The default store: records in a Crawlee KeyValueStore. */
@@ -104,7 +154,11 @@ const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinit
 export function parseState(raw: unknown): PersistedState | string {
     if (!isRecord(raw)) return 'not an object';
     if (raw.format !== STATE_FORMAT) return `unknown format ${JSON.stringify(raw.format)?.slice(0, 40)}`;
-    if (raw.version !== STATE_VERSION) return `unsupported version ${JSON.stringify(raw.version)}`;
+    if (typeof raw.version !== 'number' || !STATE_VERSIONS.includes(raw.version)) return `unsupported version ${JSON.stringify(raw.version)}`;
+    const headerSets = raw.version >= 2 ? raw.headerSets : [];
+    if (!Array.isArray(headerSets) || !headerSets.every(isRecord)) return 'missing or malformed headerSets';
+    if (raw.fingerprints !== undefined && (!Array.isArray(raw.fingerprints) || !raw.fingerprints.every(isRecord))) return 'malformed fingerprints';
+    const ref = (v: unknown, table: unknown[] | undefined) => (Number.isInteger(v) ? (v as number) >= 0 && (v as number) < (table?.length ?? 0) : isRecord(v));
     if (!isRecord(raw.pools) || !isRecord(raw.health)) return 'missing pools or health';
     for (const [key, pool] of Object.entries(raw.pools)) {
         if (!isRecord(pool) || !Array.isArray(pool.sessions) || !Array.isArray(pool.retired)) return `pool "${key}" is malformed`;
@@ -113,7 +167,8 @@ export function parseState(raw: unknown): PersistedState | string {
                 !isRecord(s) ||
                 typeof s.id !== 'string' ||
                 typeof s.proxyId !== 'string' ||
-                !isRecord(s.headers) ||
+                !ref(s.headers, headerSets) ||
+                (s.fingerprint !== undefined && !ref(s.fingerprint, raw.fingerprints as unknown[] | undefined)) ||
                 !num(s.createdAt) ||
                 !num(s.expiresAt) ||
                 !num(s.usageCount) ||

@@ -53,6 +53,8 @@ export interface ProxyRef {
     url: string;
     /** The URL with the password replaced by `***`; what logs and errors show. */
     redactedUrl: string;
+    /** `host:port` of the proxy (no user name, no password): what log lines print next to the id. */
+    hostPort: string;
 }
 
 /** What a site sees of a session. */

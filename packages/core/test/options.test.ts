@@ -1,7 +1,8 @@
 import { ProxyConfiguration } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_POOL_OPTIONS, SessionManager, resolvePoolOptions, validateOptions } from '../src/index.js';
+import { DEFAULT_POOL_OPTIONS, SessionManager } from '../src/index.js';
+import { resolvePoolOptions, validateOptions } from '../src/options.js';
 
 describe('options validation (ow)', () => {
     it.each([

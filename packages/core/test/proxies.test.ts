@@ -1,7 +1,8 @@
 import { ProxyConfiguration } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_BACKOFF, ManualClock, ProxyHealth, ProxySource, Redactor, proxyIdOf, proxyRefOf } from '../src/index.js';
+import { DEFAULT_BACKOFF, ManualClock, ProxyHealth, Redactor, proxyIdOf, proxyRefOf } from '../src/index.js';
+import { ProxySource } from '../src/proxies.js';
 import { PROXIES, seeded } from './helpers.js';
 
 describe('proxy ids and refs', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { RuleSet, poolKeyOf, type Rule } from '../src/index.js';
+import type { Rule } from '../src/index.js';
+import { RuleSet, poolKeyOf } from '../src/rules.js';
 import { req } from './helpers.js';
 
 describe('RuleSet', () => {

@@ -3,7 +3,8 @@ import { connect, type AddressInfo } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { classify, createSendRequest } from '../src/index.js';
+import { createSendRequest } from '../src/adapter/index.js';
+import { classify } from '../src/index.js';
 import { openManager, req } from './helpers.js';
 
 /** A target on loopback that echoes what it received and sets a cookie. */

@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { Session } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 
-import { AttemptTracker, IdentityFactory, ManagedSession } from '../src/index.js';
+import { AttemptTracker } from '../src/adapter/index.js';
+import { IdentityFactory, ManagedSession } from '../src/index.js';
 import { openManager, PROXIES, quietLog, req, seeded } from './helpers.js';
 
 describe('ManagedSession', () => {
@@ -24,33 +25,41 @@ describe('ManagedSession', () => {
         await manager.close();
     });
 
-    it('the fast constructor builds the same object as the real one', () => {
+    it("Crawlee's Session API reads our own counters (no Crawlee private field is written)", () => {
         const factory = new IdentityFactory({ random: seeded(2) });
         const options = {
             id: 'session_x',
-            poolKey: 'a.test',
-            identity: factory.create(undefined),
-            owner: { now: () => 0, retireSession: () => {}, onVerdict: () => {} },
-            events: new EventEmitter(),
-            log: quietLog(),
             maxAgeSecs: 60,
             maxUsageCount: 5,
             maxErrorScore: 3,
             errorScoreDecrement: 0.5,
             createdAt: new Date(1000),
+            expiresAt: new Date(61_000),
             usageCount: 2,
             errorScore: 1,
             userData: { a: 1 },
         };
-        const slow = new ManagedSession(options);
-        const fast = ManagedSession.create(options);
-        expect(Object.keys(fast).sort()).toEqual(Object.keys(slow).sort());
-        const plain = (x: ManagedSession) => ({ ...x.getState(), cookieJar: undefined, state: x.state, inUse: x.inUse });
-        expect(plain(fast)).toEqual(plain(slow));
-        // Restored jars (JSON) become real jars on both paths.
-        slow.setCookie('a=b; Path=/', 'https://a.test/');
-        const restored = ManagedSession.create({ ...options, cookieJar: slow.cookieJar.toJSON() });
-        expect(restored.getCookieString('https://a.test/')).toBe('a=b');
+        const ours = ManagedSession.create({
+            ...options,
+            poolKey: 'a.test',
+            identity: factory.create(undefined),
+            owner: { now: () => 0, retireSession: () => {} },
+            events: new EventEmitter(),
+            log: quietLog(),
+        });
+        const crawlee = new Session({ ...options, sessionPool: new EventEmitter() as never });
+        const plain = (x: Session) => ({ ...x.getState(), cookieJar: undefined });
+        expect(plain(ours)).toEqual(plain(crawlee));
+        expect(Object.keys(ours).filter((k) => k.startsWith('_'))).toEqual([]);
+        expect([ours.isBlocked(), ours.isMaxUsageCountReached(), ours.usageCount, ours.errorScore]).toEqual([false, false, 2, 1]);
+        // Restored jars (JSON, or only the cookies as the stored state keeps them) become real jars.
+        ours.setCookie('a=b; Path=/', 'https://a.test/');
+        const json = ours.cookieJar.toJSON() as { cookies: unknown[] };
+        for (const jar of [json, { cookies: json.cookies }]) {
+            const restored = ManagedSession.create({ ...options, poolKey: 'a.test', identity: ours.identity, owner: { now: () => 0, retireSession: () => {} }, events: new EventEmitter(), log: quietLog(), cookieJar: jar });
+            expect(restored.getCookieString('https://a.test/')).toBe('a=b');
+            expect(restored.cookieJar.constructor).toBe(crawlee.cookieJar.constructor);
+        }
     });
 
     it('expires by the manager clock', async () => {
@@ -108,7 +117,7 @@ describe('ManagedSession', () => {
 });
 
 describe('AttemptTracker', () => {
-    it('reports each attempt once and absorbs Crawlee echoes of the reported use', async () => {
+    it("reports each attempt once; Crawlee's calls on the attempt's handle after it ended are ignored", async () => {
         const { manager } = await openManager({ proxyUrls: PROXIES });
         const tracker = new AttemptTracker(manager);
         const request = req('https://a.test/');
@@ -119,18 +128,62 @@ describe('AttemptTracker', () => {
         expect(tracker.end(request, { type: 'ok' })).toBe(false);
         expect(tracker.isOpen(request)).toBe(false);
         expect(tracker.current(request)).toBe(s);
-        // Crawlee's session rotation after the SessionError: retire() then markBad(). Both are absorbed.
+        // Crawlee's session rotation after the SessionError: retire() then markBad(). Both are ignored.
         s.retire();
+        s.markBad();
         s.markBad();
         expect(s.state).toBe('cooling');
         expect(s.usageCount).toBe(1);
         expect(s.errorScore).toBe(0);
-        // Later calls are real verdicts again.
-        s.markBad();
+        // The session itself (no attempt) keeps Crawlee's meaning.
+        s.real.markBad();
         expect(s.errorScore).toBe(1);
         const c = manager.stats().totals.counters;
         expect(c['use/rate-limited']).toBe(1);
         expect(c['use/ok']).toBe(0);
+        await manager.close();
+    });
+
+    it("retire() / markBad() on a reused session's handle during its attempt take effect and merge into its report", async () => {
+        const { manager } = await openManager({ proxyUrls: PROXIES, pool: { size: 1, maxUses: 100 } });
+        const tracker = new AttemptTracker(manager);
+        const request = req('https://a.test/');
+        for (let i = 0; i < 3; i++) {
+            await tracker.begin(request);
+            tracker.end(request, { type: 'ok' });
+            tracker.current(request)!.markGood(); // Crawlee's bookkeeping after the handler
+        }
+        const used = await tracker.begin(request);
+        expect(used.usageCount).toBe(3);
+        used.markBad(); // the user's handler spotted something off
+        tracker.end(request, { type: 'ok' });
+        // One use, counted once, as a target error: error score 0 → 1 (Crawlee's markBad), not also an ok's −0.5.
+        expect([used.usageCount, used.errorScore]).toEqual([4, 1]);
+        const again = await tracker.begin(request);
+        expect(again.id).toBe(used.id);
+        again.retire(); // the user's handler spotted a block on a session used 4 times before
+        expect(again.state).toBe('retired');
+        tracker.end(request, { type: 'ok' });
+        const c = manager.stats().totals.counters;
+        expect([c['use/ok'], c['use/target-error'], c['use/blocked'], c['session/retired']]).toEqual([3, 1, 1, 1]);
+        const next = await tracker.begin(request);
+        expect(next.id).not.toBe(used.id);
+        await manager.close();
+    });
+
+    it("without an attempt, retire()/markBad()/markGood() behave like Crawlee's Session", async () => {
+        const { manager, clock } = await openManager({ pool: { maxAgeSecs: 10, maxErrorScore: 2 } });
+        const s = await manager.acquire(req('https://a.test/'));
+        manager.report(s, { type: 'ok' });
+        s.markBad();
+        expect(s.state).not.toBe('retired');
+        s.markBad();
+        expect(s.retiredReason).toMatch(/error score/);
+        const t = await manager.acquire(req('https://a.test/'));
+        manager.report(t, { type: 'ok' });
+        clock.set(clock.now() + 10_000);
+        t.markGood(); // Crawlee: markGood() on an expired session retires it
+        expect(t.retiredReason).toBe('max age reached');
         await manager.close();
     });
 
@@ -151,7 +204,7 @@ describe('AttemptTracker', () => {
         const request = req('https://a.test/');
         const first = await tracker.begin(request);
         const second = await tracker.begin(request); // would time out if the first use were still open
-        expect(second).toBe(first);
+        expect(second.real).toBe(first.real); // each attempt has its own handle on the same session
         expect(first.errorScore).toBe(1);
         expect(manager.stats().totals.counters['use/target-error']).toBe(1);
         expect(first.inUse).toBe(1);

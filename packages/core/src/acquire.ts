@@ -1,0 +1,73 @@
+/**
+ * The acquire loop of one pool: ask the scheduler, hand out or create (and init) a session, or wait until something
+ * can change (a report, a retirement, the end of a cool-down or a backoff) and look again; give up with the reason
+ * when the deadline passes or waiting cannot help (every proxy banned, or failing again after its backoff).
+ */
+import type { Clock } from './clock.js';
+import { AcquireTimeoutError, NoUsableProxyError } from './errors.js';
+import type { InitFailure } from './init.js';
+import type { Pool } from './pool.js';
+import { ManagedSession } from './session.js';
+
+/** What the loop needs from the manager. */
+export interface AcquireContext {
+    clock: Clock;
+    /** Proxy URLs come from a ProxyConfiguration, one per session. */
+    dynamicProxies: boolean;
+    proxySummary(): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Creates, hands out and inits a session on `proxyId`. */
+    create(proxyId: string | undefined): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
+    retire(session: ManagedSession, reason: string): void;
+    assertOpen(): void;
+}
+
+/** A session of `pool` with one open use, or the error saying why there is none. */
+export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<ManagedSession> {
+    const started = ctx.clock.now();
+    const deadline = started + pool.options.acquireTimeoutSecs * 1000;
+    let dynamicMisses = 0;
+    let failedCreates = 0;
+    for (;;) {
+        if (pool.initAbort) throw pool.initAbort;
+        ctx.assertOpen();
+        const now = ctx.clock.now();
+        const d = pool.scheduler.decide(now);
+        if (d.kind === 'session') {
+            pool.scheduler.handOut(d.session, now);
+            return d.session;
+        }
+        if (d.kind === 'create') {
+            if (d.evict) ctx.retire(d.evict, 'replaced: its proxy is in backoff');
+            const created = await ctx.create(d.proxyId);
+            if (created instanceof ManagedSession) return created;
+            if (created === 'proxy-unusable') {
+                if (++dynamicMisses >= 10) throw new NoUsableProxyError(pool.key, { total: dynamicMisses, backoff: dynamicMisses, banned: 0 });
+                continue;
+            }
+            // Inits that fail on the proxy do not count toward maxInitFailuresInRow; with a dynamic configuration
+            // (new proxies without end) they are bounded per acquire.
+            failedCreates++;
+            if (created === 'init-proxy-failed' && ctx.dynamicProxies && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
+                throw new NoUsableProxyError(pool.key, ctx.proxySummary());
+            }
+            if (ctx.clock.now() >= deadline) {
+                const summary = ctx.proxySummary();
+                if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
+                throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, ctx.clock.now() - started);
+            }
+            continue;
+        }
+        // Every proxy banned, or every one failed again on its probe after a backoff: waiting will not help soon.
+        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(), stalled: !d.allBanned });
+        if (now >= deadline) {
+            const summary = ctx.proxySummary();
+            const full = `${pool.occupancy}/${pool.options.size} sessions`;
+            const parts = pool.scheduler.describe(now);
+            if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
+                throw new NoUsableProxyError(pool.key, summary);
+            }
+            throw new AcquireTimeoutError(pool.key, `pool full (${full}${parts ? `: ${parts}` : ''})`, now - started);
+        }
+        await pool.wait(ctx.clock, Math.min(d.wakeAt, deadline));
+    }
+}

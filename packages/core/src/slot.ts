@@ -1,0 +1,75 @@
+/**
+ * A proxy's slot in one pool: the proxy's health handle for the pool's site (with its last answers cached until they
+ * can change), the pool's ready sessions on that proxy (a heap in the pool's hand-out order) and how many live
+ * sessions of the pool use the proxy. Sessions point at their slot, so no per-session lookup is ever needed.
+ */
+import type { HealthHandle, ProxyAvailability } from './health-model.js';
+import type { IndexedHeap } from './heap.js';
+
+/** Hand-out order of a pool's ready sessions: least recently handed out first, or most recently first. */
+export type ReadyOrder = 'oldest-first' | 'newest-first';
+
+export class ProxySlot<S> {
+    /** Sessions of the pool on this proxy that may be handed out as far as the session goes (not cooling, below caps). */
+    readonly ready: IndexedHeap<S>;
+    /** Live sessions of the pool on this proxy. */
+    live = 0;
+    /** Hand-out order of the last new session put on this proxy (round-robin of proxies). */
+    lastPickedSeq = 0;
+    /** Position in the pool's list of slots with ready sessions (-1: not in it). */
+    listPos = -1;
+    /** Cached answers of the handle, valid while `version` matches and the clock is before `validUntil`. */
+    availability: ProxyAvailability = 'usable';
+    usableAt: number | undefined = undefined;
+    pacedUntil = 0;
+    private version = -1;
+    private validUntil = -Infinity;
+    private scoreVersion = -1;
+    private cachedScore = 0;
+
+    constructor(
+        readonly id: string,
+        readonly health: HealthHandle,
+        ready: IndexedHeap<S>,
+    ) {
+        this.ready = ready;
+    }
+
+    /** Re-reads the health handle when its answers may have changed. Returns true if they were re-read. */
+    refresh(now: number): boolean {
+        const h = this.health;
+        if (this.version === h.version && now < this.validUntil) return false;
+        this.version = h.version;
+        const a = h.availability(now);
+        this.availability = a;
+        this.usableAt = a === 'backoff' ? h.usableAt() : undefined;
+        this.pacedUntil = h.pacedUntil();
+        let until = Infinity;
+        if (this.usableAt !== undefined && this.usableAt > now) until = this.usableAt;
+        if (this.pacedUntil > now && this.pacedUntil < until) until = this.pacedUntil;
+        this.validUntil = until;
+        return true;
+    }
+
+    /** Whether sessions on this proxy may be handed out now (call {@link refresh} first). */
+    open(now: number): boolean {
+        return this.availability === 'usable' && this.pacedUntil <= now;
+    }
+
+    /** When this proxy could be usable again, if it is not now (undefined: not by time alone). */
+    wakeAt(now: number): number | undefined {
+        if (this.availability === 'backoff') return this.usableAt;
+        if (this.availability === 'usable' && this.pacedUntil > now) return this.pacedUntil;
+        return undefined;
+    }
+
+    /** The proxy's score on the site, re-read only when its health changed. */
+    score(): number {
+        const v = this.health.version;
+        if (this.scoreVersion !== v) {
+            this.scoreVersion = v;
+            this.cachedScore = this.health.score();
+        }
+        return this.cachedScore;
+    }
+}
