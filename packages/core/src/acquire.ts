@@ -4,7 +4,7 @@
  * when the deadline passes or waiting cannot help (every proxy banned, or failing again after its backoff).
  */
 import type { Clock } from './clock.js';
-import { AcquireTimeoutError, NoUsableProxyError } from './errors.js';
+import { AcquireTimeoutError, NoUsableProxyError, SiteUnavailableError } from './errors.js';
 import type { InitFailure } from './init.js';
 import type { Pool } from './pool.js';
 import { ManagedSession } from './session.js';
@@ -15,6 +15,8 @@ export interface AcquireContext {
     /** Proxy URLs come from a ProxyConfiguration, one per session. */
     dynamicProxies: boolean;
     proxySummary(): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Until when the pool is paused (its blocks were site-wide); 0 when it is not. */
+    pausedUntil(): number;
     /** Creates, hands out and inits a session on `proxyId`. */
     create(proxyId: string | undefined): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
     retire(session: ManagedSession, reason: string): void;
@@ -29,8 +31,15 @@ export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<Mana
     let failedCreates = 0;
     for (;;) {
         if (pool.initAbort) throw pool.initAbort;
+        if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
         ctx.assertOpen();
         const now = ctx.clock.now();
+        // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
+        const paused = ctx.pausedUntil();
+        if (paused > now) {
+            await pool.wait(ctx.clock, paused);
+            continue;
+        }
         const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
             pool.scheduler.handOut(d.session, now);

@@ -216,6 +216,8 @@ export class Scheduler implements Candidates {
         let wakeAt = Infinity;
         let evictable: ManagedSession | undefined;
         let banned: ProxySlot[] | undefined;
+        /** Idle sessions that are not ready only because their proxy is paced or backed off. */
+        let heldBack = 0;
         const list = this.withReady;
         for (let i = 0; i < list.length; i++) {
             const slot = list[i]!;
@@ -225,6 +227,7 @@ export class Scheduler implements Candidates {
                 total += slot.ready.size;
                 continue;
             }
+            heldBack += slot.ready.size;
             if (slot.availability === 'banned') (banned ??= []).push(slot);
             else if (slot.availability === 'backoff' && evictable === undefined) evictable = idleIn(slot);
             const at = slot.wakeAt(now);
@@ -268,7 +271,11 @@ export class Scheduler implements Candidates {
                 const at = slot.wakeAt(now);
                 if (at !== undefined && at < wakeAt) wakeAt = at;
             }
-            if (proxies.length > 0) return { kind: 'create', proxyId: policy.pickProxy(proxies, this.ctx).id, evict };
+            // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
+            // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
+            // policy still prefers the least loaded).
+            const offer = policy.onDemand && this.host.occupancy() > 0 && heldBack > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            if (offer.length > 0) return { kind: 'create', proxyId: policy.pickProxy(offer, this.ctx).id, evict };
             if (total === 0) {
                 const n = fixed.length;
                 allBanned = n > 0 && bannedCount === n && this.host.occupancy() === 0;
@@ -322,6 +329,19 @@ export class Scheduler implements Candidates {
                 }
             }
             if (best === undefined || before(top, best)) best = top;
+        }
+        return best!;
+    }
+
+    firstNear(fraction: number): ManagedSession {
+        const before = this.host.policy.order === 'newest-first' ? newer : older;
+        let top = -1;
+        for (const slot of this.open) top = Math.max(top, slot.score());
+        let best: ManagedSession | undefined;
+        for (const slot of this.open) {
+            if (slot.score() < fraction * top) continue;
+            const candidate = slot.ready.top()!;
+            if (best === undefined || before(candidate, best)) best = candidate;
         }
         return best!;
     }

@@ -18,6 +18,7 @@ export const COUNTER_NAMES = [
     'session/created',
     'session/retired',
     'proxy/backoff',
+    'pool/paused',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];

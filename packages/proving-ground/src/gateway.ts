@@ -4,6 +4,7 @@ import { isAllowedTarget, testDnsLookup } from './loopback.js';
 import { NON_LOOPBACK_STATUS } from './farm.js';
 import type { ResolvedOptions } from './options.js';
 import { hash32, type Random } from './prng.js';
+import type { GatewayCounters } from './stats.js';
 
 /**
  * A residential-style gateway: one proxy URL whose exit IP is chosen per request from the session id in the username
@@ -23,24 +24,6 @@ export interface GatewayExit {
     readonly subnet: string;
     /** Whether the site bans this IP right now (from the start, or by drift). */
     readonly banned: boolean;
-}
-
-/** What the gateway saw. */
-export interface GatewayCounters {
-    /** TCP connections accepted. */
-    connections: number;
-    /** Proxy requests (one per CONNECT tunnel or forwarded HTTP request). */
-    requests: number;
-    /** Requests without a `session-<id>` in the username (sent through a random exit). */
-    withoutSession: number;
-    /** Requests answered 407 (wrong password when one is configured). */
-    authFailures: number;
-    /** Requests refused (targets outside loopback). */
-    refused: number;
-    /** Proxy requests per session id. */
-    bySessionId: Record<string, number>;
-    /** Proxy requests per exit index. */
-    byExit: Record<string, number>;
 }
 
 /** The running gateway, as `pg.gateway`. */

@@ -1,5 +1,3 @@
-import type { GatewayCounters } from './gateway.js';
-
 /**
  * Ground truth: what the site and the proxies actually saw. Tests and benchmarks assert on these,
  * never on what a crawler says about itself.
@@ -129,6 +127,25 @@ export interface ProxyCounters {
     refused: number;
     /** Requests answered with 407 (missing or wrong credentials). */
     authFailures: number;
+}
+
+/* Counters of the residential-style gateway (see gateway.ts). */
+/** What the gateway saw. */
+export interface GatewayCounters {
+    /** TCP connections accepted. */
+    connections: number;
+    /** Proxy requests (one per CONNECT tunnel or forwarded HTTP request). */
+    requests: number;
+    /** Requests without a `session-<id>` in the username (sent through a random exit). */
+    withoutSession: number;
+    /** Requests answered 407 (wrong password when one is configured). */
+    authFailures: number;
+    /** Requests refused (targets outside loopback). */
+    refused: number;
+    /** Proxy requests per session id. */
+    bySessionId: Record<string, number>;
+    /** Proxy requests per exit index. */
+    byExit: Record<string, number>;
 }
 
 /** Everything {@link ProvingGround.stats} returns (a snapshot; later traffic does not change it). */

@@ -161,6 +161,23 @@ export class Learner {
         return Math.max(this.backoffs.get(key(proxyId, GLOBAL))?.until ?? 0, this.backoffs.get(key(proxyId, site))?.until ?? 0);
     }
 
+    /** Backoff level of the proxy on the site (or everywhere, whichever is higher). */
+    backoffLevel(proxyId: string, site: string): number {
+        return Math.max(this.backoffs.get(key(proxyId, GLOBAL))?.level ?? 0, this.backoffs.get(key(proxyId, site))?.level ?? 0);
+    }
+
+    /** Proxies known / in backoff somewhere / banned on some site right now (stats). */
+    summary(now: number): { tracked: number; backoff: number; bannedOnSites: number } {
+        const inBackoff = new Set<string>();
+        let bannedOnSites = 0;
+        for (const [k, r] of this.backoffs) {
+            const state = backoffState(r, now, this.backoffOptions);
+            if (state === 'banned') bannedOnSites++;
+            else if (state === 'backoff') inBackoff.add(k.split('\u0000')[0]!);
+        }
+        return { tracked: Object.keys(this.health.toJSON()).length, backoff: inBackoff.size, bannedOnSites };
+    }
+
     /** Earliest start of the next use of `proxyId` on `site` by learned pace and Retry-After (0: now). */
     readyAt(proxyId: string, site: string, now: number): number {
         return this.pace.readyAt(proxyId, site, now);
