@@ -37,6 +37,8 @@ export interface RunStats {
     /** acquire() threw (no usable proxy, timeout): the worker waited a virtual second and tried again. */
     acquireErrors: number;
     lastError?: string;
+    /** The contestant stopped the crawl (an error that stops a crawler). */
+    stopped?: boolean;
 }
 
 /** Per 1,000 successful pages, mean over the seeds. */
@@ -84,13 +86,18 @@ export async function runOne(world: World, factory: ContestantFactory, seed: num
         let finished = 0;
         const worker = async () => {
             try {
-                while (stats.ok < pages && stats.requests < pages * 50) {
+                while (stats.ok < pages && stats.requests < pages * 50 && !stats.stopped) {
                     let handle;
                     try {
                         handle = await contestant.acquire();
                     } catch (error) {
                         stats.acquireErrors++;
                         stats.lastError = error instanceof Error ? error.message : String(error);
+                        // A crawler stops on these (every proxy gone, the site blocking everyone): so does the run.
+                        if ((error as { stopsCrawl?: boolean }).stopsCrawl) {
+                            stats.stopped = true;
+                            break;
+                        }
                         await clock.sleep(1000);
                         continue;
                     }

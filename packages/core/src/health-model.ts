@@ -23,6 +23,8 @@ export interface UseInfo {
     duringInit?: boolean;
     /** The proxy URL came from a dynamic ProxyConfiguration (a gateway: exit IP unknown). */
     dynamicProxy?: boolean;
+    /** The block was the rule's check refusing a page the classifier found fine. */
+    checkFailed?: boolean;
 }
 
 /** What the health tracker says about a proxy on a site right now. */

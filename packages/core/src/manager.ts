@@ -190,7 +190,7 @@ export class SessionManager {
         const now = this.clock.now();
         this.counters.inc(key, rule.counter);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
-        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic };
+        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
         const change = this.recordHealth(s.identity.proxy?.id ?? DIRECT_PROXY_ID, key, rule.health, rateLimitMillis, use);
         if (!s.isRetired) {
             const delay = () => o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);

@@ -53,7 +53,9 @@ export interface UseContext {
 
 /** What the learner was told about one use. */
 export type LearnedOutcome =
-    | { kind: 'ok' | 'blocked' | 'proxy-failure' | 'target-error' | 'neutral' }
+    | { kind: 'ok' | 'proxy-failure' | 'target-error' | 'neutral' }
+    /** `checkFailed`: the rule's check refused a page the classifier found fine. */
+    | { kind: 'blocked'; checkFailed?: boolean }
     | { kind: 'rate-limited'; retryAfterMillis?: number };
 
 /** What the caller must do after an outcome. */
@@ -231,7 +233,7 @@ export class Learner {
                 break;
             }
             case 'blocked':
-                this.onBlocked(ctx, now, effects);
+                this.onBlocked(ctx, now, effects, outcome.checkFailed ?? false);
                 break;
             case 'rate-limited': {
                 this.guard(site).observe(proxyId, false, now);
@@ -268,9 +270,9 @@ export class Learner {
         return effects;
     }
 
-    private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects): void {
+    private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects, checkFailed: boolean): void {
         const { site, proxyId } = ctx;
-        const verdict = this.guard(site).observe(proxyId, true, now);
+        const verdict = this.guard(site).observe(proxyId, true, now, checkFailed);
         const blame = attributeBlock({
             goodUses: ctx.goodUses,
             duringInit: ctx.duringInit ?? false,
@@ -351,7 +353,7 @@ export class Learner {
         const k = key(proxyId, site);
         const last = this.lastEscalation.get(k);
         // Only what the episode itself charged (it can last up to stopAfterMillis, plus the window before it).
-        const horizon = (this.options.siteWide?.stopAfterMillis ?? DEFAULT_SITE_GUARD.stopAfterMillis) + (this.options.siteWide?.windowMillis ?? DEFAULT_SITE_GUARD.windowMillis);
+        const horizon = (this.options.siteWide?.stopAfterMillis ?? DEFAULT_SITE_GUARD.stopAfterMillis) + (this.options.siteWide?.horizonMillis ?? DEFAULT_SITE_GUARD.horizonMillis);
         if (!last || last.at <= now - horizon) return;
         if (last.before) this.backoffs.set(k, last.before);
         else this.backoffs.delete(k);

@@ -125,7 +125,8 @@ export class LearnedHealth implements ProxyHealthModel {
             dynamicProxy: use.dynamicProxy ?? false,
         };
         const kind = EFFECT_TO_OUTCOME[effect];
-        const outcome: LearnedOutcome = kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : { kind };
+        const outcome: LearnedOutcome =
+            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
         const e = this.learner.onOutcome(ctx, outcome, now);
         this.bump(proxyId);
         const change: HealthChange = { probeEnded: true };

@@ -25,8 +25,9 @@ export const learnerShape = ow.optional.object.exactShape({
         jitter: fraction,
     }),
     siteWide: ow.optional.object.exactShape({
-        windowMillis: positive,
+        horizonMillis: positive,
         minProxies: positiveInt,
+        fraction: ow.optional.number.inRange(0.5, 1),
         pauseMillis: positive,
         maxPauseMillis: positive,
         stopAfterMillis: positive,

@@ -1,6 +1,6 @@
 /**
- * Blocks that are the site's or the check's fault. When many distinct proxies were blocked on one site within a short
- * window and none of its uses succeeded meanwhile, no proxy is to blame: the site is down, blocks everyone for a
+ * Blocks that are the site's or the check's fault. When the latest uses of most proxies seen on one site lately were
+ * blocked (at least `minProxies` of them, and `fraction` of all), no proxy is to blame: the site is down, blocks everyone for a
  * while, or the user's check rejects good pages. The guard then pauses the pool (briefly, doubling while it
  * persists); once a second pause confirms it (still no success), it says which proxies the episode's blocks must not
  * count against; and if it lasts too long, it gives the reason to stop the crawl with.
@@ -8,10 +8,12 @@
 
 /** When blocks are the site's fault (`learner.siteWide` option). */
 export interface SiteGuardOptions {
-    /** Blocks older than this do not count toward an episode, in milliseconds. @default 10000 */
-    windowMillis?: number;
-    /** Distinct proxies blocked since the last success on the site (within the window) that make it site-wide. @default 8 */
+    /** Proxies not used on the site for this long are left out of the comparison, in milliseconds. @default 300000 */
+    horizonMillis?: number;
+    /** Fewest proxies credibly blocked on their latest use (they passed before, or the check refused) before the site can be blamed. @default 8 */
     minProxies?: number;
+    /** Share of the proxies seen lately whose latest use was blocked. @default 0.9 */
+    fraction?: number;
     /** First pause of the pool, in milliseconds; it doubles while blocks stay site-wide. @default 2000 */
     pauseMillis?: number;
     /** Cap of one pause, in milliseconds. @default 30000 */
@@ -23,8 +25,9 @@ export interface SiteGuardOptions {
 export type ResolvedSiteGuardOptions = Required<SiteGuardOptions>;
 
 export const DEFAULT_SITE_GUARD: ResolvedSiteGuardOptions = {
-    windowMillis: 10_000,
+    horizonMillis: 300_000,
     minProxies: 8,
+    fraction: 0.9,
     pauseMillis: 2_000,
     maxPauseMillis: 30_000,
     stopAfterMillis: 60_000,
@@ -46,10 +49,10 @@ export interface SiteVerdict {
 
 /** One per (site) pool; see the module comment. */
 export class SiteGuard {
-    /** Proxies blocked since the last success on the site, with the time of their latest block. */
-    private readonly blockedSinceSuccess = new Map<string, number>();
-    /** Every proxy blocked during the current episode. */
-    private readonly episodeBlocked = new Set<string>();
+    /** The latest outcome of each proxy seen on the site lately, oldest first; `credible`: see {@link observe}. */
+    private readonly latest = new Map<string, { blocked: boolean; at: number; everOk: boolean; credible: boolean }>();
+    private blockedCount = 0;
+    private credibleCount = 0;
     private readonly options: ResolvedSiteGuardOptions;
     private episodeStart: number | undefined;
     private pauses = 0;
@@ -72,25 +75,30 @@ export class SiteGuard {
         return this.episodeStart !== undefined;
     }
 
-    /** Records the latest use of `proxyId` on the site: blocked or not (any other judged outcome). */
-    observe(proxyId: string, blocked: boolean, now: number): SiteVerdict {
+    /**
+     * Records the latest use of `proxyId` on the site: blocked or not (any other judged outcome). A block counts as
+     * evidence against the site only when it is credible: the proxy passed on this site before (a proxy that worked
+     * now fails), or it was the rule's check that refused a page the classifier found fine (`checkFailed`). Blocks of
+     * proxies never seen passing could just as well be bans, however many there are.
+     */
+    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false): SiteVerdict {
+        this.remember(proxyId, blocked, now, checkFailed);
         if (!blocked) {
-            this.blockedSinceSuccess.clear();
             this.episodeStart = undefined;
-            this.episodeBlocked.clear();
             this.pauses = 0;
             return { siteWide: false, absolve: [] };
         }
-        this.blockedSinceSuccess.set(proxyId, now);
-        const { windowMillis, minProxies } = this.options;
-        for (const [id, at] of this.blockedSinceSuccess) if (at <= now - windowMillis) this.blockedSinceSuccess.delete(id);
-        // Site-wide: since the last success on the site, at least minProxies distinct proxies were blocked in the window.
-        if (this.episodeStart === undefined && this.blockedSinceSuccess.size < minProxies) return { siteWide: false, absolve: [] };
+        // Site-wide: most proxies the site has seen lately (at least minProxies) were blocked on their latest use.
+        const { minProxies, fraction } = this.options;
+        if (this.episodeStart === undefined && (this.credibleCount < minProxies || this.blockedCount < fraction * this.latest.size)) {
+            return { siteWide: false, absolve: [] };
+        }
         this.episodeStart ??= now;
-        for (const id of this.blockedSinceSuccess.keys()) this.episodeBlocked.add(id);
         // The first pause only suspects the site (a run of unlucky picks looks the same); from the second on, with no
-        // success in between, the episode is confirmed and its blocks are taken back from the proxies.
-        const verdict: SiteVerdict = { siteWide: true, absolve: this.pauses >= 1 ? [...this.episodeBlocked] : [] };
+        // success in between, the episode is confirmed and the blocks of the proxies blocked last are taken back.
+        const absolve: string[] = [];
+        if (this.pauses >= 1) for (const [id, l] of this.latest) if (l.blocked) absolve.push(id);
+        const verdict: SiteVerdict = { siteWide: true, absolve };
         if (now - this.episodeStart >= this.options.stopAfterMillis) {
             verdict.stop = this.describe(now);
             return verdict;
@@ -106,8 +114,32 @@ export class SiteGuard {
         return verdict;
     }
 
+    /** Keeps the latest outcome per proxy (forgetting proxies not seen for `horizonMillis`) and the count of blocked ones. */
+    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean): void {
+        const before = this.latest.get(proxyId);
+        if (before) this.forget(proxyId, before);
+        const everOk = (before?.everOk ?? false) || !blocked;
+        const entry = { blocked, at: now, everOk, credible: blocked && (everOk || checkFailed) };
+        this.latest.set(proxyId, entry);
+        if (entry.blocked) this.blockedCount++;
+        if (entry.credible) this.credibleCount++;
+        // Oldest first (re-inserted on every use): drop what was not seen lately.
+        for (const [id, l] of this.latest) {
+            if (l.at > now - this.options.horizonMillis) break;
+            this.forget(id, l);
+        }
+    }
+
+    private forget(id: string, l: { blocked: boolean; credible: boolean }): void {
+        this.latest.delete(id);
+        if (l.blocked) this.blockedCount--;
+        if (l.credible) this.credibleCount--;
+    }
+
     private describe(now: number): string {
-        const secs = Math.round(Math.max(this.options.windowMillis, now - (this.episodeStart ?? now)) / 1000);
+        let first = now;
+        for (const l of this.latest.values()) if (l.blocked && l.at < first) first = l.at;
+        const secs = Math.max(1, Math.round((now - first) / 1000));
         return `every proxy was blocked on ${this.site} within ${secs} s: the site may be down or the check may be wrong`;
     }
 }

@@ -59,7 +59,8 @@ describe('Learner: blame', () => {
 describe('Learner: site-wide blocks', () => {
     it('pauses the pool, charges no proxy (undoing the backoffs of the episode) and stops when it persists', () => {
         const l = new Learner({ siteWide: { minProxies: 5, stopAfterMillis: 30_000 } }, seeded(2));
-        const effects = [0, 1, 2, 3, 4].map((i) => l.onOutcome(use(`p${i}`, `s${i}`, 0), { kind: 'blocked' }, 10 * i));
+        // The check refuses pages the classifier found fine: credible evidence against the check (or the site).
+        const effects = [0, 1, 2, 3, 4].map((i) => l.onOutcome(use(`p${i}`, `s${i}`, 0), { kind: 'blocked', checkFailed: true }, 10 * i));
         expect(effects.slice(0, 4).map((e) => e.blame)).toEqual(['proxy', 'proxy', 'proxy', 'proxy']);
         expect(effects[4]).toMatchObject({ blame: 'site', retireSession: false });
         expect(effects[4]!.pausePoolUntil).toBe(40 + 2000);
@@ -68,11 +69,11 @@ describe('Learner: site-wide blocks', () => {
         expect(l.availability('p0', SITE, 50)).toBe('backoff');
         expect(l.availability('p4', SITE, 50)).toBe('usable');
         expect(l.pausedUntil(SITE)).toBe(2040);
-        const confirmed = l.onOutcome(use('p1', 'late', 0), { kind: 'blocked' }, 2100);
+        const confirmed = l.onOutcome(use('p1', 'late', 0), { kind: 'blocked', checkFailed: true }, 2100);
         expect(confirmed.pausePoolUntil).toBe(2100 + 4000);
         for (let i = 0; i < 5; i++) expect(l.availability(`p${i}`, SITE, 2100)).toBe('usable');
         let stop: string | undefined;
-        for (let t = 2100, i = 0; !stop && t < 60_000; t += 500, i++) stop = l.onOutcome(use(`p${i % 5}`, `x${t}`, 0), { kind: 'blocked' }, t).stop;
+        for (let t = 2100, i = 0; !stop && t < 60_000; t += 500, i++) stop = l.onOutcome(use(`p${i % 5}`, `x${t}`, 0), { kind: 'blocked', checkFailed: true }, t).stop;
         expect(stop).toMatch(/the site may be down or the check may be wrong/);
         expect(l.toJSON().backoffs).toEqual({});
     });
