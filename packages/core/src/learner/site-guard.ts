@@ -18,7 +18,7 @@ export interface SiteGuardOptions {
     pauseMillis?: number;
     /** Cap of one pause, in milliseconds. @default 30000 */
     maxPauseMillis?: number;
-    /** A site-wide episode lasting this long stops the crawl with the site's reason, in milliseconds. @default 60000 */
+    /** A site-wide episode lasting this long stops the crawl with the site's reason, in milliseconds. @default 120000 */
     stopAfterMillis?: number;
 }
 
@@ -30,7 +30,7 @@ export const DEFAULT_SITE_GUARD: ResolvedSiteGuardOptions = {
     fraction: 0.9,
     pauseMillis: 2_000,
     maxPauseMillis: 30_000,
-    stopAfterMillis: 60_000,
+    stopAfterMillis: 120_000,
 };
 
 /** What the guard says about one outcome. */
