@@ -308,6 +308,7 @@ export class SessionManager {
         return buildStats(this.poolMap, this.counters, this.health.counts(), {
             configured: this.proxies.dynamic ? 'dynamic' : this.proxies.fixed!.length,
             sizeOf: (key) => resolvePoolOptions(this.options, key).size,
+            learnedCap: (key) => this.health.learner.cap(key, this.clock.now()),
         });
     }
 

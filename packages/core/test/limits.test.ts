@@ -257,6 +257,29 @@ describe('outcomes (DESIGN.md table)', () => {
     });
 });
 
+describe('learned cap', () => {
+    it('sessions blocked after the same number of uses make the pool retire sessions at that count, shown in stats', async () => {
+        // Each block is ambiguous (no other session on its proxy passed), so its proxy backs off too: five proxies.
+        const { manager } = await openManager({ proxyUrls: [...PROXIES, 'http://127.0.0.21:8011', 'http://127.0.0.22:8012'], pool: { maxUses: 1000 } });
+        // Three sessions, each blocked after 6 good uses: the site caps a session at 6 pages.
+        for (let n = 0; n < 3; n++) {
+            const s = await manager.acquire(req(url));
+            manager.report(s, { type: 'ok' });
+            for (let i = 1; i < 6; i++) {
+                const again = await manager.acquire(req(url));
+                expect(again).toBe(s);
+                manager.report(again, { type: 'ok' });
+            }
+            manager.report(await manager.acquire(req(url)), { type: 'blocked', reason: 'captcha' });
+            expect(s.isRetired).toBe(true);
+        }
+        expect(manager.stats().pools['a.test']!.learnedCap).toBe(6);
+        const next = await manager.acquire(req(url));
+        for (let i = 0; i < 6; i++) manager.report(i === 0 ? next : await manager.acquire(req(url)), { type: 'ok' });
+        expect(next.retiredReason).toBe('learned cap reached (6 uses)');
+    });
+});
+
 describe('probes after a backoff', () => {
     it('one probe at a time; its outcome wakes waiters of other pools', async () => {
         const { manager, clock } = await openManager({ proxyUrls: [PROXIES[0]!], proxyBackoff: { baseMillis: 1000, jitter: 0 } });
