@@ -42,11 +42,13 @@ export class SessionFingerprints {
     }
 
     /** The fingerprint of `session` (any object with an `identity`), generated once. */
-    for(session: { identity: FingerprintIdentity }): BrowserFingerprintWithHeaders {
-        let fingerprint = this.cache.get(session);
+    for(session: { identity: FingerprintIdentity; real?: object }): BrowserFingerprintWithHeaders {
+        // An attempt's handle (core's `ctx.session`) is a new object per attempt: key by the session behind it.
+        const key = session.real ?? session;
+        let fingerprint = this.cache.get(key);
         if (!fingerprint) {
             fingerprint = this.generate(session.identity);
-            this.cache.set(session, fingerprint);
+            this.cache.set(key, fingerprint);
         }
         return fingerprint;
     }
