@@ -328,30 +328,6 @@ describe('choices', () => {
         expect(chooseProxy([{ id: 'bad', load: 0, tier: 0 }], draw, 1)!.id).toBe('bad');
         expect(chooseProxy([{ id: 'good', load: 0, tier: 2 }], draw, 1)).toBeUndefined();
     });
-
-    it('chooseSession takes the best proxy, least recently used among equals', async () => {
-        const { chooseSession } = await import('../../src/learner/choice.js');
-        const draw = (id: string) => (id === 'a' ? 0.8 : 0.3);
-        const s = [{ proxyId: 'b', handOutSeq: 1 }, { proxyId: 'a', handOutSeq: 9 }, { proxyId: 'a', handOutSeq: 4 }];
-        expect(chooseSession(s, draw)).toBe(s[2]);
-        expect(chooseSession([], draw)).toBeUndefined();
-    });
-
-    it('shouldCreate: no pre-fill, grows onto idle proxies under the ceiling, never with a session ready', async () => {
-        const { shouldCreate } = await import('../../src/learner/choice.js');
-        fc.assert(
-            fc.property(
-                fc.record({ live: fc.nat(50), ready: fc.nat(5), creating: fc.nat(3), freeProxies: fc.nat(100), ceiling: fc.integer({ min: 1, max: 60 }), dynamic: fc.boolean() }),
-                (input) => {
-                    const yes = shouldCreate(input);
-                    if (input.ready > 0 || input.live + input.creating >= input.ceiling) expect(yes).toBe(false);
-                    if (input.ready === 0 && input.live + input.creating === 0 && input.ceiling > 0) expect(yes).toBe(true);
-                    if (yes && !input.dynamic && input.live + input.creating > 0) expect(input.freeProxies).toBeGreaterThan(input.creating);
-                },
-            ),
-            FC,
-        );
-    });
 });
 
 describe('readTiers', () => {
