@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sessionpack's commands need on a machine that has only Node 20 and npm:
-# pnpm, Debian's Chromium (when asked for with SESSIONPACK_NEED_CHROMIUM=1), the workspace's
-# dependencies, and a build of every package. Safe to run again: each step skips what is there.
+# pnpm, Debian's Chromium (when asked for with SESSIONPACK_NEED_CHROMIUM=1), Debian's redis-server
+# (when asked for with SESSIONPACK_NEED_REDIS=1; tests start their own on a loopback port), the
+# workspace's dependencies, and a build of every package. Safe to run again: each step skips what is there.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,6 +20,18 @@ if [ "${SESSIONPACK_NEED_CHROMIUM:-0}" = 1 ] && [ -z "${CHROMIUM_PATH:-}" ] && [
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     else
         echo "setup: no Chromium found; set CHROMIUM_PATH or install Debian's chromium package" >&2
+        exit 1
+    fi
+fi
+
+if [ "${SESSIONPACK_NEED_REDIS:-0}" = 1 ] && [ -z "${REDIS_SERVER_PATH:-}" ] && ! command -v redis-server >/dev/null 2>&1 && [ ! -x /usr/bin/redis-server ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "setup: installing Debian's redis-server"
+        apt-get update -qq >/dev/null
+        # The package starts no daemon here (no systemd); tests start their own redis-server and stop it by PID.
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    else
+        echo "setup: no redis-server found; set REDIS_SERVER_PATH or install Debian's redis-server package" >&2
         exit 1
     fi
 fi

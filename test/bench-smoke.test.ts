@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { runCore } from '../bench/src/core/index.js';
 import { runE2e } from '../bench/src/e2e/index.js';
 import { runOverhead } from '../bench/src/overhead/index.js';
+import { runRedis } from '../bench/src/redis/index.js';
+import { runReportBench } from '../bench/src/report/index.js';
 import { runSelection } from '../bench/src/selection/index.js';
 import { renderPart, type PartResult } from '../bench/src/shared/table.js';
 
@@ -71,6 +73,16 @@ describe('benchmarks, smoke size', () => {
         }
     });
 
+    it('report: pages per second with the crawl report recording on and off, and the cost of one use()', async () => {
+        const result = await runReportBench({ smoke: true, seed: 1, progress: quiet });
+        expectShape(result);
+        expect(result.onRuns).toHaveLength(1);
+        expect(result.offRuns).toHaveLength(1);
+        for (const v of [result.ratio, result.cpuRatio, result.pairedRatio, result.coreRatio]) expect(v).toBeGreaterThan(0);
+        expect(result.nanosPerUse).toBeGreaterThan(0);
+        expect(result.impliedRatio).toBeLessThan(1);
+    });
+
     it('overhead: pages per second with and without sessionpack, without and with a proxy', async () => {
         const result = await runOverhead({ smoke: true, seed: 1, progress: quiet });
         expectShape(result);
@@ -110,5 +122,18 @@ describe('benchmarks, smoke size', () => {
         }
         const cheerio = (variant: string) => result.rows.find((r) => r.crawler === 'CheerioCrawler' && r.variant === variant)!;
         expect(cheerio('sessionpack').blocked).toBeLessThan(cheerio('stock').blocked);
+    });
+
+    it('redis: four worker processes, independent and sharing one Redis, get every page; the per-op cost of both stores', async () => {
+        const result = await runRedis({ smoke: true, seed: 1, progress: quiet });
+        expectShape(result);
+        expect(result.sharing.map((r) => r.variant)).toEqual(['independent', 'sharing Redis']);
+        for (const row of result.sharing) {
+            expect(row.pagesDone).toBe(row.pagesWanted);
+            expect(row.failed).toBe(0);
+            expect(row.requests).toBeGreaterThanOrEqual(row.pagesDone);
+        }
+        expect(result.overhead.map((o) => o.store)).toEqual(['in-memory', 'Redis']);
+        for (const o of result.overhead) expect(Number.isFinite(o.microsPerOp) && o.microsPerOp > 0).toBe(true);
     });
 });

@@ -4,7 +4,7 @@
  * per session; time to persist and restore 100k sessions. No network: sessions are only bookkeeping here.
  */
 import { Configuration, log as crawleeLog, LogLevel, SessionPool, type Session } from '@crawlee/core';
-import { proxyIdOf, SessionManager, type ManagedSession, type PersistedState, type SessionStore } from '@sessionpack/core';
+import { SessionManager, type ManagedSession, type PersistedState, type SessionStore } from '@sessionpack/core';
 
 import { mulberry32, randomInt, withSeededMathRandom, type Random } from '../shared/prng.js';
 import { collectGarbage, median } from '../shared/stats.js';
@@ -27,9 +27,8 @@ export interface CoreRow {
     oursMicros: number;
     /** Microseconds per getSession + markGood pair. */
     crawleeMicros: number;
-    /** Seconds to create the sessions; undefined when they were restored instead (see `oursFilledBy`). */
-    oursFillSecs: number | undefined;
-    oursFilledBy: 'acquire' | 'restore';
+    /** Seconds to create the sessions, acquire by acquire. */
+    oursFillSecs: number;
     crawleeFillSecs: number;
 }
 
@@ -88,34 +87,6 @@ async function fillOurs(manager: SessionManager, sessions: number, pools: number
         for (let i = 0; i < perPool; i++) held.push(await manager.acquire(request));
         for (const s of held) manager.report(s, { type: 'ok' });
     }
-}
-
-/**
- * Above this many sessions, one pool is filled by restoring a state instead of acquire by acquire: every acquire scans
- * the pool (O(pool size), by design), so filling one pool of n sessions costs O(n²): ~10 minutes for 100k.
- */
-const MAX_FILL_BY_ACQUIRE = 20_000;
-
-/** A valid stored state with `sessions` idle sessions in one pool (what a crawl of that size would have saved). */
-async function syntheticState(sessions: number, random: Random): Promise<MemoryStore> {
-    // Take real sessions' headers and ids from a small manager, then replicate them.
-    const sample = new MemoryStore();
-    const small = await openOurs(64, 1, random, sample);
-    await fillOurs(small, 64, 1);
-    await small.close();
-    const state = JSON.parse(sample.json!) as PersistedState;
-    const [key, pool] = Object.entries(state.pools)[0]!;
-    const template = pool.sessions;
-    const now = Date.now();
-    pool.sessions = Array.from({ length: sessions }, (_, i) => {
-        const t = template[i % template.length]!;
-        return { ...t, id: `session_${i.toString(36).padStart(10, '0')}`, proxyId: proxyIdOf(PROXIES[i % PROXIES.length]!), createdAt: now, expiresAt: now + 3_000_000, usageCount: 0, errorScore: 0, availableAt: 0 };
-    });
-    state.pools = { 'pool-0': pool };
-    void key;
-    const store = new MemoryStore();
-    store.json = JSON.stringify(state);
-    return store;
 }
 
 /**
@@ -205,20 +176,10 @@ export async function runCore(options: CoreBenchOptions = {}): Promise<CoreResul
                 // sessionpack
                 let heapBefore = heapUsed();
                 let t = process.hrtime.bigint();
-                let manager: SessionManager;
-                let oursFillSecs: number | undefined;
-                let oursFilledBy: CoreRow['oursFilledBy'] = 'acquire';
                 const store = new MemoryStore();
-                if (pools === 1 && sessions > MAX_FILL_BY_ACQUIRE) {
-                    const state = await syntheticState(sessions, random);
-                    heapBefore = heapUsed();
-                    manager = await openOurs(sessions, pools, random, state);
-                    oursFilledBy = 'restore';
-                } else {
-                    manager = await openOurs(sessions, pools, random, tracked ? store : undefined);
-                    await fillOurs(manager, sessions, pools);
-                    oursFillSecs = seconds(t);
-                }
+                const manager = await openOurs(sessions, pools, random, tracked ? store : undefined);
+                await fillOurs(manager, sessions, pools);
+                const oursFillSecs = seconds(t);
                 if (tracked && canMeasureMemory) memory.oursCreatedBytes = (heapUsed() - heapBefore) / sessions;
                 const oursMicros = await timeRounds(oursStep(manager, pools, random), ops, rounds, budgetSecs);
                 if (tracked) {
@@ -277,10 +238,10 @@ export async function runCore(options: CoreBenchOptions = {}): Promise<CoreResul
                     persistence.crawleeRestoreSecs = crawlee.restoreSecs;
                     persistence.crawleeBytes = crawlee.stateBytes;
                 }
-                rows.push({ sessions, pools, oursMicros, crawleeMicros: crawlee.micros, oursFillSecs, oursFilledBy, crawleeFillSecs: crawlee.fill });
+                rows.push({ sessions, pools, oursMicros, crawleeMicros: crawlee.micros, oursFillSecs, crawleeFillSecs: crawlee.fill });
                 progress(
                     `core: ${int(sessions)} sessions in ${int(pools)} pool(s): sessionpack ${fmt(oursMicros, 1)} µs/op, Crawlee ${fmt(crawlee.micros, 1)} µs/op ` +
-                        `(create: ${oursFillSecs === undefined ? 'restored' : `${fmt(oursFillSecs, 2)} s`} vs ${fmt(crawlee.fill, 2)} s)`,
+                        `(create: ${fmt(oursFillSecs, 2)} s vs ${fmt(crawlee.fill, 2)} s)`,
                 );
             }
         }
@@ -313,15 +274,14 @@ function buildResult(input: {
             fmt(r.crawleeMicros, 1),
             int(1e6 / r.crawleeMicros),
             times(r.oursMicros, r.crawleeMicros),
-            r.oursFillSecs === undefined ? 'restored' : `${fmt(r.oursFillSecs, 2)} s`,
+            `${fmt(r.oursFillSecs, 2)} s`,
             `${fmt(r.crawleeFillSecs, 2)} s`,
         ]),
         notes: [
             `Median of ${input.rounds} rounds after a warm-up round; a round is ${int(input.ops)} pairs or ${input.budgetSecs} s, whichever ends first ` +
                 '(on average fewer than 50 uses per session, so this measures picking rather than churn). In the many-pool layout each pair goes to a ' +
                 'pool picked at random. "sessionpack ÷ Crawlee" below 1 means sessionpack is faster.',
-            `"restored": one pool of more than ${int(MAX_FILL_BY_ACQUIRE)} sessions is loaded from a stored state, because creating it acquire by acquire ` +
-                'costs O(n²) (each acquire scans its pool).',
+            '"create all": every session created acquire by acquire (held until its pool is full, then reported).',
         ],
     };
     const tables: Table[] = [speed];

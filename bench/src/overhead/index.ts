@@ -7,7 +7,7 @@
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { Configuration, log as crawleeLog, LogLevel, ProxyConfiguration } from '@crawlee/core';
 import { withSessions } from '@sessionpack/cheerio';
-import { SessionManager } from '@sessionpack/core';
+import { SessionManager, type SessionManagerOptions } from '@sessionpack/core';
 import { startProvingGround, type ProvingGround } from '@sessionpack/proving-ground';
 
 import { derive, withSeededMathRandom } from '../shared/prng.js';
@@ -40,7 +40,8 @@ export interface OverheadRow {
     oursRuns: number[];
 }
 
-interface Rate {
+/** Pages per second of one run: of wall time and of the process's CPU time. */
+export interface Rate {
     wall: number;
     cpu: number;
 }
@@ -52,23 +53,25 @@ export interface OverheadResult extends PartResult {
 }
 
 /** Fixed concurrency for both (Crawlee's autoscaling would otherwise start at 1 and ramp up over tens of seconds). */
-const CONCURRENCY = 10;
+export const CONCURRENCY = 10;
 /** The benign shop made big enough that no page is fetched twice in a run. */
-const CATEGORIES = 20;
-const PRODUCTS_PER_CATEGORY = 50;
+export const CATEGORIES = 20;
+export const PRODUCTS_PER_CATEGORY = 50;
 
 function urls(base: string, count: number, offset: number): string[] {
     const total = CATEGORIES * PRODUCTS_PER_CATEGORY;
     return Array.from({ length: count }, (_, i) => `${base}/product/${((offset + i) % total) + 1}`);
 }
 
-async function crawl(options: {
+/** One timed crawl of `pages` product pages, stock or with sessionpack (at its defaults plus `managerOptions`). */
+export async function crawl(options: {
     base: string;
     proxyUrl?: string;
     sessionpack: boolean;
     pages: number;
     offset: number;
     seed: number;
+    managerOptions?: Partial<SessionManagerOptions>;
 }): Promise<Rate> {
     const config = new Configuration({ persistStorage: false });
     let extracted = 0;
@@ -89,6 +92,7 @@ async function crawl(options: {
             statsIntervalSecs: 0,
             random: derive(options.seed, 'overhead', options.offset),
             config,
+            ...options.managerOptions,
         });
         crawler = new CheerioCrawler(withSessions(crawlerOptions as never, manager), config);
     } else {

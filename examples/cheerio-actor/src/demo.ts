@@ -5,17 +5,25 @@
  * proxies. Every number in the table is what the site recorded, except the two that only the crawler
  * knows (sessions retired, proxies in backoff).
  *
- * Environment: DEMO_PAGES (product pages to fetch, default 400), DEMO_SEED (default 1).
+ * The crawl report of the sessionpack run (outcomes over time, proxy health, session lifetimes, block reasons) is
+ * written as one HTML file; the last line says where.
+ *
+ * Environment: DEMO_PAGES (product pages to fetch, default 400), DEMO_SEED (default 1), DEMO_REPORT (where to write
+ * the report, default storage/sessionpack-demo-report.html).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { Configuration, log, LogLevel, ProxyConfiguration, type Session } from '@crawlee/core';
 import { withSessions } from '@sessionpack/cheerio';
 import { SessionManager } from '@sessionpack/core';
 import { type GroundTruth, type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
-import { shopRule } from './shop.js';
+import { shopHttpRule as shopRule } from '@sessionpack/actor-kit';
 
 const PAGES = Number(process.env.DEMO_PAGES ?? 400);
 const SEED = Number(process.env.DEMO_SEED ?? 1);
+const REPORT = resolve(process.env.DEMO_REPORT ?? 'storage/sessionpack-demo-report.html');
 const BLOCKS = ['forbidden', 'challenges', 'softBlocks', 'captchas'] as const;
 
 interface Row {
@@ -73,6 +81,8 @@ async function withSessionpack(pg: ProvingGround): Promise<Row> {
         store: false,
         statsIntervalSecs: 0,
         config,
+        // The demo keeps Crawlee's storage in memory: the report is written to a file below instead.
+        report: { writeOnClose: false, title: `sessionpack demo: proving ground "realistic", seed ${SEED}` },
     });
     let failed = 0;
     const crawler = new CheerioCrawler(
@@ -92,6 +102,8 @@ async function withSessionpack(pg: ProvingGround): Promise<Row> {
     await crawler.run(productUrls(pg));
     clearInterval(timer);
     const stats = manager.stats();
+    mkdirSync(dirname(REPORT), { recursive: true });
+    writeFileSync(REPORT, manager.crawlReport());
     await manager.close();
     return rowFrom(pg.stats(), started, { retired: stats.totals.sessions.retired, backoff: stats.proxies.backoff, failed });
 }
@@ -158,3 +170,4 @@ await pg.close();
 console.log(table({ sessionpack: ours, 'stock Crawlee': theirs }));
 const ratio = theirs.blocked / Math.max(1, ours.blocked);
 console.log(`\nstock Crawlee sent ${theirs.requests} requests and got ${theirs.blocked} blocks for ${theirs.pagesDone} pages; sessionpack ${ours.requests} and ${ours.blocked} for ${ours.pagesDone} (${ratio.toFixed(1)}x fewer blocks).`);
+console.log(`\nCrawl report of the sessionpack run (open it in a browser): ${REPORT}`);

@@ -1,41 +1,55 @@
 /**
  * The browser half of sessionpack, shared by the Playwright and Puppeteer adapters: turns a browser crawler's options
- * into options where every page belongs to one session.
+ * into options where every page belongs to one session and opens in that session's own context.
  *
- * How a page is tied to its session: Crawlee (with `useIncognitoPages`) asks our ProxyConfiguration for a proxy with
- * `{ request }` and then opens a page in a new incognito context with that proxy, for that same attempt. The attempt's
- * session is found again from the request in the first pre-navigation hook, while the page is still blank: there it
- * gets the session's user agent, fingerprint, headers and cookie jar. After navigation (and after the handler) the
- * context's cookies go back into the session's jar, and the rendered page is checked. Contexts live as long as their
- * page (Crawlee closes both after the attempt), so a session's next page is a new context rebuilt from the same
- * identity and jar, and nothing but the jar outlives an attempt: storage never crosses sessions.
+ * How a page is tied to its session: Crawlee asks our ProxyConfiguration for a proxy with `{ request }`; the attempt
+ * acquires its session there and gets back a route (see `routes.ts`) instead of the proxy URL. Crawlee then opens the
+ * attempt's page in the browser it got from our launcher: one browser for all sessions, whose page creation takes the
+ * route and opens the page in the session's context (see `session-contexts.ts`), which has the session's real proxy,
+ * fingerprint, cookies and storage. The first pre-navigation hook finds the session again from the request and gives
+ * the page what is set per page. After navigation (and after the handler) the context's cookies go back into the
+ * session's jar, and the rendered page is checked.
  */
 import type { Request } from '@crawlee/core';
+import ow from 'ow';
 import { ProxyConfiguration } from '@crawlee/core';
-import type { BrowserController } from '@crawlee/browser-pool';
 import type { InitToolHelpers, ManagedSession, SessionManager, SessionManagerOptions } from '@sessionpack/core';
 import { CrawlerBinding } from '@sessionpack/core/adapter';
 
 import { jarToBrowserCookies, saveBrowserCookies } from './cookies.js';
-import type { BrowserDriver, InitPage } from './driver.js';
+import type { BrowserDriver } from './driver.js';
 import { browserWideHeaders, SessionFingerprints, type SessionFingerprintsOptions } from './fingerprints.js';
-import { InitBrowser } from './init-browser.js';
+import { PageRoutes } from './routes.js';
+import { SessionContexts, type SessionContextStats } from './session-contexts.js';
+import { SharedBrowser } from './shared-browser.js';
 
 /** The most of a rendered page the checks look at (challenge markers sit near the top of a page). */
 const BODY_CHECK_LIMIT = 512 * 1024;
 
 /** Browser-specific options of `withSessions()` in the Playwright and Puppeteer adapters. */
 export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
-    /** Seconds the browser of `init` pages stays open without an init before it is closed. @default 5 */
+    /**
+     * How many session contexts without an open page stay open. Beyond it the least recently used idle context is
+     * closed (its `localStorage` saved first) and its session's next page gets a new context with the same identity,
+     * cookies and storage. Bounds the browser's memory when a crawl uses many sessions; keep it at or above the pool
+     * size (`pool.size`, 20 by default) unless memory is short, or sessions taking turns recreate their contexts over
+     * and over. @default 20
+     */
+    maxIdleContexts?: number;
+    /**
+     * Seconds the browser stays open when a session's `init` launched it and no crawler page came to use it (the
+     * crawler's pages then launch it again). @default 5
+     */
     initBrowserIdleSecs?: number;
 }
 
 /** Tools a rule's `init` gets in browser crawlers, next to core's `sendRequest`. */
 export type BrowserInitTools<Page> = {
     /**
-     * Opens a page in a new context with the session's proxy, user agent, fingerprint and cookies. Cookies the site sets
-     * there are saved to the session when the init ends, and the page is closed then. Its `goto()` is checked like a
-     * crawled page: a block or rate limit throws and fails the init as the proxy's fault.
+     * Opens a page in the session's own context (the one its crawled pages use), with the session's proxy, user agent,
+     * fingerprint, cookies and storage: what the init stores there (cookies, `localStorage`) is there for its later
+     * pages. Cookies are also saved to the session's jar when the init ends, and the page is closed then. Its `goto()`
+     * is checked like a crawled page: a block or rate limit throws and fails the init as the proxy's fault.
      *
      * ```ts
      * init: async ({ newPage }) => {
@@ -57,46 +71,67 @@ type Ctx = {
     page: any;
     response?: any;
     session?: ManagedSession;
-    proxyInfo?: { sessionId?: string };
+    proxyInfo?: { sessionId?: string; url?: string; hostname?: string; port?: number | string; username?: string; password?: string };
 };
 type Hook = (ctx: any, gotoOptions?: any) => unknown;
 type AnyOptions = Record<string, any>;
+
+/** What a route stands for: one attempt's session. */
+interface Route {
+    session: ManagedSession;
+    request: Request;
+}
+
+/** Builds the launcher Crawlee launches "its" browsers with: each launch gives a view of the one shared browser. */
+export type LauncherFactory<Browser> = (launch: () => Promise<Browser>) => unknown;
 
 /**
  * Wires a {@link SessionManager} into a browser crawler. Adapters call {@link BrowserSessions.crawlerOptions} from their
  * `withSessions()`.
  */
-export class BrowserSessions<Page = any, Response = any, Browser = any> {
+export class BrowserSessions<Page = any, Response = any, Browser = any, Context = any> {
     readonly binding: CrawlerBinding;
     readonly fingerprints: SessionFingerprints;
-    readonly initBrowser: InitBrowser<Page, Browser>;
-    /** Pages open right now, per session (to close them when their session is retired). */
-    private readonly openPages = new Map<ManagedSession, Set<Page>>();
-    /** The crawler's browsers that are alive (the init browser closes with the last of them). */
-    private readonly crawlerBrowsers = new Set<BrowserController>();
+    readonly browser: SharedBrowser<Page, Browser>;
+    readonly contexts: SessionContexts<Page, Browser, Context>;
+    private readonly routes = new PageRoutes<Route>();
+    /** The jar's cookies as the session's context last got or reported them (no need to add them again). */
+    private readonly jarInBrowser = new WeakMap<ManagedSession, string>();
+    private listening?: { manager: SessionManager; listener: (session: ManagedSession) => void };
 
     constructor(
         sessions: SessionManager | SessionManagerOptions,
-        readonly driver: BrowserDriver<Page, Response, Browser>,
+        readonly driver: BrowserDriver<Page, Response, Browser, Context>,
         options: BrowserSessionsOptions = {},
     ) {
+        ow(
+            options,
+            'withSessions() browser options',
+            ow.object.partialShape({
+                maxIdleContexts: ow.optional.number.integer.greaterThanOrEqual(0),
+                initBrowserIdleSecs: ow.optional.number.finite.greaterThanOrEqual(0),
+                fingerprintGeneratorOptions: ow.optional.object,
+            }),
+        );
+        const maxIdleContexts = options.maxIdleContexts ?? 20;
+        const idleSecs = options.initBrowserIdleSecs ?? 5;
         this.binding = new CrawlerBinding(sessions);
         this.fingerprints = new SessionFingerprints(options);
-        this.initBrowser = new InitBrowser(driver, options.initBrowserIdleSecs ?? 5);
+        this.browser = new SharedBrowser(driver, { idleSecs, onClose: async () => this.onBrowserClose() });
+        this.contexts = new SessionContexts(driver, this.fingerprints, async () => this.browser.get(), maxIdleContexts);
     }
 
-    /** How many pages (each in its own context) are open for sessions right now. */
-    get openPageCount(): number {
-        let n = 0;
-        for (const pages of this.openPages.values()) n += pages.size;
-        return n;
+    /** Contexts of sessions: open, idle, created, recreated. */
+    contextStats(): SessionContextStats {
+        return this.contexts.stats();
     }
 
     /**
-     * Returns `crawlerOptions` with sessionpack's hooks: the proxy of each attempt comes from its session, pages are
-     * incognito (a context each) with Crawlee's shared fingerprint turned off, and every hook and handler is wrapped.
+     * Returns `crawlerOptions` with sessionpack's hooks: the proxy of each attempt is a route to its session, Crawlee's
+     * browsers are views of one shared browser (from `launcher`) where each page opens in its session's context, and
+     * every hook and handler is wrapped.
      */
-    crawlerOptions<Options extends AnyOptions>(crawlerOptions: Options, adapterName: string): Options {
+    crawlerOptions<Options extends AnyOptions>(crawlerOptions: Options, adapterName: string, launcher: LauncherFactory<Browser>): Options {
         for (const option of OWNED_OPTIONS) {
             if (crawlerOptions[option] !== undefined) {
                 throw new Error(
@@ -107,13 +142,15 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
         const launchContext: AnyOptions = { ...crawlerOptions.launchContext };
         if (launchContext.useIncognitoPages === false) {
             throw new Error(
-                `withSessions() for ${adapterName}: launchContext.useIncognitoPages must stay on: each session's page needs a context of its own (its own proxy and cookies).`,
+                `withSessions() for ${adapterName}: launchContext.useIncognitoPages must stay on: each session's page opens in a context of its own (its own proxy, cookies and storage).`,
             );
         }
-        if (launchContext.userAgent !== undefined) {
-            throw new Error(
-                `withSessions() for ${adapterName}: launchContext.userAgent must be left out: each session has its own user agent (set headerGeneratorOptions in the sessions options to choose browsers).`,
-            );
+        for (const option of ['userAgent', 'browserPerProxy', 'experimentalContainers'] as const) {
+            if (launchContext[option] !== undefined) {
+                throw new Error(
+                    `withSessions() for ${adapterName}: launchContext.${option} must be left out: each session has its own user agent and proxy in a context of its own, in one browser (set headerGeneratorOptions in the sessions options to choose browsers).`,
+                );
+            }
         }
         const browserPoolOptions: AnyOptions = { ...crawlerOptions.browserPoolOptions };
         if (browserPoolOptions.useFingerprints === true) {
@@ -121,20 +158,21 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
                 `withSessions() for ${adapterName}: browserPoolOptions.useFingerprints must be left out: Crawlee gives every context of a browser the same fingerprint, sessionpack gives each session its own.`,
             );
         }
-        const requestHandler = crawlerOptions.requestHandler as ((ctx: any) => unknown) | undefined;
-        if (!requestHandler) throw new Error('withSessions(): crawler option "requestHandler" is required.');
+        // Crawlee's implicit router: without a requestHandler, requests go to `crawler.router`.
+        const requestHandler =
+            (crawlerOptions.requestHandler as ((ctx: any) => unknown) | undefined) ??
+            ((ctx: any) => (ctx as { crawler: { router: (c: unknown) => unknown } }).crawler.router(ctx));
 
         return {
             ...crawlerOptions,
             useSessionPool: false,
             proxyConfiguration: this.proxyConfiguration(),
-            launchContext: { ...launchContext, useIncognitoPages: true },
-            browserPoolOptions: {
-                ...browserPoolOptions,
-                useFingerprints: false,
-                prePageCreateHooks: [this.prePageCreate, ...(browserPoolOptions.prePageCreateHooks ?? [])],
-                postLaunchHooks: [this.postLaunch, ...(browserPoolOptions.postLaunchHooks ?? [])],
+            launchContext: {
+                ...launchContext,
+                useIncognitoPages: true,
+                launcher: launcher(async () => this.browser.viewForCrawlee(async (proxyServer) => this.pageForCrawlee(proxyServer))),
             },
+            browserPoolOptions: { ...browserPoolOptions, useFingerprints: false },
             preNavigationHooks: [this.preNavigation, ...(crawlerOptions.preNavigationHooks ?? [])],
             postNavigationHooks: [this.postNavigation, ...(crawlerOptions.postNavigationHooks ?? [])],
             requestHandler: this.binding.wrapRequestHandler((async (ctx: Ctx) => {
@@ -151,43 +189,84 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
     proxyConfiguration(): ProxyConfiguration {
         return new ProxyConfiguration({
             newUrlFunction: async (_sessionId, options) => {
-                // Crawlee also asks for a proxy without a request when it launches a browser for a page without
-                // one (a direct session): that browser-wide proxy must stay empty.
+                // Crawlee also asks for a proxy without a request when it launches a browser: that one needs none.
                 const request = options?.request;
                 if (!request) return null;
-                const initPages: InitPage<Page>[] = [];
+                await this.listenForRetirements();
+                const initPages: (() => Promise<void>)[] = [];
+                let session: ManagedSession;
                 try {
-                    const session = await this.binding.begin(request, {
-                        initTools: this.initTools(initPages),
-                    });
-                    return session.identity.proxy?.url ?? null;
+                    session = await this.binding.begin(request, { initTools: this.initTools(initPages) });
                 } finally {
-                    await Promise.all(initPages.map(async (p) => p.close()));
+                    // An init's pages live as long as the init: their cookies go to the jar, then they close.
+                    await Promise.all(initPages.map(async (close) => close()));
                 }
+                this.routes.drop((r) => r.request === request);
+                return this.routes.add({ session, request });
             },
         });
     }
 
-    /** The `init` tools of one acquire: `newPage()` opens pages of the session being initialized. */
-    private initTools(initPages: InitPage<Page>[]): (session: ManagedSession, helpers: InitToolHelpers) => BrowserInitTools<Page> {
+    /** Crawlee opens the page of a route: it opens in the route's session's context. */
+    private async pageForCrawlee(proxyServer: string | undefined): Promise<Page> {
+        const route = this.routes.take(proxyServer);
+        if (!route) {
+            throw new Error(
+                `sessionpack: a page was opened without a session's route (proxy ${proxyServer ? 'set by someone else' : 'none'}); is the crawler's proxyConfiguration the one withSessions() set?`,
+            );
+        }
+        return this.contexts.newPage(route.session);
+    }
+
+    /** Closes a session's context when it is retired (by a verdict, its limits, or `ctx.session.retire()`). */
+    private async listenForRetirements() {
+        if (this.listening) return;
+        const manager = await this.binding.manager();
+        if (this.listening) return;
+        const listener = (session: ManagedSession) => this.contexts.retire(session);
+        manager.events.on('sessionRetired', listener);
+        this.listening = { manager, listener };
+    }
+
+    private async onBrowserClose() {
+        await this.contexts.closeAll();
+        if (this.listening) {
+            this.listening.manager.events.off('sessionRetired', this.listening.listener);
+            this.listening = undefined;
+        }
+    }
+
+    /** The `init` tools of one acquire: `newPage()` opens pages in the session's own context. */
+    private initTools(initPages: (() => Promise<void>)[]): (session: ManagedSession, helpers: InitToolHelpers) => BrowserInitTools<Page> {
         return (session, helpers) => ({
             newPage: async () => {
-                const opened = await this.initBrowser.open({ proxyUrl: session.identity.proxy?.url });
-                const entry: InitPage<Page> = {
-                    page: opened.page,
-                    close: async () => {
-                        await this.driver
-                            .cookies(opened.page)
-                            .then((cookies) => saveBrowserCookies(session, cookies))
-                            .catch(() => {});
-                        await opened.close();
-                    },
+                await this.browser.hold();
+                let page: Page;
+                try {
+                    page = await this.contexts.newPage(session);
+                } catch (error) {
+                    this.browser.release();
+                    throw error;
+                }
+                let released = false;
+                const end = () => {
+                    if (released) return;
+                    released = true;
+                    this.browser.release();
                 };
-                initPages.push(entry);
-                await this.driver.applyIdentity(opened.page, this.fingerprints.for(session), this.identityHeaders(session));
-                await this.driver.addCookies(opened.page, jarToBrowserCookies(session));
-                this.classifyNavigations(opened.page, helpers);
-                return opened.page;
+                this.driver.onPageClose(page, end);
+                initPages.push(async () => {
+                    await this.driver
+                        .cookies(page)
+                        .then((cookies) => saveBrowserCookies(session, cookies))
+                        .catch(() => {});
+                    await this.driver.closePage(page).catch(() => {});
+                    end();
+                });
+                const headers = browserWideHeaders(session.identity.headers);
+                await this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers);
+                this.classifyNavigations(page, helpers);
+                return page;
             },
         });
     }
@@ -219,55 +298,63 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
         };
     }
 
-    /** The identity's browser-wide headers (no request-dependent ones). */
-    private identityHeaders(session: ManagedSession): Record<string, string> {
-        return browserWideHeaders(session.identity.headers);
-    }
-
-    /** prePageCreateHooks: no page falls back to the browser-wide proxy; loopback goes through the proxy too. */
-    private prePageCreate = (_pageId: string, _controller: unknown, pageOptions?: Record<string, unknown>) => {
-        if (pageOptions) this.driver.preparePageOptions(pageOptions);
-    };
-
-    /** postLaunchHooks: tracks the crawler's browsers; when the last one closes (end of the crawl), so does the init browser. */
-    private postLaunch = (_pageId: string, controller: BrowserController) => {
-        this.crawlerBrowsers.add(controller);
-        // BROWSER_CONTROLLER_EVENTS.BROWSER_CLOSED (a const enum, not importable under verbatimModuleSyntax).
-        (controller as unknown as NodeJS.EventEmitter).on('browserClosed', () => {
-            this.crawlerBrowsers.delete(controller);
-            if (this.crawlerBrowsers.size === 0) this.initBrowser.closeWhenIdle();
-        });
-    };
-
-    /** First pre-navigation hook: the blank page takes its session's identity, headers and cookies. */
+    /** First pre-navigation hook: the page (already in its session's context) gets what is set per page, and the jar. */
     private preNavigation: Hook = async (ctx: Ctx) => {
         const session = this.binding.attach(ctx as never);
+        this.routes.drop((r) => r.request === ctx.request);
+        this.showRealProxy(ctx, session);
         const page = ctx.page as Page;
-        this.track(session, page);
-        const headers = this.identityHeaders(session);
+        const headers = browserWideHeaders(session.identity.headers);
         const manager = await this.binding.manager();
         await manager.prepare({ session, request: ctx.request, headers, page });
-        await this.driver.applyIdentity(page, this.fingerprints.for(session), headers);
-        await this.driver.addCookies(page, jarToBrowserCookies(session));
+        await this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers);
+        // The jar is the source of truth (an HTTP crawler or an init's sendRequest may have added to it): whatever it
+        // holds that the context was not given yet goes in (the context got the whole jar when it was created).
+        const cookies = jarToBrowserCookies(session);
+        const key = JSON.stringify(cookies);
+        if (this.jarInBrowser.get(session) !== key) {
+            await this.driver.addCookies(page, cookies);
+            this.jarInBrowser.set(session, key);
+        }
+        this.contexts.visited(session, ctx.request.url);
     };
 
-    /** First post-navigation hook: cookies back to the jar, then the response and the rendered page are checked. */
+    /** `ctx.proxyInfo` was built from the route: from here on it shows the session's proxy (none for a direct session). */
+    private showRealProxy(ctx: Ctx, session: ManagedSession) {
+        const proxyUrl = session.identity.proxy?.url;
+        if (!ctx.proxyInfo) return;
+        if (!proxyUrl) {
+            ctx.proxyInfo = undefined;
+            return;
+        }
+        const url = new URL(proxyUrl);
+        Object.assign(ctx.proxyInfo, {
+            url: proxyUrl,
+            hostname: url.hostname,
+            port: url.port,
+            username: decodeURIComponent(url.username),
+            password: decodeURIComponent(url.password),
+            sessionId: session.id,
+        });
+    }
+
+    /**
+     * First post-navigation hook: the response and the rendered page are checked. (The context's cookies go back to
+     * the jar after the handler, or in the error handler when the handler failed: a page that failed its check retires
+     * its session, whose cookies no longer matter.)
+     */
     private postNavigation: Hook = async (ctx: Ctx) => {
         const session = this.binding.current(ctx.request);
         if (!session) return;
-        await this.saveCookies(ctx);
         const page = ctx.page as Page;
         const info = ctx.response ? await this.driver.responseInfo(ctx.response as Response) : {};
+        const url = info.url ?? this.driver.url(page);
+        this.contexts.visited(session, url);
         const body = await this.driver.content(page).catch(() => '');
         try {
             await this.binding.check(
                 ctx as never,
-                {
-                    url: info.url ?? this.driver.url(page),
-                    statusCode: info.statusCode,
-                    headers: info.headers,
-                    body: body.slice(0, BODY_CHECK_LIMIT),
-                },
+                { url, statusCode: info.statusCode, headers: info.headers, body: body.slice(0, BODY_CHECK_LIMIT) },
                 { page, pageResponse: ctx.response },
             );
         } finally {
@@ -279,6 +366,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
         const wrapped = this.binding.wrapErrorHandler(handler as never);
         return async (ctx: Ctx, error: Error) => {
             const session = this.binding.current(ctx.request);
+            this.routes.drop((r) => r.request === ctx.request);
+            if (session && !session.isRetired) await this.saveCookies(ctx);
             await wrapped(ctx as never, error);
             if (session?.isRetired) await this.closeOtherPages(session, ctx.page as Page);
         };
@@ -290,29 +379,17 @@ export class BrowserSessions<Page = any, Response = any, Browser = any> {
         if (!session || !ctx.page) return;
         const cookies = await this.driver.cookies(ctx.page as Page).catch(() => []);
         saveBrowserCookies(session, cookies);
-    }
-
-    private track(session: ManagedSession, page: Page) {
-        let pages = this.openPages.get(session);
-        if (!pages) this.openPages.set(session, (pages = new Set()));
-        pages.add(page);
-        (page as { once?: (event: string, fn: () => void) => void }).once?.('close', () => {
-            pages.delete(page);
-            if (pages.size === 0 && this.openPages.get(session) === pages) this.openPages.delete(session);
-        });
+        // The jar now holds what the context holds.
+        this.jarInBrowser.set(session, JSON.stringify(jarToBrowserCookies(session)));
     }
 
     /**
      * A retired session must not keep browsing: its other pages (concurrent uses) are closed, their attempts fail and
-     * are retried on other sessions. The current page is closed by Crawlee when its attempt ends.
+     * are retried on other sessions. The current page is closed by Crawlee when its attempt ends, and the context
+     * with its last page.
      */
-    private async closeOtherPages(session: ManagedSession, current: Page) {
-        const pages = this.openPages.get(session);
-        if (!pages) return;
-        await Promise.all(
-            [...pages]
-                .filter((p) => p !== current)
-                .map(async (p) => (p as { close(): Promise<void> }).close().catch(() => {})),
-        );
+    private async closeOtherPages(session: ManagedSession, current: Page | undefined) {
+        const others = [...this.contexts.pagesOf(session)].filter((p) => p !== current);
+        await Promise.all(others.map(async (p) => this.driver.closePage(p).catch(() => {})));
     }
 }

@@ -41,6 +41,7 @@ export interface ChromiumArgsOptions {
  * - `--disable-background-networking`: Chromium's own background requests (safe browsing, component updates) would
  *   otherwise leave through the first session's proxy;
  * - `--disable-dev-shm-usage`: containers often have a tiny /dev/shm;
+ * - `--disable-blink-features=AutomationControlled`: `navigator.webdriver` stays false (what Crawlee's own launches add);
  * - `--no-sandbox` only when asked for and running as root (Chromium does not start as root with the sandbox on).
  */
 export function chromiumLaunchArgs(args: readonly string[] = [], options: ChromiumArgsOptions = {}): string[] {
@@ -49,6 +50,9 @@ export function chromiumLaunchArgs(args: readonly string[] = [], options: Chromi
     for (const flag of ['--disable-background-networking', '--disable-dev-shm-usage']) {
         if (!has(flag)) out.push(flag);
     }
+    const blink = out.findIndex((a) => a.startsWith('--disable-blink-features='));
+    if (blink === -1) out.push('--disable-blink-features=AutomationControlled');
+    else if (!out[blink]!.includes('AutomationControlled')) out[blink] += ',AutomationControlled';
     if (options.noSandboxAsRoot && runsAsRoot() && !has('--no-sandbox')) out.push('--no-sandbox');
     return out;
 }

@@ -13,20 +13,64 @@ export interface ResponseInfo {
     headers?: Record<string, string | string[] | undefined>;
 }
 
-/** A page opened for a session's `init`, in a context of its own; `close()` closes that context. */
-export interface InitPage<Page> {
-    page: Page;
-    close(): Promise<void>;
+/** `localStorage` of one origin, as Playwright's `storageState().origins` holds it. */
+export interface OriginStorage {
+    origin: string;
+    localStorage: { name: string; value: string }[];
 }
 
-export interface BrowserDriver<Page = unknown, Response = unknown, Browser = unknown> {
+/** What a session's context is created with. */
+export interface SessionContextOptions {
+    /** The session's proxy (with credentials, which must never reach a URL Chromium logs); none: a direct connection. */
+    proxyUrl?: string;
+    fingerprint: BrowserFingerprintWithHeaders;
+    /** The identity's browser-wide headers (sent on every request of the context). */
+    headers: Record<string, string>;
+    /** The session's whole cookie jar. */
+    cookies: BrowserCookie[];
+    /** `localStorage` saved when an earlier context of the session was closed for being idle. */
+    origins: OriginStorage[];
+}
+
+/** What the browser handed to Crawlee does when Crawlee opens or closes things in it. */
+export interface BrowserHooks<Page> {
+    /** Crawlee opens a page with `proxyServer` as its proxy (a route, see `routes.ts`): give it the session's page. */
+    newPage(proxyServer: string | undefined): Promise<Page>;
+    /** Crawlee closed its browser (each view once). */
+    release(): void;
+}
+
+export interface BrowserDriver<Page = unknown, Response = unknown, Browser = unknown, Context = unknown> {
     /** Library name, for messages. */
     readonly name: string;
+    /** Launches the one browser every session's context lives in. */
+    launch(): Promise<Browser>;
+    /** Closes a browser from {@link launch}. */
+    closeBrowser(browser: Browser): Promise<void>;
+    /** Calls `listener` once when the browser goes away (crash, or closed). */
+    onDisconnected(browser: Browser, listener: () => void): void;
     /**
-     * Gives a fresh page (still on about:blank, in its own context) the session's identity: user agent (header and
-     * `navigator.userAgent` alike), the fingerprint's navigator/screen/WebGL overrides, and `headers` on every request.
+     * A view of `browser` for one Crawlee browser controller: its page creation goes to `hooks.newPage`, its `close()`
+     * to `hooks.release` (once), everything else to the browser itself.
      */
-    applyIdentity(page: Page, fingerprint: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void>;
+    viewForCrawlee(browser: Browser, hooks: BrowserHooks<Page>): Browser;
+    /** A new context of `browser` with the session's proxy, identity, cookies and storage. */
+    newContext(browser: Browser, options: SessionContextOptions): Promise<Context>;
+    /** A new page in `context`. */
+    newPage(context: Context): Promise<Page>;
+    /** The `localStorage` of the origins the context has been on. */
+    storage(context: Context, origins: readonly string[]): Promise<OriginStorage[]>;
+    /** Closes a context from {@link newContext} (and whatever it needed, e.g. a forwarding proxy). */
+    closeContext(context: Context): Promise<void>;
+    /** Releases what a context needed besides the browser (its browser is closing and takes the context with it). */
+    releaseContext(context: Context): Promise<void>;
+    /** Contexts open in `browser` (its default context not counted). */
+    contextCount(browser: Browser): number;
+    /**
+     * Gives a page of a session's context what is set per page: in Chromium the user agent override with client hints
+     * (and, in Puppeteer, the fingerprint's navigator/screen/WebGL overrides and headers).
+     */
+    applyPageIdentity(page: Page, fingerprint: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void>;
     /** Adds cookies to the page's context. */
     addCookies(page: Page, cookies: BrowserCookie[]): Promise<void>;
     /** Every cookie of the page's context. */
@@ -35,17 +79,10 @@ export interface BrowserDriver<Page = unknown, Response = unknown, Browser = unk
     content(page: Page): Promise<string>;
     /** The page's current URL. */
     url(page: Page): string;
+    /** Closes a page. */
+    closePage(page: Page): Promise<void>;
+    /** Calls `listener` once when the page closes. */
+    onPageClose(page: Page, listener: () => void): void;
     /** Status, headers and URL of a navigation response. */
     responseInfo(response: Response): ResponseInfo | Promise<ResponseInfo>;
-    /**
-     * Edits the options of a new incognito page (a `prePageCreateHooks` entry sees them): a page without a proxy must
-     * not fall back to the browser-wide proxy (the first session's), and loopback targets must go through the proxy too.
-     */
-    preparePageOptions(pageOptions: Record<string, unknown>): void;
-    /** Launches the browser `init` pages run in (one per crawler, closed when idle). */
-    launchInitBrowser(): Promise<Browser>;
-    /** Opens a page in a new context of `browser` with the session's proxy (credentials never in a URL it logs). */
-    newInitPage(browser: Browser, options: { proxyUrl?: string }): Promise<InitPage<Page>>;
-    /** Closes a browser from {@link launchInitBrowser}. */
-    closeBrowser(browser: Browser): Promise<void>;
 }

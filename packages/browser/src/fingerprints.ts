@@ -15,6 +15,15 @@ export interface FingerprintIdentity {
     userAgent: string;
     headers: Record<string, string>;
     headerGeneratorOptions?: Record<string, unknown>;
+    /** The fingerprint the session was given before (kept with it in the store), if any. */
+    readonly fingerprint?: Readonly<Record<string, unknown>>;
+}
+
+/** What {@link SessionFingerprints.for} needs of a session (core's `ManagedSession` has both). */
+export interface FingerprintedSession {
+    readonly identity: FingerprintIdentity;
+    /** Keeps the fingerprint with the session (persisted, given back as `identity.fingerprint` after a restore). */
+    setFingerprint?(fingerprint: never): void;
 }
 
 const STRINGIFIED_PREFIX = '*STRINGIFIED*';
@@ -32,7 +41,11 @@ export interface SessionFingerprintsOptions {
     fingerprintGeneratorOptions?: Partial<FingerprintGeneratorOptions>;
 }
 
-/** Hands out one fingerprint per session (by object identity), generated on first use and kept for the session's life. */
+/**
+ * Hands out one fingerprint per session: the one kept with the session (`identity.fingerprint`, also after a restore
+ * from the store), else one generated on first use and given to the session with `setFingerprint()`, so it is
+ * persisted with it. Only the fingerprint itself is kept (its headers are the identity's own, rebuilt on use).
+ */
 export class SessionFingerprints {
     private readonly generator: FingerprintGenerator;
     private readonly cache = new WeakMap<object, BrowserFingerprintWithHeaders>();
@@ -41,15 +54,19 @@ export class SessionFingerprints {
         this.generator = new FingerprintGenerator();
     }
 
-    /** The fingerprint of `session` (any object with an `identity`), generated once. */
-    for(session: { identity: FingerprintIdentity; real?: object }): BrowserFingerprintWithHeaders {
-        // An attempt's handle (core's `ctx.session`) is a new object per attempt: key by the session behind it.
-        const key = session.real ?? session;
-        let fingerprint = this.cache.get(key);
-        if (!fingerprint) {
+    /** The fingerprint of `session`: kept, or generated once and kept. */
+    for(session: FingerprintedSession): BrowserFingerprintWithHeaders {
+        let fingerprint = this.cache.get(session);
+        if (fingerprint) return fingerprint;
+        const kept = session.identity.fingerprint;
+        if (kept && typeof kept === 'object' && 'navigator' in kept && 'screen' in kept) {
+            fingerprint = { fingerprint: kept as unknown as BrowserFingerprintWithHeaders['fingerprint'], headers: identityHeaders(session.identity) };
+        } else {
             fingerprint = this.generate(session.identity);
-            this.cache.set(key, fingerprint);
+            // A JSON copy: what the store keeps is what a restored session gets back.
+            session.setFingerprint?.(JSON.parse(JSON.stringify(fingerprint.fingerprint)) as never);
         }
+        this.cache.set(session, fingerprint);
         return fingerprint;
     }
 

@@ -21,9 +21,13 @@ type CrawlerClass = new (options: any, config?: Configuration) => AnyCrawler;
 export interface AdapterUnderTest {
     name: string;
     Crawler: CrawlerClass;
-    withSessions(crawlerOptions: any, sessions: SessionManager | SessionManagerOptions): any;
+    withSessions(crawlerOptions: any, sessions: SessionManager | SessionManagerOptions, options?: { maxIdleContexts?: number }): any;
     /** Browser contexts open in the page's browser (its default context not counted). */
     countContexts(page: any): Promise<number>;
+    /** The same, synchronously (as the library knows it right now). */
+    countContextsNow(page: any): number;
+    /** The browser context the page is in (an object that is the same for every page of that context). */
+    contextOf(page: any): object;
     /** Chooses `location` in the site's location form on `page` (already on the form) and submits it. */
     submitLocation(page: any, location: string): Promise<void>;
     /** `--no-sandbox` when running as root for the stock crawler (Puppeteer). */
@@ -73,10 +77,73 @@ function blockedShare(entries: RequestLogEntry[]): number {
     return entries.filter((r) => BLOCKED_KINDS.has(r.kind)).length / entries.length;
 }
 
+/** One crawled page's view of its `localStorage`: what it found, and what it stored if it found nothing. */
+interface StoragePage {
+    url: string;
+    session: string;
+    read: string | null;
+    stored?: string;
+}
+
+/** Reads the visitor mark from the page's `localStorage`; the session's first page (none found) stores a new one. */
+async function visitWithStorage(page: any, url: string, session: string): Promise<StoragePage> {
+    const read = (await page.evaluate(() => localStorage.getItem('sp-visitor'))) as string | null;
+    if (read !== null) return { url, session, read };
+    const stored = `${session}-${Math.random().toString(36).slice(2)}`;
+    await page.evaluate((value: string) => localStorage.setItem('sp-visitor', value), stored);
+    return { url, session, read, stored };
+}
+
+/** Every session stored its mark once (on its first page) and each of its later pages read exactly that mark. */
+function expectStorageKeptPerSession(pages: StoragePage[], sessions: number) {
+    const bySession = new Map<string, StoragePage[]>();
+    for (const p of pages) bySession.set(p.session, [...(bySession.get(p.session) ?? []), p]);
+    expect(bySession.size).toBe(sessions);
+    let later = 0;
+    for (const [id, list] of bySession) {
+        const stored = list.filter((p) => p.stored !== undefined);
+        expect(stored, `session ${id} stored its mark more than once: its storage was lost`).toHaveLength(1);
+        for (const p of list.filter((x) => x.read !== null)) {
+            expect(p.read).toBe(stored[0]!.stored);
+            later++;
+        }
+    }
+    expect(later).toBe(pages.length - sessions);
+    expect(later).toBeGreaterThan(0);
+}
+
+/** How many site session cookies (`sid`, as the site logged them) the pages of each crawler session carried. */
+function sidsBySession(pages: StoragePage[], log: RequestLogEntry[]): Map<string, number> {
+    const out = new Map<string, Set<string | undefined>>();
+    for (const p of pages) {
+        const entry = log.find((r) => r.path === new URL(p.url).pathname);
+        out.set(p.session, new Set([...(out.get(p.session) ?? []), entry?.sid]));
+    }
+    return new Map([...out].map(([id, set]) => [id, set.size]));
+}
+
+/** What scripts see of the machine: screen, cores, memory, languages, WebGL renderer, user agent. */
+async function fingerprintOf(page: any): Promise<string> {
+    return page.evaluate(() => {
+        const gl = document.createElement('canvas').getContext('webgl');
+        const info = gl?.getExtension('WEBGL_debug_renderer_info');
+        return [
+            screen.width,
+            screen.height,
+            navigator.hardwareConcurrency,
+            (navigator as { deviceMemory?: number }).deviceMemory,
+            navigator.languages.join(','),
+            info ? gl!.getParameter(info.UNMASKED_RENDERER_WEBGL) : '',
+            navigator.userAgent,
+        ].join('|');
+    });
+}
+
 export function browserAdapterSuite(adapter: AdapterUnderTest): void {
     describe(`${adapter.name} with sessions (real Chromium, proving ground)`, () => {
         let pg: ProvingGround;
         const products = (from: number, count: number) => Array.from({ length: count }, (_, i) => `${pg.siteUrl}/product/${from + i}`);
+        const goodProxies = () => pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url);
 
         beforeAll(async () => {
             log.setLevel(LogLevel.OFF);
@@ -259,7 +326,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             });
         });
 
-        it('retires many sessions without growing the number of live browsers', async () => {
+        it('retires many sessions without growing the number of live browsers', { timeout: 300_000 }, async () => {
             pg.reset();
             const manager = await SessionManager.open({
                 proxyUrls: pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url),
@@ -452,22 +519,23 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             }
         });
 
-        it('keeps cookies of two sessions on one site apart', async () => {
+        it('gives each session one context: its pages share cookies and localStorage, two sessions never do', async () => {
             pg.reset();
             const manager = await SessionManager.open({
-                proxyUrls: pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url),
+                proxyUrls: goodProxies(),
                 pool: { size: 2, maxConcurrentUses: 1 },
                 store: false,
                 statsIntervalSecs: 0,
             });
-            const seen = new Map<string, Set<string>>();
+            const pages: StoragePage[] = [];
+            const contexts = new Map<string, Set<object>>();
             const crawler = new adapter.Crawler(
                 adapter.withSessions(
                     {
                         maxConcurrency: 2,
-                        requestHandler: async ({ session }: any) => {
-                            const sid = /sp_session=([^;]+)/.exec(session.getCookieString(pg.siteUrl))?.[1] ?? '';
-                            seen.set(session.id, new Set([...(seen.get(session.id) ?? []), sid]));
+                        requestHandler: async ({ page, request, session }: any) => {
+                            pages.push(await visitWithStorage(page, request.url, session.id));
+                            contexts.set(session.id, new Set([...(contexts.get(session.id) ?? []), adapter.contextOf(page)]));
                         },
                     },
                     manager,
@@ -475,20 +543,204 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 new Configuration({ persistStorage: false }),
             );
             await crawler.run(products(1, 8));
-            const log = contentRequests(pg);
-            const sids = new Set(log.map((r) => r.sid).filter(Boolean));
+            const log = contentRequests(pg).filter((r) => r.kind === 'page');
+            expect(log).toHaveLength(8);
             // Two sessions, two site sessions: each cookie kept by its own session, on its own IP and user agent.
+            const sids = new Set(log.map((r) => r.sid));
             expect(sids.size).toBe(2);
             for (const sid of sids) {
                 const entries = log.filter((r) => r.sid === sid);
                 expect(new Set(entries.map((e) => e.ip)).size).toBe(1);
                 expect(new Set(entries.map((e) => e.userAgent)).size).toBe(1);
-                expect(entries.length).toBeGreaterThanOrEqual(1);
             }
-            expect(seen.size).toBe(2);
-            const all = [...seen.values()].map((s) => [...s]);
-            for (const s of all) expect(s).toHaveLength(1);
-            expect(all[0]![0]).not.toBe(all[1]![0]);
+            // The site saw one cookie per session: what its first page got, its later pages sent.
+            expect(sidsBySession(pages, log)).toEqual(new Map([...contexts.keys()].map((id) => [id, 1])));
+            // One context per session, for all of its pages, in the browser.
+            expect(contexts.size).toBe(2);
+            for (const set of contexts.values()) expect(set.size).toBe(1);
+            expectStorageKeptPerSession(pages, 2);
+        });
+
+        it('keeps at most maxIdleContexts idle contexts, and recreates a closed one with its cookies and storage', { timeout: 300_000 }, async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                // The pool fills up to 6 sessions before reusing one: pages 7-12 go back to sessions whose context went.
+                pool: { size: 6, maxConcurrentUses: 1 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            const pages: StoragePage[] = [];
+            const contexts = new Map<string, Set<object>>();
+            const bounded: boolean[] = [];
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page, request, session }: any) => {
+                            // This page's context plus at most 2 idle ones (a context being closed may take a moment).
+                            let open = 0;
+                            bounded.push(await waitFor(() => (open = adapter.countContextsNow(page)) <= 3, 10_000));
+                            if (process.env.SUITE_DEBUG) console.log('contexts open', open);
+                            pages.push(await visitWithStorage(page, request.url, session.id));
+                            contexts.set(session.id, new Set([...(contexts.get(session.id) ?? []), adapter.contextOf(page)]));
+                        },
+                    },
+                    manager,
+                    { maxIdleContexts: 2 },
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(30, 12));
+            expect(bounded).toHaveLength(12);
+            expect(bounded.every(Boolean)).toBe(true);
+            const log = contentRequests(pg).filter((r) => r.kind === 'page');
+            expect(log).toHaveLength(12);
+            expect(contexts.size).toBe(6);
+            // Sessions whose context was closed and recreated: their later pages still had their storage and cookies.
+            const recreated = [...contexts].filter(([, set]) => set.size > 1).map(([id]) => id);
+            expect(recreated.length).toBeGreaterThan(0);
+            expectStorageKeptPerSession(pages, 6);
+            for (const id of recreated) expect(pages.filter((p) => p.session === id && p.read !== null).length).toBeGreaterThan(0);
+            expect(sidsBySession(pages, log)).toEqual(new Map([...contexts.keys()].map((id) => [id, 1])));
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
+        it('closes the context of a retired session', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                // Each session is retired after its second page.
+                pool: { size: 1, maxUses: 2 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            const sessions: string[] = [];
+            const alone: boolean[] = [];
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page, session }: any) => {
+                            sessions.push(session.id);
+                            // The default bound would keep 20 idle contexts: a retired session's must go at once.
+                            alone.push(await waitFor(() => adapter.countContextsNow(page) === 1, 10_000));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(50, 6));
+            expect(manager.stats().totals.counters['session/retired']).toBeGreaterThanOrEqual(2);
+            expect(new Set(sessions).size).toBe(3);
+            expect(alone).toEqual([true, true, true, true, true, true]);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
+        it('keeps a session\'s fingerprint across a restart with the same store', async () => {
+            pg.reset();
+            const storeConfig = new Configuration({ persistStorage: false });
+            const options: SessionManagerOptions = { proxyUrls: goodProxies(), pool: { size: 2 }, statsIntervalSecs: 0, config: storeConfig };
+            const seen: { run: number; session: string; fingerprint: string }[] = [];
+            for (const run of [1, 2]) {
+                const manager = await SessionManager.open(options);
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions(
+                        {
+                            maxConcurrency: 2,
+                            requestHandler: async ({ page, session }: any) => {
+                                seen.push({ run, session: session.id, fingerprint: await fingerprintOf(page) });
+                            },
+                        },
+                        manager,
+                    ),
+                    new Configuration({ persistStorage: false }),
+                );
+                await crawler.run(products(run * 10, 4));
+                await manager.close();
+            }
+            const restored = new Set(seen.filter((s) => s.run === 2).map((s) => s.session).filter((id) => seen.some((s) => s.run === 1 && s.session === id)));
+            expect(restored.size).toBeGreaterThan(0);
+            for (const id of restored) {
+                const prints = new Set(seen.filter((s) => s.session === id).map((s) => s.fingerprint));
+                expect(prints.size, `session ${id}: ${[...prints].join(' / ')}`).toBe(1);
+            }
+            // The site saw one user agent per session cookie over both runs.
+            const log = contentRequests(pg).filter((r) => r.kind === 'page');
+            for (const sid of new Set(log.map((r) => r.sid))) expect(new Set(log.filter((r) => r.sid === sid).map((r) => r.userAgent)).size).toBe(1);
+            expect(pg.stats().totals.uaMismatches).toBe(0);
+        });
+
+        it('loads pages without proxies, and with a null (direct) entry among proxies', { timeout: 300_000 }, async () => {
+            const local = await startProvingGround({ seed: 13, proxies: { count: 2 }, exposeDirect: true });
+            try {
+                const proxyOfPage = new Map<string, string | undefined>();
+                const failed: string[] = [];
+                const run = async (sessions: SessionManagerOptions, paths: string[]) => {
+                    const crawler = new adapter.Crawler(
+                        adapter.withSessions(
+                            {
+                                maxConcurrency: 2,
+                                maxRequestRetries: 2,
+                                requestHandler: async ({ request, session }: any) => {
+                                    proxyOfPage.set(new URL(request.url).pathname, session.identity.proxy?.url);
+                                },
+                                failedRequestHandler: async ({ request }: any, error: Error) => void failed.push(`${request.url}: ${error.message}`),
+                            },
+                            { store: false, statsIntervalSecs: 0, ...sessions },
+                        ),
+                        new Configuration({ persistStorage: false }),
+                    );
+                    await crawler.run(paths.map((p) => `${local.directUrl}${p}`));
+                };
+                await run({ pool: { size: 2 } }, ['/product/1', '/product/2', '/product/3']);
+                expect(failed).toEqual([]);
+                const direct = local.stats().requests.filter((r) => r.path.startsWith('/product/') && r.kind === 'page');
+                expect(direct.map((r) => r.path).sort()).toEqual(['/product/1', '/product/2', '/product/3']);
+                const proxyIps = new Set(local.proxies.map((p) => p.ip));
+                for (const r of direct) expect(proxyIps.has(r.ip), `${r.path} came from ${r.ip}`).toBe(false);
+
+                local.reset();
+                // One direct session and one through a proxy: a pool of 2, proxies (the null entry included) in turn.
+                const proxy = local.proxies[0]!;
+                await run(
+                    { proxyUrls: [null, proxy.url], policy: 'round-robin', pool: { size: 2, maxConcurrentUses: 1 } },
+                    ['/product/4', '/product/5', '/product/6', '/product/7', '/product/8', '/product/9'],
+                );
+                expect(failed).toEqual([]);
+                const mixed = local.stats().requests.filter((r) => r.path.startsWith('/product/') && r.kind === 'page');
+                expect(mixed).toHaveLength(6);
+                // Each page left the way its session goes: the direct one's from the direct address, the other's from the proxy.
+                const directIp = direct[0]!.ip;
+                for (const r of mixed) expect(r.ip, r.path).toBe(proxyOfPage.get(r.path) === proxy.url ? proxy.ip : directIp);
+                const viaProxy = mixed.filter((r) => r.ip === proxy.ip).length;
+                expect(viaProxy).toBeGreaterThan(0);
+                expect(viaProxy).toBeLessThan(6);
+                expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+            } finally {
+                await local.close();
+            }
+        });
+
+        it("works with Crawlee's implicit router (no requestHandler): each page reaches the router with its session", { timeout: 300_000 }, async () => {
+            const local = await startProvingGround({ seed: 14, proxies: { count: 1 } });
+            try {
+                const handled: string[] = [];
+                const crawler = new adapter.Crawler(
+                    adapter.withSessions({ maxConcurrency: 1, maxRequestRetries: 1 }, { store: false, statsIntervalSecs: 0, proxyUrls: [...local.proxyUrls] }),
+                    new Configuration({ persistStorage: false }),
+                );
+                (crawler as any).router.addDefaultHandler(async ({ request, session }: any) => {
+                    handled.push(`${new URL(request.url).pathname} ${session?.identity?.proxy ? 'with proxy' : 'none'}`);
+                });
+                await crawler.run([`${local.siteUrl}/product/1`, `${local.siteUrl}/product/2`]);
+                expect(handled.sort()).toEqual(['/product/1 with proxy', '/product/2 with proxy']);
+                const pages = local.stats().requests.filter((r) => r.path.startsWith('/product/') && r.kind === 'page');
+                expect(pages.map((r) => r.ip)).toEqual([local.proxies[0]!.ip, local.proxies[0]!.ip]);
+            } finally {
+                await local.close();
+            }
         });
 
         it('runs a location init in the browser and shows location prices on later pages', async () => {

@@ -1,10 +1,13 @@
 import { Session } from '@crawlee/core';
 import { EventEmitter } from 'node:events';
+import { accessSync, constants } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import {
     browserWideHeaders,
     chromiumLaunchArgs,
+    PageRoutes,
+    tokenOf,
     jarToBrowserCookies,
     resolveChromiumPath,
     saveBrowserCookies,
@@ -31,8 +34,14 @@ function newSession() {
 describe('resolveChromiumPath', () => {
     it('prefers $CHROMIUM_PATH, then /usr/bin/chromium when it exists, then nothing', () => {
         expect(resolveChromiumPath({ CHROMIUM_PATH: '/opt/chrome/chrome' })).toBe('/opt/chrome/chrome');
-        const fallback = resolveChromiumPath({});
-        expect(fallback === '/usr/bin/chromium' || fallback === undefined).toBe(true);
+        expect(resolveChromiumPath({ CHROMIUM_PATH: '  ' })).toBe(resolveChromiumPath({}));
+        let systemChromium = true;
+        try {
+            accessSync('/usr/bin/chromium', constants.X_OK);
+        } catch {
+            systemChromium = false;
+        }
+        expect(resolveChromiumPath({})).toBe(systemChromium ? '/usr/bin/chromium' : undefined);
     });
 });
 
@@ -42,6 +51,8 @@ describe('chromiumLaunchArgs', () => {
         expect(args.filter((a) => a === '--disable-dev-shm-usage')).toHaveLength(1);
         expect(args).toContain('--disable-background-networking');
         expect(args).toContain('--lang=de');
+        expect(args).toContain('--disable-blink-features=AutomationControlled');
+        expect(chromiumLaunchArgs(['--disable-blink-features=Foo'])).toContain('--disable-blink-features=Foo,AutomationControlled');
         const asRoot = process.getuid?.() === 0;
         expect(chromiumLaunchArgs([], { noSandboxAsRoot: true }).includes('--no-sandbox')).toBe(asRoot);
         expect(chromiumLaunchArgs([]).includes('--no-sandbox')).toBe(false);
@@ -87,8 +98,25 @@ describe('SessionFingerprints', () => {
         expect(fingerprints.for(session)).toBe(fp);
         // Two sessions with one identity still get fingerprints of their own.
         expect(fingerprints.for({ identity: session.identity })).not.toBe(fp);
-        const meta = userAgentMetadata(fp);
-        if (meta) expect(meta).toHaveProperty('brands');
+        // A Chrome user agent the network knows: client hints that match it.
+        const meta = userAgentMetadata(fp) as { brands: { brand: string; version: string }[]; platform: string } | undefined;
+        expect(meta?.brands.some((b) => b.brand === 'Google Chrome' && b.version === '124')).toBe(true);
+        expect(meta?.platform).toBe('Windows');
+    });
+
+    it('keeps the fingerprint with the session, and gives a kept one back without generating another', () => {
+        const identity = { userAgent: CHROME_HEADERS['user-agent'], headers: CHROME_HEADERS };
+        const kept: unknown[] = [];
+        const session = { identity, setFingerprint: (fp: never) => void kept.push(fp) };
+        const fp = new SessionFingerprints().for(session);
+        expect(kept).toHaveLength(1);
+        expect(kept[0]).toEqual(JSON.parse(JSON.stringify(fp.fingerprint)));
+        // After a restart: a new session object (from the store) with the kept fingerprint gets exactly that one.
+        const restored = { identity: { ...identity, fingerprint: kept[0] as Record<string, unknown> }, setFingerprint: (f: never) => void kept.push(f) };
+        const again = new SessionFingerprints().for(restored);
+        expect(again.fingerprint).toEqual(kept[0]);
+        expect(again.headers['user-agent']).toBe(identity.userAgent);
+        expect(kept).toHaveLength(1);
     });
 
     it('keeps the identity user agent even when the fingerprint network does not know it', () => {
@@ -105,5 +133,35 @@ describe('SessionFingerprints', () => {
         expect(headers).not.toHaveProperty('accept');
         expect(headers).not.toHaveProperty('sec-fetch-site');
         expect(headers).not.toHaveProperty('upgrade-insecure-requests');
+    });
+});
+
+describe('page routes', () => {
+    it('route a page to its target once, and nothing else', () => {
+        const routes = new PageRoutes<string>();
+        const a = routes.add('session a');
+        const b = routes.add('session b');
+        expect(a).not.toBe(b);
+        expect(new URL(a).hostname).toMatch(/\.sessionpack\.invalid$/);
+        // Crawlee hands the proxy on as `protocol//host` (Playwright) or as given (Puppeteer).
+        expect(routes.take(`${new URL(b).protocol}//${new URL(b).host}`)).toBe('session b');
+        expect(routes.take(b)).toBeUndefined();
+        expect(routes.take('http://proxy.example:8000')).toBeUndefined();
+        expect(routes.take(undefined)).toBeUndefined();
+        expect(tokenOf('http://user:pw@shop.test:80')).toBeUndefined();
+        routes.drop((t) => t === 'session a');
+        expect(routes.size).toBe(0);
+        expect(routes.take(a)).toBeUndefined();
+    });
+});
+
+describe('browser options', () => {
+    it('refuses a bad maxIdleContexts or initBrowserIdleSecs at construction, naming the option', async () => {
+        const { BrowserSessions } = await import('../src/index.js');
+        const driver = {} as never;
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: -1 })).toThrow(/maxIdleContexts/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 1.5 })).toThrow(/maxIdleContexts/);
+        expect(() => new BrowserSessions({ store: false }, driver, { initBrowserIdleSecs: -2 })).toThrow(/initBrowserIdleSecs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 0 })).not.toThrow();
     });
 });

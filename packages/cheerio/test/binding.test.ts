@@ -25,7 +25,7 @@ describe('withSessions(CheerioCrawler)', () => {
         const manager = await SessionManager.open({ proxyUrls: [...pg.proxyUrls], pool: { size: 4 }, store: false, statsIntervalSecs: 0, config: memoryConfig() });
         const seen: { path: string; sessionId: string; proxyIp: string; userAgent: string; proxyInfoUrl?: string }[] = [];
         const order = new Map<string, string[]>();
-        const note = (url: string, step: string) => order.set(url, [...(order.get(url) ?? []), step]);
+        const note = (url: string, step: string) => void order.set(url, [...(order.get(url) ?? []), step]);
         const crawler = new CheerioCrawler(
             withSessions(
                 {
@@ -120,6 +120,15 @@ describe('withSessions(CheerioCrawler)', () => {
 
     it('opens its own manager from options and rejects a wrong option at construction, naming it', () => {
         expect(() => withSessions({ requestHandler: async () => {} }, { pool: { size: -1 } })).toThrow(/size/);
+        // Options that used to pass and then fail every request, or never match.
+        expect(() => withSessions({ requestHandler: async () => {} }, { proxyUrls: [] })).toThrow(/`proxyUrls` is empty/);
+        expect(() => withSessions({ requestHandler: async () => {} }, { headerGeneratorOptions: { browsers: [{ name: 'chrome', minVersion: 9999 }] } })).toThrow(
+            /`headerGeneratorOptions`/,
+        );
+        expect(() => withSessions({ requestHandler: async () => {} }, { rules: [{ match: 'http://a.test/**' }, { match: '127.0.0.1/**' }] })).toThrow(
+            /`rules\[1\]\.match` is '127\.0\.0\.1\/\*\*', which never matches/,
+        );
+        // @ts-expect-error sessionpack owns useSessionPool: the type leaves it out, and plain JS gets an error naming it.
         expect(() => withSessions({ requestHandler: async () => {}, useSessionPool: true }, {})).toThrow(/useSessionPool/);
     });
 });

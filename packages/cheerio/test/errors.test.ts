@@ -6,7 +6,7 @@ import { SessionManager } from '@sessionpack/core';
 import { type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withSessions } from '../src/index.js';
-import { memoryConfig } from './helpers.js';
+import { captureOutput, memoryConfig } from './helpers.js';
 
 let pg: ProvingGround | undefined;
 afterEach(async () => {
@@ -78,5 +78,57 @@ describe('errors', () => {
         expect(new Set(sessions).size).toBe(seen.length);
         expect(new Set(seen.map((e) => e.ip)).size).toBeGreaterThan(1);
         expect(seen.every((e) => e.kind === 'challenge')).toBe(true);
+    });
+
+    it('when every proxy refuses, the remaining requests fail with one line each and a summary, no stacks', async () => {
+        pg = await startProvingGround({ seed: 14, proxies: { count: 3, dead: { refuse: 3 } } });
+        const urls = Array.from({ length: 30 }, (_, i) => pg!.urlFor('shop.test', `/product/${i + 1}`));
+        const failed: string[] = [];
+        const { output } = await captureOutput(async () => {
+            const crawler = new CheerioCrawler(
+                withSessions(
+                    { maxConcurrency: 3, requestHandler: async () => {}, failedRequestHandler: async (_ctx, error) => void failed.push(error.message) },
+                    { proxyUrls: [...pg!.proxyUrls], pool: { acquireTimeoutSecs: 1 }, store: false, statsIntervalSecs: 0, config: memoryConfig() },
+                ),
+                memoryConfig(),
+            );
+            await crawler.run(urls);
+        });
+        expect(failed).toHaveLength(30);
+        const stopped = failed.filter((m) => m.startsWith('sessionpack stopped the crawl'));
+        expect(stopped.length).toBeGreaterThan(20);
+        const lines = output.split('\n');
+        // Crawlee prints the stack of each failed request: ours is one line (was ~10 per request).
+        const stopLines = lines.filter((l) => l.includes('SessionsUnavailableError'));
+        expect(stopLines.length).toBeGreaterThanOrEqual(stopped.length);
+        const stackLines = lines.filter((l) => /^\s+at /.test(l));
+        expect(stackLines.length).toBeLessThan(60);
+        expect(output).toMatch(new RegExp(`${stopped.length} requests failed because the crawl stopped: No usable proxy`));
+        expect(output).not.toMatch(/\.\. Remaining/);
+        expect(output).toMatch(/Stopping the crawl: No usable proxy[^\n]*wait longer\. Remaining requests fail/);
+    });
+
+    it('a 407 says the proxy rejected its credentials, without printing them', async () => {
+        pg = await startProvingGround({ seed: 15, proxies: { count: 2, auth: { username: 'crawler', password: 'right-secret' } } });
+        const wrong = pg.proxyUrls.map((u) => u.replace('right-secret', 'wrong-secret'));
+        const failed: string[] = [];
+        const { output } = await captureOutput(async () => {
+            const crawler = new CheerioCrawler(
+                withSessions(
+                    { maxSessionRotations: 2, requestHandler: async () => {}, failedRequestHandler: async (_ctx, error) => void failed.push(error.message) },
+                    { proxyUrls: wrong, pool: { acquireTimeoutSecs: 1 }, store: false, statsIntervalSecs: 0, config: memoryConfig() },
+                ),
+                memoryConfig(),
+            );
+            await crawler.run([pg!.urlFor('shop.test', '/product/1')]);
+        });
+        expect(failed).toHaveLength(1);
+        const { host } = new URL(pg.proxyUrls[0]!);
+        expect(output).toMatch(new RegExp(`proxy [^ ]+ \\(proxy_[0-9a-f]+\\) rejected its credentials \\(407`));
+        expect(output).toContain(host.split(':')[0]!);
+        expect(output).not.toContain('wrong-secret');
+        expect(failed.join('\n')).not.toContain('wrong-secret');
+        // The site never saw the request: the proxies refused it.
+        expect(pg.stats().requests).toHaveLength(0);
     });
 });

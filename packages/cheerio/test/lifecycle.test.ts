@@ -112,8 +112,12 @@ describe('lifecycle', () => {
         const records: string[] = [];
         await store.forEachKey(async (key) => void records.push(JSON.stringify(await store.getValue(key))));
         expect(records.length).toBeGreaterThanOrEqual(2); // state and final stats
+        // The crawl report and its data, in the default store.
+        const reportStore = await KeyValueStore.open(null, { config: storeConfig as Configuration });
+        const report = [String(await reportStore.getValue('SESSIONPACK_REPORT')), JSON.stringify(await reportStore.getValue('SESSIONPACK_REPORT_DATA'))];
+        expect(report[0]).toContain('data-pool="shop.test"');
         expect(output).toMatch(/SessionManager/); // the periodic and final stats lines were logged
-        for (const [where, text] of [['log output', output], ['stats', JSON.stringify(result.stats)], ['stored state', records.join('\n')]] as const) {
+        for (const [where, text] of [['log output', output], ['stats', JSON.stringify(result.stats)], ['stored state', records.join('\n')], ['crawl report', report.join('\n')]] as const) {
             expect(text.includes(password), `password found in ${where}`).toBe(false);
         }
     });

@@ -9,22 +9,24 @@ import type { InitFailure } from './init.js';
 import type { Pool } from './pool.js';
 import { ManagedSession } from './session.js';
 
-/** What the loop needs from the manager. */
-export interface AcquireContext {
-    clock: Clock;
+/** What the loop needs from the manager (one object per manager: an acquire allocates nothing for it). */
+export interface AcquireContext<R> {
+    readonly clock: Clock;
     /** Proxy URLs come from a ProxyConfiguration, one per session. */
-    dynamicProxies: boolean;
-    proxySummary(): { total: number; backoff: number; banned: number; nextRetryAt?: number };
-    /** Until when the pool is paused (its blocks were site-wide); 0 when it is not. */
-    pausedUntil(): number;
-    /** Creates, hands out and inits a session on `proxyId`. */
-    create(proxyId: string | undefined): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
+    readonly dynamicProxies: boolean;
+    proxySummary(site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Until when the pool of `site` is paused (its blocks were site-wide); 0 when it is not. */
+    pausedUntil(site: string): number;
+    /** Creates, hands out and inits a session of `pool` on `proxyId` for the request `what` describes. */
+    create(pool: Pool, proxyId: string | undefined, what: R): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
     retire(session: ManagedSession, reason: string): void;
     assertOpen(): void;
+    /** A shared store's say before a hand-out (see `SessionStore.lease`); absent: always yes. */
+    lease?(session: ManagedSession): boolean | Promise<boolean>;
 }
 
 /** A session of `pool` with one open use, or the error saying why there is none. */
-export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<ManagedSession> {
+export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
     const started = ctx.clock.now();
     const deadline = started + pool.options.acquireTimeoutSecs * 1000;
     let dynamicMisses = 0;
@@ -35,19 +37,25 @@ export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<Mana
         ctx.assertOpen();
         const now = ctx.clock.now();
         // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
-        const paused = ctx.pausedUntil();
+        const paused = ctx.pausedUntil(pool.key);
         if (paused > now) {
             await pool.wait(ctx.clock, paused);
             continue;
         }
         const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
-            pool.scheduler.handOut(d.session, now);
-            return d.session;
+            const lease = ctx.lease?.(d.session) ?? true;
+            if (lease === true) {
+                pool.scheduler.handOut(d.session, now);
+                return d.session;
+            }
+            // Held by another process (now marked so), or a lease is on its way: look again.
+            if (lease !== false) await lease;
+            continue;
         }
         if (d.kind === 'create') {
             if (d.evict) ctx.retire(d.evict, 'replaced: its proxy is in backoff');
-            const created = await ctx.create(d.proxyId);
+            const created = await ctx.create(pool, d.proxyId, what);
             if (created instanceof ManagedSession) return created;
             if (created === 'proxy-unusable') {
                 if (++dynamicMisses >= 10) throw new NoUsableProxyError(pool.key, { total: dynamicMisses, backoff: dynamicMisses, banned: 0 });
@@ -57,19 +65,19 @@ export async function acquireFrom(pool: Pool, ctx: AcquireContext): Promise<Mana
             // (new proxies without end) they are bounded per acquire.
             failedCreates++;
             if (created === 'init-proxy-failed' && ctx.dynamicProxies && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
-                throw new NoUsableProxyError(pool.key, ctx.proxySummary());
+                throw new NoUsableProxyError(pool.key, ctx.proxySummary(pool.key));
             }
             if (ctx.clock.now() >= deadline) {
-                const summary = ctx.proxySummary();
+                const summary = ctx.proxySummary(pool.key);
                 if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
                 throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, ctx.clock.now() - started);
             }
             continue;
         }
         // Every proxy banned, or every one failed again on its probe after a backoff: waiting will not help soon.
-        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(), stalled: !d.allBanned });
+        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(pool.key), stalled: !d.allBanned });
         if (now >= deadline) {
-            const summary = ctx.proxySummary();
+            const summary = ctx.proxySummary(pool.key);
             const full = `${pool.occupancy}/${pool.options.size} sessions`;
             const parts = pool.scheduler.describe(now);
             if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {

@@ -55,7 +55,7 @@ export class AttemptTracker {
     end(request: RequestLike, outcome: Outcome): boolean {
         const a = this.attempts.get(request);
         if (!a?.marks.open) return false;
-        this.manager.report(a.handle, outcome);
+        this.manager.report(a.handle, outcome, request);
         return true;
     }
 }

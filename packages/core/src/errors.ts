@@ -109,7 +109,10 @@ export class ManagerClosedError extends SessionpackError {
     }
 }
 
-/** Thrown to Crawlee when the crawl can no longer get sessions (every proxy burnt, init failing, a check aborted). */
+/**
+ * The crawl can no longer get sessions (every proxy burnt, init failing over and over, a check aborted). Its stack is
+ * its message alone: Crawlee prints the stack of every failed request, and each remaining request fails with this one.
+ */
 export class SessionsUnavailableError extends NonRetryableError {
     constructor(
         readonly reason: string,
@@ -117,18 +120,52 @@ export class SessionsUnavailableError extends NonRetryableError {
     ) {
         super(`sessionpack stopped the crawl: ${reason}`);
         this.name = 'SessionsUnavailableError';
+        this.stack = `${this.name}: ${this.message}`;
         if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
     }
 }
 
-/** Thrown to Crawlee when a response showed the session is bad: Crawlee retries the request on another session. */
+/** What happens to a session after a bad outcome, in the words of the retry log line. */
+function consequence(outcome: Outcome, session: ManagedSession): string {
+    if (outcome.type === 'rate-limited') {
+        const secs = outcome.retryAfterMillis !== undefined ? ` for ${Math.ceil(outcome.retryAfterMillis / 1000)} s` : '';
+        return `session ${session.id} (pool ${session.poolKey}) is kept, cooling down${secs} (not retired)`;
+    }
+    return `session ${session.id} (pool ${session.poolKey}) is retired (a retry gets another session)`;
+}
+
+/** Why an outcome is bad, without credentials; a 407 says the proxy refused its credentials. */
+function describe(outcome: Outcome, session: ManagedSession): string {
+    const proxy = session.identity.proxy;
+    if (outcome.type === 'proxy-failure' && outcome.statusCode === 407 && proxy) {
+        return `proxy ${proxy.hostPort} (${proxy.id}) rejected its credentials (407 Proxy Authentication Required): check the user name and password in proxyUrls`;
+    }
+    return outcome.reason ?? 'no reason given';
+}
+
+/**
+ * Thrown to Crawlee when a response showed the session is bad (blocked, rate-limited, proxy failure, a failed check):
+ * Crawlee retries the request, at most `maxSessionRotations` times. The message says what happens to the session.
+ */
 export class BadSessionError extends SessionError {
     constructor(
         readonly outcome: Outcome,
         session: ManagedSession,
     ) {
-        super(`${outcome.type} on session ${session.id} (pool ${session.poolKey}): ${outcome.reason ?? 'no reason given'}`);
+        super();
         this.name = 'BadSessionError';
+        this.message = `${outcome.type}: ${describe(outcome, session)}; ${consequence(outcome, session)}.`;
+    }
+}
+
+/**
+ * Thrown to Crawlee for a target's own error (a 5xx page): not a session error, so Crawlee retries it within
+ * `maxRequestRetries` like any other error, and the next attempt gets a session from the pool as usual.
+ */
+export class TargetError extends Error {
+    constructor(readonly outcome: Outcome) {
+        super(`${outcome.type}: ${outcome.reason ?? 'no reason given'}`);
+        this.name = 'TargetError';
     }
 }
 
@@ -147,3 +184,4 @@ export const isSiteUnavailableError = (error: unknown): error is SiteUnavailable
 export const isManagerClosedError = (error: unknown): error is ManagerClosedError => error instanceof ManagerClosedError;
 export const isSessionsUnavailableError = (error: unknown): error is SessionsUnavailableError => error instanceof SessionsUnavailableError;
 export const isBadSessionError = (error: unknown): error is BadSessionError => error instanceof BadSessionError;
+export const isTargetError = (error: unknown): error is TargetError => error instanceof TargetError;

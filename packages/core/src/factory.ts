@@ -102,5 +102,8 @@ export class SessionFactory {
         pool.add(session);
         this.live.set(session.id, session);
         pool.scheduler.settle(session, this.deps.now());
+        // Today's limits may retire it at once (a lower maxUses or maxErrorScore than when it was saved).
+        if (session.errorScore >= session.maxErrorScore) this.deps.owner.retireSession(session, 'max error score reached');
+        else if (session.usageCount >= pool.options.maxUses) this.deps.owner.retireSession(session, 'max uses reached');
     }
 }

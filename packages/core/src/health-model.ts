@@ -60,7 +60,10 @@ export interface HealthChange {
  * {@link version} changed or the clock passed the earliest of `usableAt()` / `pacedUntil()`.
  */
 export interface HealthHandle {
-    /** Changes whenever any answer below may have changed for a reason other than the passing of time. */
+    /**
+     * Changes whenever `availability`, `usableAt`, `pacedUntil` or `stalled` may have changed for a reason other than the
+     * passing of time. `score` and `trials` are cheap and read fresh on every call.
+     */
     readonly version: number;
     /** Whether a session on this proxy may be handed out for this site now. */
     availability(now: number): ProxyAvailability;
@@ -81,6 +84,8 @@ export interface HealthHandle {
  * (through handles), record an outcome, hand-out notice, snapshot/restore.
  */
 export interface ProxyHealthModel {
+    /** Changes whenever the `version` of any handle changes (a pool re-reads its slots only then, or when time says). */
+    readonly epoch: number;
     /** A handle for (proxy, site), kept by the pool in the proxy's slot. Creating one records nothing. */
     handle(proxyId: string, site: string): HealthHandle;
     /** Whether a session on this proxy may be handed out for this site now (same as the handle's). */
@@ -101,5 +106,9 @@ export interface ProxyHealthModel {
     toJSON(): PersistedHealth;
     /** Restores a snapshot made by `toJSON()`; returns the sites whose every proxy was blocked (each gets a probe). */
     restore(data: PersistedHealth): { site: string; reopened: number }[];
+    /** Optional (shared stores): this proxy's record on a pool key, or `'*'` for everywhere; undefined if unknown. */
+    recordOf?(proxyId: string, scope: string): LearnedRecord | undefined;
+    /** Optional (shared stores): replaces one record with a merged one (other processes' outcomes included). */
+    merge?(proxyId: string, scope: string, record: LearnedRecord): void;
 }
 

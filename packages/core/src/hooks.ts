@@ -18,6 +18,8 @@ export interface EvaluateInput {
     session: ManagedSession;
     request: RequestLike;
     response: ResponseSnapshot;
+    /** `false`: classify only, without the rule's `check` hooks (status and headers seen before the body). @default true */
+    checks?: boolean;
     [extra: string]: unknown;
 }
 
@@ -57,12 +59,12 @@ export function verdictToOutcome(verdict: CheckVerdict, base: Outcome, redactor:
  * @throws CrawlAbortError when a check called `abort(reason)` (or threw a crawl-stopping error).
  */
 export async function evaluateResponse(input: EvaluateInput, rule: CompiledRule | undefined, deps: HookRunnerDeps): Promise<Outcome> {
-    const { session: given, request, response, ...extras } = input;
+    const { session: given, request, response, checks, ...extras } = input;
     const session = given.real;
     const proxy = session.identity.proxy;
     const base = classify(response, { ...deps.classifier, usingProxy: Boolean(proxy), proxyUrl: proxy?.url, now: deps.now() });
     if (base.reason) base.reason = deps.redactor.text(base.reason);
-    if (base.type !== 'ok') return base;
+    if (base.type !== 'ok' || checks === false) return base;
     const hooks = rule?.check ?? [];
     if (hooks.length === 0) return base;
     const context = { pool: session.poolKey, sessionId: session.id, url: request.url };

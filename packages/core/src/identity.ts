@@ -68,9 +68,13 @@ export class IdentityFactory {
         return factory;
     }
 
-    /** Builds the header generator now (throws if header-generator rejects the options). */
+    /**
+     * Builds the header generator and one header set now: throws if header-generator rejects the options, or if no
+     * header set fits them (e.g. a browser version that does not exist). The set is kept for the first sessions.
+     */
     validate(): void {
         this.shared.generator ??= new HeaderGenerator(this.headerGeneratorOptions);
+        if (this.shared.sets.length === 0) this.shared.sets.push(Object.freeze(lowerCaseKeys(this.shared.generator.getHeaders())));
     }
 
     /** A header set for a new session: a cached one, or a freshly generated one while the cache is not full. */

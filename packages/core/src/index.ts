@@ -14,6 +14,10 @@ export type { Pool } from './pool.js';
 export { DEFAULT_POOL_OPTIONS } from './options.js';
 export type { PoolOptions, ProxyBackoffOptions, ResolvedPoolOptions, SessionManagerOptions, StoreOptions } from './options.js';
 export type {
+    BaseHookState,
+    CheckFields,
+    ExtrasOf,
+    PrepareFields,
     CheckHook,
     CheckState,
     CheckVerdict,
@@ -26,7 +30,8 @@ export type {
     UrlPattern,
 } from './rules.js';
 export { POLICY_NAMES } from './policies.js';
-export type { Candidates, PolicyContext, PolicyName, ProxyCandidate, SessionPolicy } from './policies.js';
+export type { Candidates, PolicyContext, PolicyName, ReadyOrder, SessionPolicy } from './policies.js';
+export type { ProxyCandidate } from './slot.js';
 
 export type {
     Identity,
@@ -65,8 +70,18 @@ export {
     isSessionpackError,
     isSessionsUnavailableError,
     isSiteUnavailableError,
+    isTargetError,
+    TargetError,
 } from './errors.js';
 export type { AcquireWaitReason } from './errors.js';
+export type {
+    OwnedCrawlerOption,
+    SessionCrawlerOptionsOf,
+    SessionHandlers,
+    SessionNavigationHook,
+    WithOptionalSession,
+    WithSession,
+} from './crawler-types.js';
 
 export { BUILT_IN_MARKERS, classify, parseRetryAfter } from './classifier.js';
 export type { BlockMarker, ClassifierOptions } from './classifier.js';
@@ -98,8 +113,11 @@ export { COUNTER_NAMES, summaryLine } from './stats.js';
 export type { CounterName, Counters, ManagerStats, PoolStats, SessionCounts } from './stats.js';
 
 export { KeyValueSessionStore, parseState, STATE_FORMAT, STATE_VERSION } from './store.js';
-export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState, SessionStore, StateChanges } from './store.js';
+export type { PersistedPool, PersistedRetired, PersistedSession, PersistedState, SessionStore, SharedSession, SharedStateHost, StateChanges } from './store.js';
 
 export { ManualClock, systemClock } from './clock.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { Redactor, redactText, redactUrl } from './redact.js';
+export { CrawlTimeline, type TimelineOptions, type EndedSession } from './timeline.js';
+export { CrawlReporter, type CrawlReportOptions, type CrawlReportLocation } from './crawl-report.js';
+export { buildReportData, proxyAddress, type ReportSources } from './report-data.js';

@@ -5,9 +5,11 @@
  * persistence.ts, stats.ts.
  */
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
+import type { ReportData } from '@sessionpack/report';
 
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
-import { acquireFrom } from './acquire.js';
+import { acquireFrom, type AcquireContext } from './acquire.js';
+import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
 import type { OutcomeEffect, ProxyHealthModel, UseInfo } from './health-model.js';
@@ -17,17 +19,18 @@ import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDe
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
-import { resolveLearner, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
+import { resolveLearner, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, proxyLabel, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
-import { poolKeyOf, RuleSet, type CompiledRule, type Rule } from './rules.js';
+import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
+import { sharedStateHost, type SharedHostDeps } from './shared-host.js';
 import { storeFor, type PersistedState, type SessionStore } from './store.js';
-import type { Outcome, ProxyRef, RequestLike } from './types.js';
+import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
@@ -67,9 +70,11 @@ export class SessionManager {
     private readonly config: Configuration;
     private readonly hookDeps: HookRunnerDeps;
     private readonly initDeps: InitDeps;
+    private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
     private readonly persistListener = () => {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
+    private readonly reporter: CrawlReporter;
     private statsTimer: TimerHandle | undefined;
     private closed = false;
     private listening = false;
@@ -90,6 +95,12 @@ export class SessionManager {
         if (this.store) {
             this.saver = new StateSaver(this.store, { clock: this.clock, log: this.log, redactor: this.redactor, snapshot: () => this.snapshot(), health: this.health });
         }
+        this.reporter = new CrawlReporter(options.report, this.config, this.log, this.redactor, () => ({
+            stats: this.stats(),
+            health: this.health,
+            proxyById: (id) => this.proxies.byId(id),
+            now: this.clock.now(),
+        }));
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
@@ -107,16 +118,28 @@ export class SessionManager {
             recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms, { duringInit: true, goodUses: 0 }),
             retire: (session, reason) => this.retire(session, reason),
         };
+        this.acquireContext = {
+            clock: this.clock,
+            dynamicProxies: this.proxies.dynamic,
+            proxySummary: (site) => this.proxySummary(site),
+            pausedUntil: (site) => this.health.pausedUntil(site),
+            create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
+            retire: (s, reason) => this.retire(s, reason),
+            assertOpen: () => this.assertOpen(),
+            ...(this.store?.lease ? { lease: (s: ManagedSession) => this.store!.lease!(s.poolKey, s.id, s.inUse) } : {}),
+        };
     }
 
     /**
      * Validates `options`, restores the stored state (unless `store: false`), starts listening to Crawlee's
-     * persist-state event and the periodic stats line.
+     * persist-state event and the periodic stats line. `X` types the rules' hooks for the crawler it serves, e.g.
+     * `SessionManager.open<PlaywrightHookExtras>({ rules })` gives `init` its `newPage()`.
      */
-    static async open(options: SessionManagerOptions = {}): Promise<SessionManager> {
-        const manager = new SessionManager(options);
+    static async open<X extends HookExtras = {}>(options: SessionManagerOptions<X> = {}): Promise<SessionManager> {
+        const manager = new SessionManager(options as SessionManagerOptions);
         await manager.restore();
         manager.start();
+        if (manager.store?.attach) manager.store.attach(sharedStateHost(manager.sharedDeps()));
         return manager;
     }
 
@@ -136,15 +159,7 @@ export class SessionManager {
         this.assertOpen();
         const rule = this.rules.ruleFor(request);
         const pool = this.poolFor(poolKeyOf(request, rule), rule);
-        return acquireFrom(pool, {
-            clock: this.clock,
-            dynamicProxies: this.proxies.dynamic,
-            proxySummary: () => this.proxySummary(pool.key),
-            pausedUntil: () => this.health.pausedUntil(pool.key),
-            create: (proxyId) => this.createSession(pool, proxyId, request, rule, options),
-            retire: (s, reason) => this.retire(s, reason),
-            assertOpen: () => this.assertOpen(),
-        });
+        return acquireFrom(pool, { request, rule, options }, this.acquireContext);
     }
 
     private proxySummary(site: string) {
@@ -176,8 +191,9 @@ export class SessionManager {
      * Ends one open use of `session` (never below zero) and applies the outcome ({@link OUTCOMES}: DESIGN.md's
      * table). A session given as an attempt's handle (`ctx.session`) merges what was called on it during the attempt:
      * `retire()` turns an ok use into a blocked one, `markBad()` into a target error; an error counts once.
+     * `request` (the request of this use) gives the crawl report its example URLs.
      */
-    report(session: ManagedSession, outcome: Outcome): void {
+    report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
         const marks = session.attemptMarks;
         const s = session.real;
         if (s.inUse > 0) s.inUse--;
@@ -189,14 +205,17 @@ export class SessionManager {
         const rule = OUTCOMES[type];
         const now = this.clock.now();
         this.counters.inc(key, rule.counter);
+        this.reporter.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
+        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
-        const change = this.recordHealth(s.identity.proxy?.id ?? DIRECT_PROXY_ID, key, rule.health, rateLimitMillis, use);
+        // A 5xx is the target's error: a direct connection is never backed off for it.
+        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
         if (!s.isRetired) {
-            const delay = () => o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
-            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay, rateLimitMillis, o });
+            const cools = effectiveRule.session === 'good' || effectiveRule.session === 'error' || effectiveRule.session === 'use';
+            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
             if (!retireReason && change.retireSession) retireReason = `${type}: ${reason} (${change.message ?? 'retired by the learner'})`;
             const cap = this.health.learner.cap(key, now);
             if (!retireReason && cap !== undefined && s.usageCount >= cap && s.inUse === 0) retireReason = `learned cap reached (${cap} uses)`;
@@ -209,10 +228,16 @@ export class SessionManager {
         pool?.notify();
     }
 
+    /** The cool-down after an ordinary use: min delay plus jitter (drawn only when there is jitter). */
+    private delayOf(o: ResolvedPoolOptions): number {
+        return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
+    }
+
     private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
         const change = this.health.record(proxyId, site, effect, rateLimitMillis, use);
-        if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
         const pool = this.poolMap.get(site);
+        pool?.scheduler.touch(proxyId);
+        if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
         if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
         if (change.pausePoolUntil) this.counters.inc(site, 'pool/paused');
         const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
@@ -240,6 +265,7 @@ export class SessionManager {
         pool?.remove(s, safe);
         this.factory.live.delete(s.id);
         this.counters.inc(s.poolKey, 'session/retired');
+        this.reporter.timeline?.ended(s, safe, this.clock.now());
         this.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
         this.events.emit('sessionRetired', s);
         pool?.notify();
@@ -322,6 +348,7 @@ export class SessionManager {
             };
             this.statsTimer = this.clock.setTimeout(tick, interval);
         }
+        this.reporter.listen();
         if (this.store && (this.options.store === undefined || (this.options.store && this.options.store.persistOnEvent !== false))) {
             this.config.getEventManager().on(PERSIST_STATE_EVENT, this.persistListener);
             this.listening = true;
@@ -383,12 +410,51 @@ export class SessionManager {
         if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
+        await this.reporter.close();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
         if (this.store && this.saver) {
             this.saver.close();
             await this.saver.flush(true);
             await this.store.saveStats?.({ ...stats, savedAt: new Date(this.clock.now()).toISOString() });
+            await this.store.close?.();
         }
+    }
+
+    /** What {@link sharedStateHost} needs from inside the manager. */
+    private sharedDeps(): SharedHostDeps {
+        return {
+            clock: this.clock,
+            health: this.health,
+            live: this.factory.live,
+            pools: this.poolMap,
+            isClosed: () => this.closed,
+            poolFor: (key) => this.poolFor(key, undefined),
+            poolOptions: (key) => this.poolMap.get(key)?.options ?? resolvePoolOptions(this.options, key),
+            reattach: (proxyId, sessionId) => this.proxies.reattach(proxyId, sessionId),
+            restore: (pool, s, proxy) => this.factory.restore(pool, s, proxy, s.headers as Readonly<Record<string, string>>, s.fingerprint as Readonly<JsonObject> | undefined),
+            retire: (s, reason) => this.retire(s, reason),
+            takeChanges: () => this.saver!.takeChanges(),
+        };
+    }
+
+    // ---------------------------------------------------------------- crawl report
+
+    /** The crawl report's data now: per pool the stats, outcomes over time, proxy health, endings, failure reasons. */
+    reportData(): ReportData {
+        return this.reporter.data();
+    }
+
+    /** The crawl report as one self-contained HTML page (charts inlined: it works offline). */
+    crawlReport(): string {
+        return this.reporter.html();
+    }
+
+    /**
+     * Writes the crawl report (and its data) to the key-value store of the `report` option now; also done on `close()`
+     * and on Crawlee's persist-state events. Logs a failed write rather than throwing; returns where it went, or undefined.
+     */
+    writeCrawlReport(): Promise<CrawlReportLocation | undefined> {
+        return this.reporter.write();
     }
 
     private assertOpen(): void {

@@ -8,13 +8,15 @@ import ow from 'ow';
 
 import type { ClassifierOptions } from './classifier.js';
 import type { Clock } from './clock.js';
+import { IdentityFactory } from './identity.js';
 import { redactText } from './redact.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
 import type { DecayingBackoffOptions } from './learner/backoff.js';
 import type { LearnerOptions } from './learner/learner.js';
 import { learnerShape } from './learner/options.js';
-import type { Rule } from './rules.js';
+import type { HookExtras, Rule } from './rules.js';
 import type { SessionStore } from './store.js';
+import { crawlReportOptionsShape, type CrawlReportOptions } from './crawl-report.js';
 
 /** Proxy backoff settings (`proxyBackoff` option): the schedule of the learner's decaying backoffs and bans. */
 export interface ProxyBackoffOptions {
@@ -112,8 +114,11 @@ export interface StoreOptions {
     custom?: SessionStore;
 }
 
-/** Options of `SessionManager.open()`. */
-export interface SessionManagerOptions {
+/**
+ * Options of `SessionManager.open()`. `X` types the rules' hooks for one crawler (each adapter's `withSessions()` sets
+ * it: `page` in browser crawlers, `$` in Cheerio); a manager opened by hand has hooks with the base state only.
+ */
+export interface SessionManagerOptions<X extends HookExtras = {}> {
     /** Proxy URLs (`null` = a direct connection). Mutually exclusive with `proxyConfiguration`. @default none (direct) */
     proxyUrls?: (string | null)[];
     /** A Crawlee ProxyConfiguration: its `proxyUrls`/`tieredProxyUrls`, or its `newUrl()` per session. @default none */
@@ -123,7 +128,7 @@ export interface SessionManagerOptions {
     /** Per-pool-key overrides of `pool`, e.g. `{ 'shop.example': { size: 5 } }`. @default {} */
     pools?: Record<string, PoolOptions>;
     /** Per-URL rules (pool, size, init/check/prepare hooks). @default [] */
-    rules?: Rule[];
+    rules?: Rule<X>[];
     /** How pools pick sessions and proxies. @default 'scored' */
     policy?: PolicyName;
     /** Proxy backoff and ban settings. @default see {@link ProxyBackoffOptions} */
@@ -148,6 +153,11 @@ export interface SessionManagerOptions {
     random?: () => number;
     /** Log to write to (a child with prefix 'SessionManager' is used). @default Crawlee's log */
     log?: Log;
+    /**
+     * The crawl report (HTML, written to the key-value store on `close()`), see {@link CrawlReportOptions}; `false`
+     * records nothing for it and writes none. @default { key: 'SESSIONPACK_REPORT', dataKey: 'SESSIONPACK_REPORT_DATA' } in the default store
+     */
+    report?: CrawlReportOptions | false;
 }
 
 const nonNegative = ow.optional.number.finite.greaterThanOrEqual(0);
@@ -185,6 +195,42 @@ const ruleShape = ow.object.exactShape({
     prepare: hooks,
 });
 
+/** A glob matches the whole URL: it starts with a scheme (`https://`) or with a wildcard (`**`, `{http,https}://`...). */
+const GLOB_START = /^([a-z][a-z0-9+.-]*:\/\/|[*?[{!(])/i;
+
+/** Each rule on its own, so an error names the rule's index; a glob without a scheme would never match. */
+function validateRules(rules: readonly unknown[]): void {
+    rules.forEach((rule, i) => {
+        const label = `rules[${i}]`;
+        try {
+            ow(rule, label, ruleShape);
+        } catch (error) {
+            throw new TypeError(`SessionManager options: \`${label}\`: ${tidyOwMessage((error as Error).message, label)}`);
+        }
+        const { match, exclude } = rule as { match: unknown; exclude?: unknown };
+        for (const [field, value] of [['match', match], ['exclude', exclude]] as const) {
+            const patterns = Array.isArray(value) ? value : value === undefined ? [] : [value];
+            patterns.forEach((pattern, j) => {
+                if (typeof pattern !== 'string' || GLOB_START.test(pattern)) return;
+                const where = Array.isArray(value) ? `${label}.${field}[${j}]` : `${label}.${field}`;
+                throw new TypeError(
+                    `SessionManager options: \`${where}\` is '${pattern}', which never matches: a glob matches the whole URL, ` +
+                        `scheme included. Write 'http://${pattern}' (or 'https://...', or '**/${pattern}').`,
+                );
+            });
+        }
+    });
+}
+
+/** ow's nested messages repeat words ("property property") and name the object twice: one plain sentence instead. */
+function tidyOwMessage(message: string, label: string): string {
+    return redactText(message)
+        .replace(/\b(property )+/g, 'property ')
+        .replace(/\((array|object) `[^`]*`\) /g, '')
+        .replace(new RegExp(` in object \`${label.replace(/[[\]]/g, '\\$&')}\``, 'g'), '')
+        .trim();
+}
+
 const markerShape = ow.object.partialShape({
     name: ow.string.nonEmpty,
     title: ow.optional.regExp,
@@ -205,7 +251,8 @@ const optionsShape = ow.object.exactShape({
     })),
     pool: ow.optional.object.exactShape(poolShape),
     pools: ow.optional.object.valuesOfType(ow.object.exactShape(poolShape)),
-    rules: ow.optional.array.ofType(ruleShape),
+    // Each rule is checked by validateRules() (messages name the rule's index).
+    rules: ow.optional.array,
     policy: ow.optional.string.oneOf([...POLICY_NAMES]),
     proxyBackoff: ow.optional.object.exactShape({
         baseMillis: ow.optional.number.positive,
@@ -243,6 +290,7 @@ const optionsShape = ow.object.exactShape({
     clock: ow.optional.object.partialShape({ now: ow.function, setTimeout: ow.function, clearTimeout: ow.function }),
     random: ow.optional.function,
     log: ow.optional.object,
+    report: crawlReportOptionsShape,
 });
 
 /** Validates `options` (throws ow's ArgumentError naming the option) and checks cross-option constraints. */
@@ -273,6 +321,21 @@ export function validateOptions(options: SessionManagerOptions): void {
     } catch (error) {
         if (error instanceof Error) error.message = redactText(error.message);
         throw error;
+    }
+    if (Array.isArray(options.proxyUrls) && options.proxyUrls.length === 0) {
+        throw new TypeError(
+            'SessionManager options: `proxyUrls` is empty: give at least one proxy URL (or `null` for a direct connection), or leave the option out to connect directly.',
+        );
+    }
+    if (options.rules) validateRules(options.rules);
+    if (options.headerGeneratorOptions) {
+        try {
+            new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions }).validate();
+        } catch (error) {
+            throw new TypeError(
+                `SessionManager options: \`headerGeneratorOptions\` was rejected by header-generator: ${redactText(String((error as Error)?.message ?? error))}`,
+            );
+        }
     }
     if (options.proxyUrls && options.proxyConfiguration) {
         throw new TypeError('SessionManager options: give either `proxyUrls` or `proxyConfiguration`, not both.');

@@ -54,12 +54,12 @@ export function rateLimitMillisOf(outcome: Outcome, o: ResolvedPoolOptions): num
 
 /**
  * Applies a use's effect to a live session; returns why it must be retired now, if it must. `delay` is the cool-down
- * after an ordinary use (min delay + jitter, drawn only when needed).
+ * after an ordinary use (min delay + jitter).
  */
 export function applySessionEffect(
     session: ManagedSession,
     rule: OutcomeRule,
-    ctx: { type: OutcomeType; reason: string; now: number; delay: () => number; rateLimitMillis: number; o: ResolvedPoolOptions },
+    ctx: { type: OutcomeType; reason: string; now: number; delay: number; rateLimitMillis: number; o: ResolvedPoolOptions },
 ): string | undefined {
     const { now, o } = ctx;
     switch (rule.session) {
@@ -74,7 +74,7 @@ export function applySessionEffect(
         case 'error':
         case 'use': {
             session.countUse(rule.session === 'good' ? -o.errorScoreDecrement : rule.session === 'error' ? 1 : 0);
-            const delay = ctx.delay();
+            const delay = ctx.delay;
             if (delay > 0) session.availableAt = Math.max(session.availableAt, now + delay);
             break;
         }

@@ -22,6 +22,7 @@ import {
     type PersistedSession,
     type PersistedState,
     type SessionStore,
+    type SharedSession,
     type StateChanges,
 } from './store.js';
 import type { JsonObject, ProxyRef } from './types.js';
@@ -62,6 +63,24 @@ function persistSession(s: ManagedSession, headers: Interner<object>, fingerprin
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
         headers: headers.ref(s.identity.headers),
         ...(fp ? { fingerprint: fingerprints.ref(fp) } : {}),
+        cookies: cookiesOf(s),
+        userData: s.userData as Record<string, unknown>,
+        createdAt: s.createdAt.getTime(),
+        expiresAt: s.expiresAt.getTime(),
+        usageCount: s.usageCount,
+        errorScore: s.errorScore,
+        availableAt: s.availableAt,
+    };
+}
+
+/** A live session as a shared store exchanges it (identity resolved, cookies serialized). */
+export function sharedSessionOf(s: ManagedSession): SharedSession {
+    const fp = s.identity.fingerprint;
+    return {
+        id: s.id,
+        proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
+        headers: s.identity.headers,
+        ...(fp ? { fingerprint: fp } : {}),
         cookies: cookiesOf(s),
         userData: s.userData as Record<string, unknown>,
         createdAt: s.createdAt.getTime(),
@@ -197,20 +216,23 @@ export class StateSaver {
 
     /** A session changed (used, created, restored). The first change after open schedules a save. */
     sessionChanged(session: ManagedSession): void {
-        this.dirtySessions.set(session, session.poolKey);
+        // Changes are only collected for stores that take them one by one; the others get whole snapshots.
+        if (this.store.update) this.dirtySessions.set(session, session.poolKey);
         if (!this.savedOnce) this.schedule(SAVE_DEBOUNCE_MILLIS);
     }
 
     /** A session was retired. */
     sessionRetired(pool: string, retired: PersistedRetired, session: ManagedSession): void {
-        this.dirtySessions.delete(session);
-        this.retired.push({ pool, retired });
+        if (this.store.update) {
+            this.dirtySessions.delete(session);
+            this.retired.push({ pool, retired });
+        }
         if (!this.savedOnce) this.schedule(SAVE_DEBOUNCE_MILLIS);
     }
 
     /** A proxy's health changed; `urgent` (a backoff or ban) saves at once. */
     healthChanged(proxyId: string, urgent: boolean): void {
-        this.dirtyProxies.add(proxyId);
+        if (this.store.update) this.dirtyProxies.add(proxyId);
         this.schedule(urgent ? 0 : this.savedOnce ? Infinity : SAVE_DEBOUNCE_MILLIS);
     }
 
@@ -253,6 +275,11 @@ export class StateSaver {
         this.dirtySessions.clear();
         this.retired.length = 0;
         this.dirtyProxies.clear();
+    }
+
+    /** The changes since the last save (a shared store collects them on its own schedule). */
+    takeChanges(): StateChanges {
+        return this.changes(this.deps.clock.now());
     }
 
     private changes(now: number): StateChanges {

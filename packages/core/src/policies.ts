@@ -5,22 +5,15 @@
  */
 import { chooseProxy } from './learner/choice.js';
 import type { ManagedSession } from './session.js';
-import type { ReadyOrder } from './slot.js';
+import type { ProxyCandidate } from './slot.js';
+
+/** Hand-out order of a pool's ready sessions: least recently handed out first, or most recently first. */
+export type ReadyOrder = 'oldest-first' | 'newest-first';
 
 /** Names accepted by the `policy` option. */
 export type PolicyName = 'scored' | 'random' | 'round-robin' | 'use-until-failure';
 
 export const POLICY_NAMES: readonly PolicyName[] = ['scored', 'random', 'round-robin', 'use-until-failure'];
-
-/** A proxy a new session could use, with how many live sessions of this pool already use it. */
-export interface ProxyCandidate {
-    /** Proxy id (`direct` for no proxy). */
-    id: string;
-    /** Live sessions of this pool on this proxy. */
-    load: number;
-    /** @internal Order of the last time this proxy got a session in this pool. */
-    lastPickedSeq: number;
-}
 
 /** What a policy may consult. */
 export interface PolicyContext {
@@ -57,6 +50,8 @@ export interface SessionPolicy {
     readonly name: PolicyName;
     /** How the pool orders its ready sessions for {@link Candidates.first}. */
     readonly order: ReadyOrder;
+    /** Whether it asks for `first(true)` (best proxy score first): the pool keeps its index ranked that way. */
+    readonly byScore: boolean;
     /** With room in the pool: create a new session rather than reuse one (`hasCandidates`: one could be reused)? */
     preferNew(hasCandidates: boolean): boolean;
     /**
@@ -98,6 +93,7 @@ function minBy<T>(items: readonly T[], key: (t: T) => number): T {
  */
 export const scoredPolicy: SessionPolicy = {
     name: 'scored',
+    byScore: true,
     order: 'oldest-first',
     onDemand: true,
     preferNew: () => false,
@@ -121,6 +117,7 @@ const NEAR_BEST = 0.85;
 /** Any usable session, any usable proxy, uniformly at random (Crawlee's own behaviour). */
 export const randomPolicy: SessionPolicy = {
     name: 'random',
+    byScore: false,
     order: 'oldest-first',
     preferNew: () => true,
     pickSession: (candidates, ctx) => candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size))),
@@ -130,6 +127,7 @@ export const randomPolicy: SessionPolicy = {
 /** Sessions in turn (the one handed out longest ago first), proxies in turn. */
 export const roundRobinPolicy: SessionPolicy = {
     name: 'round-robin',
+    byScore: false,
     order: 'oldest-first',
     preferNew: () => true,
     pickSession: (candidates) => candidates.first(false),
@@ -139,6 +137,7 @@ export const roundRobinPolicy: SessionPolicy = {
 /** Keeps using the same session until it fails or hits a limit; only then creates another (proxies in turn). */
 export const useUntilFailurePolicy: SessionPolicy = {
     name: 'use-until-failure',
+    byScore: false,
     order: 'newest-first',
     preferNew: (hasCandidates) => !hasCandidates,
     pickSession: (candidates) => candidates.first(false),

@@ -11,14 +11,21 @@ import type { ManagedSession } from './session.js';
 import type { Outcome, RequestLike, ResponseSnapshot, SendRequest } from './types.js';
 
 /**
- * Extra properties adapters put into hook states (e.g. `page` in browser crawlers, `response` objects). Adapters
- * augment this interface (`declare module '@sessionpack/core' { interface HookExtras { page?: Page } }`).
+ * What an adapter adds to the state of each kind of hook: e.g. `{ init: { newPage(): Promise<Page> }, check: { page:
+ * Page }, prepare: { page: Page } }` in browser crawlers, `{ check: { $: CheerioAPI } }` in Cheerio. Each adapter's
+ * `withSessions()` takes `SessionManagerOptions<ItsExtras>`, so a rule written inline sees its crawler's tools typed.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface HookExtras {}
+export interface HookExtras {
+    init?: object;
+    check?: object;
+    prepare?: object;
+}
 
-/** What every hook receives. */
-export interface HookState extends HookExtras {
+/** What an adapter adds to the state of `K` hooks (nothing when it adds nothing). */
+export type ExtrasOf<X extends HookExtras, K extends keyof HookExtras> = X[K] extends object ? X[K] : {};
+
+/** What every hook receives, besides the adapter's extras. */
+export interface BaseHookState {
     /** The session being initialized / used. `session.userData` is where init flows keep what they learned. */
     session: ManagedSession;
     /** The request that triggered this (for `init`: the request that asked for the new session). */
@@ -29,9 +36,10 @@ export interface HookState extends HookExtras {
     pool: string;
     /** Sends an HTTP request through the session's proxy with its headers and cookie jar (got-scraping). */
     sendRequest: SendRequest;
-    /** Adapter-specific extras not declared in {@link HookExtras}. */
-    [extra: string]: unknown;
 }
+
+/** What every hook receives: the {@link BaseHookState} and the adapter's extras `E` (e.g. `{ page }`). */
+export type HookState<E extends object = {}> = BaseHookState & E;
 
 /**
  * Warms a new session up before its first use: log in, set a location, fetch a CSRF token into `session.userData`.
@@ -45,20 +53,23 @@ export interface HookState extends HookExtras {
  * }
  * ```
  */
-export type InitHook = (state: HookState) => void | Promise<void>;
+export type InitHook<E extends object = {}> = (state: HookState<E>) => void | Promise<void>;
 
 /** What a check says: keep the session, retire it (check-failed), or a full outcome of its own. */
 export type CheckVerdict = 'keep' | 'retire' | boolean | Outcome | undefined | void;
 
-/** State of a {@link CheckHook}. */
-export interface CheckState extends HookState {
-    /** What the crawler saw. */
+/** What a check gets besides the {@link HookState}. */
+export interface CheckFields {
+    /** What the crawler saw, the body included (a check runs once per response, after the body arrived). */
     response: ResponseSnapshot;
     /** The classifier's verdict (checks only run when it is `ok`). */
     outcome: Outcome;
     /** Stops the crawl with this reason (throws a `CrawlAbortError`). */
     abort(reason: string): never;
 }
+
+/** State of a {@link CheckHook}. */
+export type CheckState<E extends object = {}> = HookState<E> & CheckFields;
 
 /**
  * Judges a response the classifier found `ok`: return `'keep'` (or `true`/nothing), `'retire'` (or `false`) for a
@@ -71,13 +82,16 @@ export interface CheckState extends HookState {
  * }
  * ```
  */
-export type CheckHook = (state: CheckState) => CheckVerdict | Promise<CheckVerdict>;
+export type CheckHook<E extends object = {}> = (state: CheckState<E>) => CheckVerdict | Promise<CheckVerdict>;
 
-/** State of a {@link PrepareHook}. */
-export interface PrepareState extends HookState {
+/** What a prepare hook gets besides the {@link HookState}. */
+export interface PrepareFields {
     /** The outgoing request's headers (lower-case names): edit in place. */
     headers: Record<string, string>;
 }
+
+/** State of a {@link PrepareHook}. */
+export type PrepareState<E extends object = {}> = HookState<E> & PrepareFields;
 
 /**
  * Edits the outgoing request from session data before it is sent.
@@ -86,13 +100,13 @@ export interface PrepareState extends HookState {
  * prepare: ({ session, headers }) => { headers['x-csrf-token'] = String(session.userData.csrf); }
  * ```
  */
-export type PrepareHook = (state: PrepareState) => void | Promise<void>;
+export type PrepareHook<E extends object = {}> = (state: PrepareState<E>) => void | Promise<void>;
 
 /** A URL pattern: a glob over the whole URL (Crawlee/minimatch syntax, case-insensitive), a RegExp, or a function. */
 export type UrlPattern = string | RegExp | ((url: URL, request: RequestLike) => boolean);
 
-/** Per-URL overrides. */
-export interface Rule {
+/** Per-URL overrides. `X` is what the crawler's adapter adds to each hook's state (see {@link HookExtras}). */
+export interface Rule<X extends HookExtras = {}> {
     /** Which requests this rule applies to, e.g. `'https://shop.example/**'`, `/\/checkout\//`, `(url) => url.port === '8443'`. */
     match: UrlPattern | UrlPattern[];
     /** Requests that match `match` but should not get this rule. @default none */
@@ -109,11 +123,11 @@ export interface Rule {
     /** Target size of pools created for matching requests (`pools[key].size` still wins). @default pool.size */
     size?: number;
     /** Runs once on each new session, before its first use. */
-    init?: InitHook | InitHook[];
-    /** Runs on each response the classifier found ok. */
-    check?: CheckHook | CheckHook[];
+    init?: InitHook<ExtrasOf<X, 'init'>> | InitHook<ExtrasOf<X, 'init'>>[];
+    /** Runs once on each response the classifier found ok, with its body. */
+    check?: CheckHook<ExtrasOf<X, 'check'>> | CheckHook<ExtrasOf<X, 'check'>>[];
     /** Runs before each request is sent. */
-    prepare?: PrepareHook | PrepareHook[];
+    prepare?: PrepareHook<ExtrasOf<X, 'prepare'>> | PrepareHook<ExtrasOf<X, 'prepare'>>[];
 }
 
 type CompiledPattern = (url: URL, href: string, request: RequestLike) => boolean;

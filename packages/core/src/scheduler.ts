@@ -2,34 +2,23 @@
  * The scheduler of one pool: which session to hand out, whether to create one (on which proxy), and when waiters
  * should look again. It keeps an index of the pool's sessions by readiness so that no decision scans the pool:
  *
- * - ready sessions sit in their proxy's slot, in a heap in the policy's order: a pick is O(log n) plus one look at
- *   each proxy's slot (availability, pace and score are cached per slot until the proxy's health changes);
+ * - ready sessions sit in their proxy's slot, in a heap in the policy's order; the slots whose proxy is usable sit
+ *   in a heap ranked by the policy (best rounded score, then the slot's first session): a pick is O(log n + log p);
+ * - slots are re-read from proxy health only when some proxy's availability changed (the model's `epoch`) or time
+ *   reached the end of a backoff or pace: O(proxies) then, not on every acquire;
  * - cooling sessions (min delay between uses, Retry-After) sit in a heap by the time they are ready again;
  * - every live session sits in a heap by expiry, so sessions past their age leave without being looked for;
  * - sessions in use up to their concurrency cap or use limit sit in no heap until their use is reported.
  */
 import type { ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
-import type { Candidates, PolicyContext, ProxyCandidate, SessionPolicy } from './policies.js';
+import type { Candidates, PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
 import type { ManagedSession } from './session.js';
-import { ProxySlot as Slot, type ReadyOrder } from './slot.js';
+import { idleIn, newer, NO_SESSIONS, older, sessionHeap } from './ready-order.js';
+import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
 
 type ProxySlot = Slot<ManagedSession>;
-
-const older = (a: ManagedSession, b: ManagedSession) => a.handOutSeq < b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
-const newer = (a: ManagedSession, b: ManagedSession) => a.handOutSeq > b.handOutSeq || (a.handOutSeq === b.handOutSeq && a.ordinal < b.ordinal);
-
-/** Ready sessions of a slot in hand-out order; positions kept in `session.queuePos`. */
-function sessionHeap(order: ReadyOrder): IndexedHeap<ManagedSession> {
-    return new IndexedHeap<ManagedSession>(
-        order === 'oldest-first' ? older : newer,
-        (s) => s.queuePos,
-        (s, p) => {
-            s.queuePos = p;
-        },
-    );
-}
 
 /** What the scheduler decided for one acquire. */
 export type Decision =
@@ -85,13 +74,29 @@ export class Scheduler implements Candidates {
     );
     private seq = 0;
     private ordinals = 0;
-    /** Open slots of the current decision (the {@link Candidates} view). */
-    private open: ProxySlot[] = [];
+    /** Slots with ready sessions whose proxy is usable now, ranked for the policy (the {@link Candidates} view). */
+    private readonly open: IndexedHeap<ProxySlot>;
+    /** Ready sessions in open slots. */
     private total = 0;
+    /** Slots with ready sessions whose proxy is in backoff (sessions there may be evicted when the pool is full). */
+    private backoff: ProxySlot[] = [];
+    /** The health epoch the open heap was built at, and the time it stops holding. */
+    private epoch = -1;
+    private nextChange = -Infinity;
+    private fixedSlots: ProxySlot[] | undefined;
     private readonly ctx: PolicyContext;
 
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
+        const byScore = host.policy.byScore;
+        const before = host.policy.order === 'newest-first' ? newer : older;
+        this.open = new IndexedHeap<ProxySlot>(
+            (a, b) => (byScore && a.rank !== b.rank ? a.rank > b.rank : before(a.ready.top()!, b.ready.top()!)),
+            (s) => s.openPos,
+            (s, p) => {
+                s.openPos = p;
+            },
+        );
         this.ctx = {
             site: host.site,
             random: host.random,
@@ -105,7 +110,7 @@ export class Scheduler implements Candidates {
     slot(proxyId: string): ProxySlot {
         let slot = this.slots.get(proxyId);
         if (!slot) {
-            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), sessionHeap(this.host.policy.order));
+            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), NO_SESSIONS);
             this.slots.set(proxyId, slot);
         }
         return slot;
@@ -119,6 +124,7 @@ export class Scheduler implements Candidates {
     /** A session joins the pool (new, or restored). It is not handed out before {@link settle} says it is ready. */
     adopt(session: ManagedSession): void {
         const slot = this.slot(proxyIdOfSession(session));
+        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order);
         session.proxySlot = slot;
         session.ordinal = ++this.ordinals;
         slot.live++;
@@ -155,7 +161,7 @@ export class Scheduler implements Candidates {
             !session.isRetired &&
             session.initialized &&
             !session.initializing &&
-            session.inUse < maxConcurrentUses &&
+            session.inUse + session.heldElsewhere < maxConcurrentUses &&
             session.usageCount + session.inUse < maxUses &&
             session.errorScore < session.maxErrorScore &&
             session.expiryPos >= 0;
@@ -168,7 +174,7 @@ export class Scheduler implements Candidates {
         }
         this.cooling.remove(session);
         slot.ready.update(session);
-        this.listed(slot);
+        this.listed(slot, now);
     }
 
     private unqueue(session: ManagedSession): void {
@@ -177,13 +183,20 @@ export class Scheduler implements Candidates {
         else this.cooling.remove(session);
     }
 
-    /** Keeps {@link withReady} in step with a slot's ready heap. */
-    private listed(slot: ProxySlot): void {
+    /** Keeps {@link withReady}, the open heap and the candidate total in step with a slot's ready heap. */
+    private listed(slot: ProxySlot, now?: number): void {
         const list = this.withReady;
+        if (slot.openPos >= 0) {
+            this.total += slot.ready.size - slot.counted;
+            slot.counted = slot.ready.size;
+            if (slot.ready.size === 0) this.open.remove(slot);
+            else this.open.update(slot);
+        }
         if (slot.ready.size > 0) {
             if (slot.listPos < 0) {
                 slot.listPos = list.length;
                 list.push(slot);
+                this.admit(slot, now);
             }
         } else if (slot.listPos >= 0) {
             const last = list.pop()!;
@@ -193,6 +206,24 @@ export class Scheduler implements Candidates {
             }
             slot.listPos = -1;
         }
+    }
+
+    /** A slot just got ready sessions: put it where its proxy's state says, without re-reading every slot. */
+    private admit(slot: ProxySlot, now: number | undefined): void {
+        if (now === undefined || this.epoch !== this.host.health.epoch) {
+            this.nextChange = -Infinity;
+            return;
+        }
+        slot.refresh(now);
+        if (slot.changesAt < this.nextChange) this.nextChange = slot.changesAt;
+        if (slot.open(now)) {
+            slot.rank = Math.round(slot.score() * 1000);
+            slot.counted = slot.ready.size;
+            this.total += slot.counted;
+            this.open.update(slot);
+        } else if (slot.availability === 'backoff') {
+            if (!this.backoff.includes(slot)) this.backoff.push(slot);
+        } else if (slot.availability === 'banned') this.nextChange = -Infinity;
     }
 
     /** Moves what time made ready or expired: cooled-down sessions to their slot, expired ones out. */
@@ -208,37 +239,55 @@ export class Scheduler implements Candidates {
         }
     }
 
-    /** One decision: hand out a session, create one (on which proxy), or wait (and until when). */
-    decide(now: number): Decision {
-        this.advance(now);
-        const open: ProxySlot[] = [];
-        let total = 0;
-        let wakeAt = Infinity;
-        let evictable: ManagedSession | undefined;
+    /** Its proxy's health changed through this pool (an outcome): re-rank the slot. */
+    touch(proxyId: string): void {
+        const slot = this.slots.get(proxyId);
+        if (slot && slot.openPos >= 0) {
+            slot.rank = Math.round(slot.score() * 1000);
+            this.open.update(slot);
+        }
+    }
+
+    /** Re-reads every slot with ready sessions and rebuilds the open heap (when proxy health or time changed them). */
+    private rebuild(now: number): void {
         let banned: ProxySlot[] | undefined;
-        /** Idle sessions that are not ready only because their proxy is paced or backed off. */
-        let heldBack = 0;
+        this.epoch = this.host.health.epoch;
+        let next = Infinity;
+        this.backoff = [];
         const list = this.withReady;
         for (let i = 0; i < list.length; i++) {
             const slot = list[i]!;
             slot.refresh(now);
+            if (slot.changesAt < next) next = slot.changesAt;
             if (slot.open(now)) {
-                open.push(slot);
-                total += slot.ready.size;
+                slot.rank = Math.round(slot.score() * 1000);
+                if (slot.openPos < 0) {
+                    slot.counted = slot.ready.size;
+                    this.total += slot.counted;
+                }
+                this.open.update(slot);
                 continue;
             }
-            heldBack += slot.ready.size;
+            if (slot.openPos >= 0) {
+                this.open.remove(slot);
+                this.total -= slot.counted;
+                slot.counted = 0;
+            }
             if (slot.availability === 'banned') (banned ??= []).push(slot);
-            else if (slot.availability === 'backoff' && evictable === undefined) evictable = idleIn(slot);
-            const at = slot.wakeAt(now);
-            if (at !== undefined && at < wakeAt) wakeAt = at;
+            else if (slot.availability === 'backoff') this.backoff.push(slot);
         }
-        if (banned) {
-            for (const slot of banned) this.retireIdleOn(slot);
-            return this.decide(now);
-        }
-        this.open = open;
-        this.total = total;
+        this.nextChange = next;
+        if (banned) for (const slot of banned) this.retireIdleOn(slot);
+    }
+
+    /** One decision: hand out a session, create one (on which proxy), or wait (and until when). */
+    decide(now: number): Decision {
+        this.advance(now);
+        if (this.epoch !== this.host.health.epoch || now >= this.nextChange) this.rebuild(now);
+        const total = this.total;
+        let wakeAt = this.nextChange;
+        let evictable: ManagedSession | undefined;
+        for (const slot of this.backoff) if ((evictable = idleIn(slot))) break;
         const limits = this.host.limits();
         const hasRoom = this.host.occupancy() < limits.size;
         const room = hasRoom || evictable !== undefined;
@@ -250,19 +299,22 @@ export class Scheduler implements Candidates {
             const evict = hasRoom ? undefined : evictable;
             const fixed = this.host.fixedProxies;
             if (!fixed) return { kind: 'create', proxyId: undefined, evict };
+            this.fixedSlots ??= fixed.map((id) => this.slot(id));
             const proxies: ProxyCandidate[] = [];
             let bannedCount = 0;
             let unusable = 0;
             let stalled = 0;
-            for (const id of fixed) {
-                const slot = this.slot(id);
+            for (const slot of this.fixedSlots) {
                 slot.refresh(now);
                 if (slot.availability === 'usable') {
                     if (slot.pacedUntil > now) {
                         if (slot.pacedUntil < wakeAt) wakeAt = slot.pacedUntil;
                         continue;
                     }
-                    proxies.push({ id, load: slot.live, lastPickedSeq: slot.lastPickedSeq });
+                    const c = slot.candidate;
+                    c.load = slot.live;
+                    c.lastPickedSeq = slot.lastPickedSeq;
+                    proxies.push(c);
                     continue;
                 }
                 if (slot.availability === 'banned') bannedCount++;
@@ -274,7 +326,7 @@ export class Scheduler implements Candidates {
             // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
             // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
             // policy still prefers the least loaded).
-            const offer = policy.onDemand && this.host.occupancy() > 0 && heldBack > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            const offer = policy.onDemand && this.host.occupancy() > 0 && this.heldBack() > 0 ? proxies.filter((p) => p.load === 0) : proxies;
             if (offer.length > 0) return { kind: 'create', proxyId: policy.pickProxy(offer, this.ctx).id, evict };
             if (total === 0) {
                 const n = fixed.length;
@@ -287,6 +339,13 @@ export class Scheduler implements Candidates {
         const top = this.cooling.top();
         if (top && top.availableAt < wakeAt) wakeAt = top.availableAt;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
+    }
+
+    /** Idle sessions that are not ready only because their proxy is paced or backed off (a scan: only before a create). */
+    private heldBack(): number {
+        let n = 0;
+        for (const slot of this.withReady) if (slot.openPos < 0) n += slot.ready.size;
+        return n;
     }
 
     /** Retires the idle sessions on a proxy banned for this pool (once per ban: they leave the index). */
@@ -306,7 +365,9 @@ export class Scheduler implements Candidates {
 
     at(index: number): ManagedSession {
         let i = index;
-        for (const slot of this.open) {
+        const open = this.open;
+        for (let k = 0; k < open.size; k++) {
+            const slot = open.at(k);
             if (i < slot.ready.size) return slot.ready.at(i);
             i -= slot.ready.size;
         }
@@ -314,32 +375,32 @@ export class Scheduler implements Candidates {
     }
 
     first(byScore: boolean): ManagedSession {
+        if (byScore === this.host.policy.byScore) return this.open.top()!.ready.top()!;
+        // Asked for another ranking than the index keeps: look at every open slot (O(proxies)).
         const before = this.host.policy.order === 'newest-first' ? newer : older;
         let best: ManagedSession | undefined;
-        let bestScore = -1;
-        for (const slot of this.open) {
+        let bestRank = -1;
+        for (let k = 0; k < this.open.size; k++) {
+            const slot = this.open.at(k);
             const top = slot.ready.top()!;
-            if (byScore) {
-                const score = Math.round(slot.score() * 1000);
-                if (score < bestScore) continue;
-                if (score > bestScore) {
-                    bestScore = score;
-                    best = top;
-                    continue;
-                }
-            }
-            if (best === undefined || before(top, best)) best = top;
+            const rank = byScore ? slot.rank : 0;
+            if (rank < bestRank) continue;
+            if (rank > bestRank || best === undefined || before(top, best)) best = top;
+            bestRank = rank;
         }
         return best!;
     }
 
     firstNear(fraction: number): ManagedSession {
         const before = this.host.policy.order === 'newest-first' ? newer : older;
+        const open = this.open;
+        const scores: number[] = [];
         let top = -1;
-        for (const slot of this.open) top = Math.max(top, slot.score());
+        for (let k = 0; k < open.size; k++) top = Math.max(top, (scores[k] = open.at(k).score()));
         let best: ManagedSession | undefined;
-        for (const slot of this.open) {
-            if (slot.score() < fraction * top) continue;
+        for (let k = 0; k < open.size; k++) {
+            const slot = open.at(k);
+            if (scores[k]! < fraction * top) continue;
             const candidate = slot.ready.top()!;
             if (best === undefined || before(candidate, best)) best = candidate;
         }
@@ -365,11 +426,4 @@ export class Scheduler implements Candidates {
         if (backoff) parts.push(`${backoff} on proxies in backoff`);
         return parts.join(', ');
     }
-}
-
-/** An idle session in a slot's ready heap (usually its top), if any. */
-function idleIn(slot: ProxySlot): ManagedSession | undefined {
-    const heap = slot.ready;
-    for (let i = 0; i < heap.size; i++) if (heap.at(i).inUse === 0) return heap.at(i);
-    return undefined;
 }

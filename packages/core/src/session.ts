@@ -119,6 +119,8 @@ export class ManagedSession extends Session {
     declare inUse: number;
     /** Epoch millis before which the session is cooling down (min delay between uses, Retry-After). */
     declare availableAt: number;
+    /** Concurrent uses other crawler processes hold (a shared store's leases); 0 without one. */
+    declare heldElsewhere: number;
     /** Epoch millis of the last hand-out, if any. */
     declare lastUsedAt: number | undefined;
     /** Whether the session went through its rule's `init` (or needed none). */
@@ -173,6 +175,7 @@ export class ManagedSession extends Session {
         s.jar = jarOf(options.cookieJar);
         s.retiredReason = undefined;
         s.inUse = 0;
+        s.heldElsewhere = 0;
         s.availableAt = 0;
         s.lastUsedAt = undefined;
         s.initialized = false;
@@ -249,6 +252,18 @@ export class ManagedSession extends Session {
         const real = this.real;
         if (real.identity.fingerprint !== undefined) return;
         (real as unknown as { identity: Identity }).identity = { ...real.identity, fingerprint };
+    }
+
+    /**
+     * @internal A shared store merged what other processes did with this session: its counters, cool-down, cookies
+     * (a new jar) and userData.
+     */
+    applyShared(update: { usageCount?: number; errorScore?: number; availableAt?: number; cookies?: unknown[]; userData?: Record<string, unknown> }): void {
+        if (update.usageCount !== undefined) this.uses = update.usageCount;
+        if (update.errorScore !== undefined) this.errors = update.errorScore;
+        if (update.availableAt !== undefined) this.availableAt = Math.max(this.availableAt, update.availableAt);
+        if (update.cookies) this.jar = jarOf({ cookies: update.cookies });
+        if (update.userData) this.userData = update.userData;
     }
 
     /** The life-cycle state: new → initializing → ready ⇄ cooling → retired. */

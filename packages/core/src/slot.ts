@@ -6,26 +6,38 @@
 import type { HealthHandle, ProxyAvailability } from './health-model.js';
 import type { IndexedHeap } from './heap.js';
 
-/** Hand-out order of a pool's ready sessions: least recently handed out first, or most recently first. */
-export type ReadyOrder = 'oldest-first' | 'newest-first';
+/** A proxy a new session could use, with how many live sessions of this pool already use it. */
+export interface ProxyCandidate {
+    /** Proxy id (`direct` for no proxy). */
+    id: string;
+    /** Live sessions of this pool on this proxy. */
+    load: number;
+    /** @internal Order of the last time this proxy got a session in this pool. */
+    lastPickedSeq: number;
+}
 
 export class ProxySlot<S> {
     /** Sessions of the pool on this proxy that may be handed out as far as the session goes (not cooling, below caps). */
-    readonly ready: IndexedHeap<S>;
+    ready: IndexedHeap<S>;
     /** Live sessions of the pool on this proxy. */
     live = 0;
     /** Hand-out order of the last new session put on this proxy (round-robin of proxies). */
     lastPickedSeq = 0;
     /** Position in the pool's list of slots with ready sessions (-1: not in it). */
     listPos = -1;
+    /** Position in the pool's heap of open slots (-1: not in it). */
+    openPos = -1;
+    /** Its rank in the open heap (the rounded score, for the scored policy). */
+    rank = 0;
+    /** Ready sessions counted in the pool's total of candidates. */
+    counted = 0;
+    private offer: ProxyCandidate | undefined;
     /** Cached answers of the handle, valid while `version` matches and the clock is before `validUntil`. */
     availability: ProxyAvailability = 'usable';
     usableAt: number | undefined = undefined;
     pacedUntil = 0;
     private version = -1;
     private validUntil = -Infinity;
-    private scoreVersion = -1;
-    private cachedScore = 0;
 
     constructor(
         readonly id: string,
@@ -33,6 +45,12 @@ export class ProxySlot<S> {
         ready: IndexedHeap<S>,
     ) {
         this.ready = ready;
+    }
+
+    /** This proxy as a candidate for a new session (one object per slot, reused by every decision). */
+    get candidate(): ProxyCandidate {
+        this.offer ??= { id: this.id, load: 0, lastPickedSeq: 0 };
+        return this.offer;
     }
 
     /** Re-reads the health handle when its answers may have changed. Returns true if they were re-read. */
@@ -51,6 +69,11 @@ export class ProxySlot<S> {
         return true;
     }
 
+    /** When the cached answers stop holding by time alone (end of a backoff or of a pace). */
+    get changesAt(): number {
+        return this.validUntil;
+    }
+
     /** Whether sessions on this proxy may be handed out now (call {@link refresh} first). */
     open(now: number): boolean {
         return this.availability === 'usable' && this.pacedUntil <= now;
@@ -63,13 +86,8 @@ export class ProxySlot<S> {
         return undefined;
     }
 
-    /** The proxy's score on the site, re-read only when its health changed. */
+    /** The proxy's score on the site (cheap: the handle holds the records it reads). */
     score(): number {
-        const v = this.health.version;
-        if (this.scoreVersion !== v) {
-            this.scoreVersion = v;
-            this.cachedScore = this.health.score();
-        }
-        return this.cachedScore;
+        return this.health.score();
     }
 }

@@ -4,7 +4,7 @@
  */
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
-import type { PersistedHealth } from './health-model.js';
+import type { LearnedRecord, PersistedHealth } from './health-model.js';
 import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
@@ -82,6 +82,51 @@ export interface StateChanges {
     fingerprints: JsonObject[];
 }
 
+/** A session as a shared store exchanges it: identity resolved (never by index), counters, cookies, userData. */
+export interface SharedSession {
+    id: string;
+    /** Proxy id (`direct` for none): never its URL. */
+    proxyId: string;
+    headers: Readonly<Record<string, string>>;
+    fingerprint?: Readonly<JsonObject>;
+    /** The jar's cookies (tough-cookie's serialized cookies). */
+    cookies: unknown[];
+    userData: Record<string, unknown>;
+    createdAt: number;
+    expiresAt: number;
+    usageCount: number;
+    errorScore: number;
+    /** Epoch millis until which it cools down. */
+    availableAt: number;
+}
+
+/**
+ * What a store shared by several crawler processes may do to a running manager (given once, by
+ * {@link SessionStore.attach}): read and merge proxy health, add, update and retire sessions other workers changed,
+ * mark sessions other workers are using, and collect what changed here.
+ */
+export interface SharedStateHost {
+    now(): number;
+    /** This manager's health record of a proxy on a pool key (`'*'`: everywhere), or undefined. */
+    healthRecord(proxyId: string, scope: string): LearnedRecord | undefined;
+    /** Puts a merged record in place of this manager's (waiters on that proxy look again). */
+    mergeHealth(proxyId: string, scope: string, record: LearnedRecord): void;
+    /** A live session of this manager and its open uses here, or undefined. */
+    session(pool: string, id: string): { state: SharedSession; inUse: number } | undefined;
+    /** A session another worker created joins its pool here (dropped if its proxy is not configured here). */
+    adoptSession(pool: string, session: SharedSession): Promise<void>;
+    /** What other workers changed on a live session: counters, cool-down, and (when given) cookies and userData. */
+    updateSession(pool: string, id: string, update: Partial<Pick<SharedSession, 'usageCount' | 'errorScore' | 'availableAt' | 'cookies' | 'userData'>>): void;
+    /** Another worker retired it. */
+    retireSession(pool: string, id: string, reason: string): void;
+    /** Other workers hold `slots` of the session's concurrent uses: it is busy here while that reaches its cap. */
+    setHeldElsewhere(pool: string, id: string, slots: number): void;
+    /** The concurrency cap of the sessions of a pool (`maxConcurrentUses`). */
+    maxConcurrentUses(pool: string): number;
+    /** What changed here since the last call (or the last save). */
+    takeChanges(): StateChanges;
+}
+
 /**
  * Persistence backend. Async so that a shared store (e.g. Redis, several crawler processes) can implement it.
  * `load()` returns whatever was saved (validated by the manager), or undefined.
@@ -97,6 +142,15 @@ export interface SessionStore {
     update?(changes: StateChanges): Promise<void>;
     /** Saves the final stats (on `close()`). */
     saveStats?(stats: unknown): Promise<void>;
+    /** Optional, for stores shared by several processes: called once the manager is open (after `load()`). */
+    attach?(host: SharedStateHost): void;
+    /**
+     * Optional: asked before a session is handed out. `true` (at once): this process may use it; `false`: other
+     * processes hold its uses (the store marked it with `setHeldElsewhere`); a promise: ask again when it settles.
+     */
+    lease?(pool: string, sessionId: string, inUse: number): boolean | Promise<boolean>;
+    /** Optional: called last in the manager's `close()` (after the final save and stats). */
+    close?(): Promise<void>;
 }
 
 /** The store the `store` option asks for: a custom one, the default KeyValueStore records, or none (`false`). */

@@ -131,7 +131,7 @@ describe('evaluate and check hooks', () => {
     });
 
     it('passes adapter extras and the classifier verdict; returns a check outcome; abort throws CrawlAbortError', async () => {
-        const states: Record<string, unknown>[] = [];
+        const states: object[] = [];
         const { manager } = await openManager({
             rules: [
                 {

@@ -37,6 +37,31 @@ describe('options validation (ow)', () => {
         );
     });
 
+    it.each([
+        // Each of these passed validation before and then failed (or never matched) at every request.
+        [{ proxyUrls: [] }, /`proxyUrls` is empty/],
+        [{ headerGeneratorOptions: { browsers: ['netscape'] } }, /`headerGeneratorOptions` was rejected/],
+        [{ headerGeneratorOptions: { browsers: [{ name: 'chrome', minVersion: 9999 }] } }, /`headerGeneratorOptions` was rejected.*No headers/],
+        [{ rules: [{ match: '127.0.0.1/**' }] }, /`rules\[0\]\.match` is '127\.0\.0\.1\/\*\*', which never matches.*'http:\/\/127\.0\.0\.1\/\*\*'/],
+        [{ rules: [{ match: 'http://a.test/**' }, { match: ['https://b.test/**', 'b.test/x'] }] }, /`rules\[1\]\.match\[1\]` is 'b\.test\/x'/],
+        [{ rules: [{ match: 'http://a.test/**', exclude: 'a.test/cart' }] }, /`rules\[0\]\.exclude`/],
+        [{ rules: [{ match: '**' }, { match: '**', size: 0 }] }, /`rules\[1\]`: .*`size`/],
+        [{ rules: [{ match: '**' }, { match: '**' }, { match: '**', checks: () => 'keep' }] }, /`rules\[2\]`: .*`checks`/],
+    ])('%j fails at construction, naming the option and the rule', (options, message) => {
+        expect(() => validateOptions(options as never)).toThrow(message);
+    });
+
+    it('rule errors read as one sentence (no "property property")', () => {
+        expect(() => validateOptions({ rules: [{ match: '**', size: 0 }] })).toThrow(/^(?!.*property property)/s);
+        expect(() => validateOptions({ rules: [{ match: '**', size: 0 }] })).toThrow(/^(?!.*in object values)/s);
+    });
+
+    it('accepts globs that match whole URLs: with a scheme, or starting with a wildcard', () => {
+        for (const match of ['http://127.0.0.1/**', '**/product/*', '{http,https}://shop.test/**', 'HTTPS://Shop.test/*']) {
+            expect(() => validateOptions({ rules: [{ match }] })).not.toThrow();
+        }
+    });
+
     it('never quotes a malformed proxy URL (it may hold a password)', () => {
         expect(() => validateOptions({ proxyUrls: ['http://u:hunter2@host:port:bad'] })).toThrow(/^(?!.*hunter2)/s);
     });

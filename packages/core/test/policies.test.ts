@@ -61,6 +61,8 @@ describe('policies', () => {
         const created = [];
         for (let i = 0; i < 3; i++) created.push(await manager.acquire(req(url)));
         for (const s of created) manager.report(s, { type: 'ok' });
+        // (New sessions follow Thompson draws over unknown proxies: the helper's seed puts the three on three proxies.)
+        expect(new Set(created.map((s) => s.identity.proxy!.id)).size).toBe(3);
         const best = created[1]!.identity.proxy!.id;
         for (const s of created) {
             const id = s.identity.proxy!.id;

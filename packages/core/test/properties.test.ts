@@ -97,6 +97,8 @@ describe('invariants under random acquire/report/time sequences', () => {
                     proxyBackoff: { baseMillis: 1000, maxMillis: 4000, blockedInRow: 2, banAfterBackoffs: 3 },
                     statsIntervalSecs: 0,
                     store: { custom: store, persistOnEvent: false },
+                    // Hundreds of managers: none of them should write a crawl report to disk (timeline.test.ts covers it).
+                    report: false as const,
                     clock,
                     random: seeded(config.seed),
                     log: quietLog(),
@@ -207,6 +209,7 @@ describe('AttemptTracker under random crawler flows', () => {
                 const clock = new ManualClock();
                 const manager = await SessionManager.open({
                     store: false,
+                    report: false,
                     statsIntervalSecs: 0,
                     clock,
                     random: seeded(seed),

@@ -131,7 +131,7 @@ describe('createSendRequest', () => {
         const seen: string[] = [];
         const { manager: m2 } = await openManager({
             proxyUrls: [proxyUrl],
-            rules: [{ match: '**', init: ({ tag }) => void seen.push(String(tag)) }],
+            rules: [{ match: '**', init: (state) => void seen.push(String((state as typeof state & { tag?: string }).tag)) }],
         });
         const s = await m2.acquire(req(`${targetUrl}/ok`), { initTools: (session) => ({ tag: `for ${session.id}` }) });
         expect(seen).toEqual([`for ${s.id}`]);

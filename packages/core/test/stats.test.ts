@@ -55,7 +55,8 @@ describe('stats', () => {
         const clock = new ManualClock();
         const { log, lines } = capturingLog();
         const m = await SessionManager.open({ store: false, statsIntervalSecs: 60, clock, log, proxyUrls: PROXIES });
-        m.report(await m.acquire(req('https://a.test/')), { type: 'proxy-failure', reason: `ECONNREFUSED ${PROXIES[0]}` });
+        const s = await m.acquire(req('https://a.test/'));
+        m.report(s, { type: 'proxy-failure', reason: `ECONNREFUSED ${PROXIES[0]}` });
         const before = lines.length;
         await clock.advance(59_000);
         expect(lines.length).toBe(before);
@@ -63,8 +64,9 @@ describe('stats', () => {
         expect(lines.length).toBe(before + 1);
         expect(lines.at(-1)).toMatch(/^1 pools, 0 live sessions .* 1 retired \| uses: ok 0, .*proxy-failure 1.*\| proxies: 0 in backoff, 0 banned on a site, 3 configured$/);
         // Proxies are named by id and host:port, never with their credentials.
-        // (Which of the three got the session is the default policy's random draw.)
-        expect(lines.some((l) => /^Proxy proxy_[0-9a-f]{12} \(127\.0\.0\.1[123]:800[123]\) backs off everywhere until /.test(l))).toBe(true);
+        const { id, hostPort } = s.identity.proxy!;
+        expect(hostPort).toMatch(/^127\.0\.0\.1[123]:800[123]$/);
+        expect(lines.some((l) => l.startsWith(`Proxy ${id} (${hostPort}) backs off everywhere until `))).toBe(true);
         await clock.advance(120_000);
         expect(lines.length).toBe(before + 3);
         await m.close();

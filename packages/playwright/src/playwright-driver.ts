@@ -1,53 +1,129 @@
 /**
- * The {@link BrowserDriver} for Playwright (Chromium): how a Playwright page takes a session's identity, and how its
- * cookies and rendered HTML are read.
+ * The {@link BrowserDriver} for Playwright (Chromium): how a session's context is created in the shared browser, how
+ * its pages take the session's identity, and how cookies, storage and the rendered HTML are read.
  */
 import {
     type BrowserCookie,
     type BrowserDriver,
     type BrowserFingerprintWithHeaders,
+    type BrowserHooks,
     FingerprintInjector,
-    type InitPage,
+    type OriginStorage,
     type ReportedCookie,
     type ResponseInfo,
+    type SessionContextOptions,
     userAgentMetadata,
 } from '@sessionpack/browser';
-import type { Browser, BrowserType, LaunchOptions, Page, Response } from 'playwright';
+import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, LaunchOptions, Page, Response } from 'playwright';
 
 export interface PlaywrightDriverOptions {
-    /** Launches the browser of `init` pages (same launcher and options as the crawler's). */
+    /** Launches the browser all sessions share (the crawler's launcher and launch options). */
     launch: () => Promise<Browser>;
 }
 
-export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser> {
+export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, BrowserContext> {
     readonly name = 'Playwright';
     private readonly injector = new FingerprintInjector();
 
     constructor(private readonly options: PlaywrightDriverOptions) {}
 
-    async applyIdentity(page: Page, fp: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void> {
-        const context = page.context();
-        const { navigator, screen } = fp.fingerprint;
-        const userAgent = headers['user-agent'] ?? navigator.userAgent;
-        if (context.browser()?.browserType().name() === 'chromium') {
-            // Playwright fixes the user agent when a context is created; Chromium's own override changes it for this
-            // page natively: the header, navigator.userAgent (workers too) and the client hints all agree.
-            const cdp = await context.newCDPSession(page);
-            const override = {
-                userAgent,
-                acceptLanguage: headers['accept-language'],
-                platform: navigator.platform,
+    launch(): Promise<Browser> {
+        return this.options.launch();
+    }
+
+    async closeBrowser(browser: Browser): Promise<void> {
+        await browser.close();
+    }
+
+    onDisconnected(browser: Browser, listener: () => void): void {
+        browser.once('disconnected', listener);
+    }
+
+    /**
+     * Crawlee's PlaywrightController (incognito pages) opens each page with `browser.newPage(contextOptions)`, whose
+     * `proxy.server` is the attempt's route; it closes the browser with `close()`.
+     */
+    viewForCrawlee(browser: Browser, hooks: BrowserHooks<Page>): Browser {
+        return new Proxy(browser, {
+            get: (target, property) => {
+                if (property === 'newPage') {
+                    return async (contextOptions?: BrowserContextOptions) => hooks.newPage(contextOptions?.proxy?.server);
+                }
+                if (property === 'close') return async () => hooks.release();
+                const value = Reflect.get(target, property, target) as unknown;
+                return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+        });
+    }
+
+    async newContext(browser: Browser, options: SessionContextOptions): Promise<BrowserContext> {
+        const { fingerprint, headers } = options;
+        const { screen } = fingerprint.fingerprint;
+        const userAgent = headers['user-agent'] ?? fingerprint.fingerprint.navigator.userAgent;
+        const contextOptions: BrowserContextOptions = {
+            userAgent,
+            viewport: { width: screen.width, height: screen.height },
+            screen: { width: screen.width, height: screen.height },
+            storageState: { cookies: options.cookies.map(toPlaywrightCookie), origins: options.origins },
+        };
+        if (headers['accept-language']) contextOptions.locale = headers['accept-language'].split(',')[0]!.split(';')[0]!.trim();
+        if (options.proxyUrl) {
+            const url = new URL(options.proxyUrl);
+            contextOptions.proxy = {
+                server: `${url.protocol}//${url.host}`,
+                // Loopback targets go through the session's proxy too.
+                bypass: '<-loopback>',
+                // Credentials go to Playwright separately, never inside a URL.
+                ...(url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : {}),
             };
-            const metadata = userAgentMetadata(fp);
-            try {
-                await cdp.send('Emulation.setUserAgentOverride', (metadata ? { ...override, userAgentMetadata: metadata } : override) as never);
-            } catch {
-                await cdp.send('Emulation.setUserAgentOverride', override);
-            }
-            // The CDP session stays attached: Chromium drops its overrides when it detaches. It ends with the page.
         }
-        await page.setViewportSize({ width: screen.width, height: screen.height }).catch(() => {});
-        await this.injector.attachFingerprintToPlaywright(context, { fingerprint: fp.fingerprint, headers: { ...headers, 'user-agent': userAgent } });
+        // Without a proxy the context connects directly (the shared browser has no proxy of its own).
+        const context = await browser.newContext(contextOptions);
+        try {
+            // Navigator, screen, WebGL... overrides and the browser-wide headers, for every page of the context.
+            await this.injector.attachFingerprintToPlaywright(context, { fingerprint: fingerprint.fingerprint, headers: { ...headers, 'user-agent': userAgent } });
+        } catch (error) {
+            await context.close().catch(() => {});
+            throw error;
+        }
+        return context;
+    }
+
+    async newPage(context: BrowserContext): Promise<Page> {
+        return context.newPage();
+    }
+
+    async storage(context: BrowserContext): Promise<OriginStorage[]> {
+        return (await context.storageState()).origins.map(({ origin, localStorage }) => ({ origin, localStorage }));
+    }
+
+    async closeContext(context: BrowserContext): Promise<void> {
+        await context.close();
+    }
+
+    async releaseContext(): Promise<void> {
+        // Nothing outside the browser: Playwright takes proxy credentials itself.
+    }
+
+    contextCount(browser: Browser): number {
+        return browser.contexts().length;
+    }
+
+    async applyPageIdentity(page: Page, fp: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void> {
+        const context = page.context();
+        if (context.browser()?.browserType().name() !== 'chromium') return;
+        // Playwright's context user agent has no client hints: Chromium's own override gives this page the user agent
+        // with its client hints, so the header, navigator.userAgent (workers too) and userAgentData all agree.
+        const { navigator } = fp.fingerprint;
+        const cdp = await context.newCDPSession(page);
+        const override = { userAgent: headers['user-agent'] ?? navigator.userAgent, acceptLanguage: headers['accept-language'], platform: navigator.platform };
+        const metadata = userAgentMetadata(fp);
+        try {
+            await cdp.send('Emulation.setUserAgentOverride', (metadata ? { ...override, userAgentMetadata: metadata } : override) as never);
+        } catch {
+            await cdp.send('Emulation.setUserAgentOverride', override);
+        }
+        // The CDP session stays attached: Chromium drops its overrides when it detaches. It ends with the page.
     }
 
     async addCookies(page: Page, cookies: BrowserCookie[]): Promise<void> {
@@ -66,47 +142,34 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser> 
         return page.url();
     }
 
+    async closePage(page: Page): Promise<void> {
+        await page.close();
+    }
+
+    onPageClose(page: Page, listener: () => void): void {
+        page.once('close', listener);
+    }
+
     async responseInfo(response: Response): Promise<ResponseInfo> {
         return { url: response.url(), statusCode: response.status(), headers: response.headers() };
     }
-
-    preparePageOptions(pageOptions: Record<string, unknown>): void {
-        const proxy = pageOptions.proxy as { server?: string; bypass?: string } | undefined;
-        if (!proxy?.server) {
-            // Without a proxy of its own, a context would use the browser-wide one: the first session's.
-            pageOptions.proxy = { server: 'direct://' };
-        } else {
-            // Loopback targets go through the session's proxy too.
-            proxy.bypass ??= '<-loopback>';
-        }
-    }
-
-    launchInitBrowser(): Promise<Browser> {
-        return this.options.launch();
-    }
-
-    async newInitPage(browser: Browser, { proxyUrl }: { proxyUrl?: string }): Promise<InitPage<Page>> {
-        let proxy: { server: string; username?: string; password?: string; bypass?: string } | undefined;
-        if (proxyUrl) {
-            const url = new URL(proxyUrl);
-            proxy = {
-                server: `${url.protocol}//${url.host}`,
-                bypass: '<-loopback>',
-                // Credentials go to Playwright separately, never inside a URL.
-                ...(url.username ? { username: decodeURIComponent(url.username), password: decodeURIComponent(url.password) } : {}),
-            };
-        }
-        const context = await browser.newContext(proxy ? { proxy } : {});
-        const page = await context.newPage();
-        return { page, close: async () => context.close() };
-    }
-
-    async closeBrowser(browser: Browser): Promise<void> {
-        await browser.close();
-    }
 }
 
-/** Launches Chromium with Playwright for `init` pages. */
-export function launchWith(launcher: BrowserType, launchOptions: LaunchOptions): () => Promise<Browser> {
-    return () => launcher.launch(launchOptions);
+/** Playwright's storage state wants `expires` (-1: a session cookie) on every cookie. */
+function toPlaywrightCookie(cookie: BrowserCookie) {
+    return { path: '/', httpOnly: false, secure: false, sameSite: 'Lax' as const, ...cookie, expires: cookie.expires ?? -1 };
+}
+
+/**
+ * The launcher Crawlee gets (`launchContext.launcher`): Playwright's own, except that `launch()` gives a view of the
+ * shared browser.
+ */
+export function sharedLauncher(launcher: BrowserType, launchView: () => Promise<Browser>): BrowserType {
+    return new Proxy(launcher, {
+        get: (target, property) => {
+            if (property === 'launch') return async (_options?: LaunchOptions) => launchView();
+            const value = Reflect.get(target, property, target) as unknown;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+    });
 }

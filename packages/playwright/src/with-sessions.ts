@@ -1,24 +1,35 @@
-import type { PlaywrightCrawlerOptions } from '@crawlee/playwright';
+import type { PlaywrightCrawlerOptions, PlaywrightCrawlingContext, PlaywrightHook } from '@crawlee/playwright';
 import {
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
     resolveChromiumPath,
     withChromiumIdentities,
 } from '@sessionpack/browser';
-import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import { chromium, type LaunchOptions } from 'playwright';
+import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import { type Browser, chromium, type LaunchOptions, type Page, type Response } from 'playwright';
 
-import { PlaywrightDriver } from './playwright-driver.js';
+import { PlaywrightDriver, sharedLauncher } from './playwright-driver.js';
 
 /** Options of the Playwright adapter itself (next to the crawler's and the sessions' options). */
 export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
 
+/** What Playwright adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
+export interface PlaywrightHookExtras extends BrowserHookExtras<Page, Response> {}
+
+/**
+ * A PlaywrightCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers
+ * and hooks that see `ctx.session` as a `ManagedSession`.
+ */
+export type PlaywrightSessionCrawlerOptions = SessionCrawlerOptionsOf<PlaywrightCrawlerOptions, PlaywrightCrawlingContext, Parameters<PlaywrightHook>[1]>;
+
 /**
  * Returns `crawlerOptions` for a PlaywrightCrawler with sessionpack wired in: each attempt acquires a session from its
- * site's pool, its page opens in a context of its own with the session's proxy, user agent, a fingerprint consistent
- * with them, and its cookies; the response and the rendered page are checked, and bad sessions are retired and the
- * request retried on another session.
+ * site's pool, and its page opens in the session's own context (created on its first page, reused by the later ones)
+ * with the session's proxy, user agent, a fingerprint consistent with them, its cookies and storage; the response and
+ * the rendered page are checked, and bad sessions are retired (their context closed) and the request retried on
+ * another session. All sessions share one browser.
  *
  * ```ts
  * const crawler = new PlaywrightCrawler(withSessions({ requestHandler }, { proxyUrls, pool: { size: 8 } }));
@@ -29,31 +40,32 @@ export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
  * `ctx.session` is set), your `postNavigationHooks` after the page was checked.
  *
  * @param crawlerOptions The crawler's options. `proxyConfiguration`, `useSessionPool`, `persistCookiesPerSession`,
- *   `launchContext.userAgent` and `browserPoolOptions.useFingerprints` must be left out: sessionpack owns them.
+ *   `launchContext.userAgent`, `launchContext.browserPerProxy` and `browserPoolOptions.useFingerprints` must be left
+ *   out: sessionpack owns them.
  * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
- * @param options Browser-specific options (fingerprint generation, init browser).
+ * @param options Browser-specific options (idle contexts, fingerprint generation).
  */
-export function withSessions<Options extends PlaywrightCrawlerOptions>(
-    crawlerOptions: Options,
-    sessions: SessionManager | SessionManagerOptions,
+export function withSessions(
+    crawlerOptions: PlaywrightSessionCrawlerOptions,
+    sessions: SessionManager | SessionManagerOptions<PlaywrightHookExtras>,
     options: PlaywrightSessionsOptions = {},
-): Options {
+): PlaywrightCrawlerOptions {
     const userLaunchContext = crawlerOptions.launchContext ?? {};
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
+    const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
     const launchOptions: LaunchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
+        ...(headless !== undefined ? { headless: Boolean(headless) } : {}),
         args: chromiumLaunchArgs(userLaunchOptions.args),
     };
     const launcher = (userLaunchContext.launcher ?? chromium) as typeof chromium;
-    const headless = crawlerOptions.headless ?? launchOptions.headless;
-    const driver = new PlaywrightDriver({
-        launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: Boolean(headless) } : {}) }),
-    });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    const driver = new PlaywrightDriver({ launch: async () => launcher.launch(launchOptions) });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PlaywrightCrawler',
-    );
+        (launchView: () => Promise<Browser>) => sharedLauncher(launcher, launchView),
+    ) as PlaywrightCrawlerOptions;
 }

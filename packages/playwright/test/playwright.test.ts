@@ -9,6 +9,8 @@ browserAdapterSuite({
     Crawler: PlaywrightCrawler,
     withSessions,
     countContexts: async (page: Page) => page.context().browser()!.contexts().length,
+    countContextsNow: (page: Page) => page.context().browser()!.contexts().length,
+    contextOf: (page: Page) => page.context(),
     submitLocation: async (page: Page, location: string) => {
         await page.selectOption('select[name=location]', location);
         await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

@@ -15,6 +15,8 @@
  * - `captcha`: 200 captcha form (bans configured so, challenges, usage caps)
  * - `not-found`: 404
  * - `bad-request`: 400 (malformed form or body)
+ * - `redirect`: a 302 of `/redirect?to=<path>` (it carries the session cookie like any response)
+ * - `error`: a status the client asked `/status/<code>` for (5xx target errors, a 403 as plain text...)
  * - `beacon`: the beacon POST (204); not counted in `requests`
  */
 export type ResponseKind =
@@ -28,6 +30,8 @@ export type ResponseKind =
     | 'captcha'
     | 'not-found'
     | 'bad-request'
+    | 'redirect'
+    | 'error'
     | 'beacon';
 
 /**

@@ -1,3 +1,8 @@
-export { withSessions, type PuppeteerSessionsOptions } from './with-sessions.js';
-export { PuppeteerDriver, type PuppeteerDriverOptions } from './puppeteer-driver.js';
+export {
+    withSessions,
+    type PuppeteerHookExtras,
+    type PuppeteerSessionCrawlerOptions,
+    type PuppeteerSessionsOptions,
+} from './with-sessions.js';
+export { PuppeteerDriver, sharedLauncher, type PuppeteerDriverOptions } from './puppeteer-driver.js';
 export type { BrowserInitTools } from '@sessionpack/browser';

@@ -1,32 +1,127 @@
 /**
- * The {@link BrowserDriver} for Puppeteer: how a Puppeteer page takes a session's identity, and how its cookies and
- * rendered HTML are read.
+ * The {@link BrowserDriver} for Puppeteer: how a session's context is created in the shared browser, how its pages
+ * take the session's identity, and how cookies, storage and the rendered HTML are read.
  */
 import { anonymizeProxySugar } from '@crawlee/browser-pool';
 import {
     type BrowserCookie,
     type BrowserDriver,
     type BrowserFingerprintWithHeaders,
+    type BrowserHooks,
     FingerprintInjector,
-    type InitPage,
+    type OriginStorage,
     type ReportedCookie,
     type ResponseInfo,
+    type SessionContextOptions,
     userAgentMetadata,
 } from '@sessionpack/browser';
-import type { Browser, CookieData, HTTPResponse, Page } from 'puppeteer';
+import type { Browser, BrowserContext, BrowserContextOptions, CookieData, HTTPResponse, LaunchOptions, Page, PuppeteerNode } from 'puppeteer';
 
 export interface PuppeteerDriverOptions {
-    /** Launches the browser of `init` pages (same launcher and options as the crawler's). */
+    /** Launches the browser all sessions share (the crawler's launcher and launch options). */
     launch: () => Promise<Browser>;
 }
 
-export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browser> {
+/** What a session's context needs closed with it (its local forwarding proxy). */
+const contextCleanups = new WeakMap<BrowserContext, () => Promise<void>>();
+
+export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browser, BrowserContext> {
     readonly name = 'Puppeteer';
     private readonly injector = new FingerprintInjector();
 
     constructor(private readonly options: PuppeteerDriverOptions) {}
 
-    async applyIdentity(page: Page, fp: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void> {
+    launch(): Promise<Browser> {
+        return this.options.launch();
+    }
+
+    async closeBrowser(browser: Browser): Promise<void> {
+        await browser.close();
+    }
+
+    onDisconnected(browser: Browser, listener: () => void): void {
+        browser.once('disconnected', listener);
+    }
+
+    /**
+     * Crawlee's PuppeteerController (incognito pages) opens each page with `browser.createBrowserContext(options)`
+     * and `context.newPage()`, `options.proxyServer` being the attempt's route, and closes that context with the page.
+     */
+    viewForCrawlee(browser: Browser, hooks: BrowserHooks<Page>): Browser {
+        return new Proxy(browser, {
+            get: (target, property) => {
+                if (property === 'createBrowserContext') {
+                    return async (options?: BrowserContextOptions) => ({
+                        newPage: async () => hooks.newPage(options?.proxyServer),
+                        // The session's context outlives the page.
+                        close: async () => {},
+                    });
+                }
+                if (property === 'close') return async () => hooks.release();
+                const value = Reflect.get(target, property, target) as unknown;
+                return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+            },
+        });
+    }
+
+    async newContext(browser: Browser, options: SessionContextOptions): Promise<BrowserContext> {
+        // Credentials stay out of Chromium's flags and logs: a local proxy without them forwards to the real one.
+        const [anonymized, closeProxy] = await anonymizeProxySugar(options.proxyUrl);
+        let context: BrowserContext | undefined;
+        try {
+            // Without a proxy the context connects directly (the shared browser has no proxy of its own).
+            context = await browser.createBrowserContext(
+                options.proxyUrl ? { proxyServer: anonymized ?? options.proxyUrl, proxyBypassList: ['<-loopback>'] } : {},
+            );
+            contextCleanups.set(context, closeProxy);
+            if (options.cookies.length) await context.setCookie(...(options.cookies as CookieData[]));
+            if (options.origins.length) {
+                await onEachOrigin(context, options.origins.map((o) => o.origin), async (page, origin) => {
+                    const items = options.origins.find((o) => o.origin === origin)?.localStorage ?? [];
+                    await page.evaluate((entries: { name: string; value: string }[]) => {
+                        for (const { name, value } of entries) localStorage.setItem(name, value);
+                    }, items);
+                });
+            }
+            return context;
+        } catch (error) {
+            await context?.close().catch(() => {});
+            await closeProxy();
+            throw error;
+        }
+    }
+
+    async newPage(context: BrowserContext): Promise<Page> {
+        return context.newPage();
+    }
+
+    async storage(context: BrowserContext, origins: readonly string[]): Promise<OriginStorage[]> {
+        const out: OriginStorage[] = [];
+        await onEachOrigin(context, origins, async (page, origin) => {
+            const localStorage = await page.evaluate(() => Object.entries(window.localStorage).map(([name, value]) => ({ name, value })));
+            if (localStorage.length) out.push({ origin, localStorage });
+        });
+        return out;
+    }
+
+    async closeContext(context: BrowserContext): Promise<void> {
+        try {
+            await context.close();
+        } finally {
+            await contextCleanups.get(context)?.();
+        }
+    }
+
+    async releaseContext(context: BrowserContext): Promise<void> {
+        await contextCleanups.get(context)?.();
+    }
+
+    contextCount(browser: Browser): number {
+        // The default context is always there; only the sessions' count.
+        return browser.browserContexts().length - 1;
+    }
+
+    async applyPageIdentity(page: Page, fp: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void> {
         const userAgent = headers['user-agent'] ?? fp.fingerprint.navigator.userAgent;
         // User agent (header and navigator alike), screen metrics, browser-wide headers and the navigator overrides.
         await this.injector.attachFingerprintToPuppeteer(page as never, { fingerprint: fp.fingerprint, headers: { ...headers, 'user-agent': userAgent } });
@@ -55,43 +150,48 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
         return page.url();
     }
 
+    async closePage(page: Page): Promise<void> {
+        await page.close();
+    }
+
+    onPageClose(page: Page, listener: () => void): void {
+        page.once('close', listener);
+    }
+
     responseInfo(response: HTTPResponse): ResponseInfo {
         return { url: response.url(), statusCode: response.status(), headers: response.headers() };
     }
+}
 
-    preparePageOptions(pageOptions: Record<string, unknown>): void {
-        // Without a proxy of its own, a context would use the browser-wide one: the first session's.
-        if (!pageOptions.proxyServer) pageOptions.proxyServer = 'direct://';
-        // Chromium sends loopback targets around the proxy unless told otherwise.
-        else pageOptions.proxyBypassList ??= ['<-loopback>'];
-    }
-
-    launchInitBrowser(): Promise<Browser> {
-        return this.options.launch();
-    }
-
-    async newInitPage(browser: Browser, { proxyUrl }: { proxyUrl?: string }): Promise<InitPage<Page>> {
-        // Credentials stay out of Chromium's flags and logs: a local proxy without them forwards to the real one.
-        const [anonymized, closeProxy] = await anonymizeProxySugar(proxyUrl);
-        try {
-            const context = await browser.createBrowserContext(
-                proxyUrl ? { proxyServer: anonymized ?? proxyUrl, proxyBypassList: ['<-loopback>'] } : { proxyServer: 'direct://' },
-            );
-            const page = await context.newPage();
-            return {
-                page,
-                close: async () => {
-                    await context.close().catch(() => {});
-                    await closeProxy();
-                },
-            };
-        } catch (error) {
-            await closeProxy();
-            throw error;
+/**
+ * Runs `fn` on a page of `context` that is on each origin in turn, without any request leaving the browser (every
+ * request is answered with an empty page): how `localStorage` of an origin is read or written (what Playwright's
+ * `storageState` does).
+ */
+async function onEachOrigin(context: BrowserContext, origins: readonly string[], fn: (page: Page, origin: string) => Promise<void>) {
+    if (origins.length === 0) return;
+    const page = await context.newPage();
+    try {
+        await page.setRequestInterception(true);
+        page.on('request', (request) => {
+            void request.respond({ status: 200, contentType: 'text/html', body: '<!doctype html><title></title>' }).catch(() => {});
+        });
+        for (const origin of origins) {
+            await page.goto(`${origin}/`);
+            await fn(page, origin);
         }
+    } finally {
+        await page.close().catch(() => {});
     }
+}
 
-    async closeBrowser(browser: Browser): Promise<void> {
-        await browser.close();
-    }
+/** The launcher Crawlee gets (`launchContext.launcher`): Puppeteer, except that `launch()` gives a view of the shared browser. */
+export function sharedLauncher(launcher: PuppeteerNode, launchView: () => Promise<Browser>): PuppeteerNode {
+    return new Proxy(launcher, {
+        get: (target, property) => {
+            if (property === 'launch') return async (_options?: LaunchOptions) => launchView();
+            const value = Reflect.get(target, property, target) as unknown;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+    });
 }

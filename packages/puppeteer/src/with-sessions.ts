@@ -1,22 +1,32 @@
-import type { PuppeteerCrawlerOptions } from '@crawlee/puppeteer';
+import type { PuppeteerCrawlerOptions, PuppeteerCrawlingContext, PuppeteerHook } from '@crawlee/puppeteer';
 import {
+    type BrowserHookExtras,
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
     resolveChromiumPath,
     withChromiumIdentities,
 } from '@sessionpack/browser';
-import type { SessionManager, SessionManagerOptions } from '@sessionpack/core';
-import puppeteer, { type LaunchOptions, type PuppeteerNode } from 'puppeteer';
+import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } from '@sessionpack/core';
+import puppeteer, { type Browser, type HTTPResponse, type LaunchOptions, type Page, type PuppeteerNode } from 'puppeteer';
 
-import { PuppeteerDriver } from './puppeteer-driver.js';
+import { PuppeteerDriver, sharedLauncher } from './puppeteer-driver.js';
 
 /** Options of the Puppeteer adapter itself (next to the crawler's and the sessions' options). */
 export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
 
+/** What Puppeteer adds to a rule's hook states: `newPage()` in `init`, the crawled `page` in `check` and `prepare`. */
+export interface PuppeteerHookExtras extends BrowserHookExtras<Page, HTTPResponse> {}
+
+/**
+ * A PuppeteerCrawler's options as `withSessions()` takes them: without the options sessionpack owns, and with handlers
+ * and hooks that see `ctx.session` as a `ManagedSession`.
+ */
+export type PuppeteerSessionCrawlerOptions = SessionCrawlerOptionsOf<PuppeteerCrawlerOptions, PuppeteerCrawlingContext, Parameters<PuppeteerHook>[1]>;
+
 /**
  * Returns `crawlerOptions` for a PuppeteerCrawler with sessionpack wired in: each attempt acquires a session from its
- * site's pool, its page opens in an incognito context of its own with the session's proxy (credentials go to a local
+ * site's pool, its page opens in the session's own context (created on its first page, reused by the later ones, one browser for all sessions) with the session's proxy (credentials go to a local
  * forwarding proxy, never into Chromium's flags), user agent, a fingerprint consistent with them, and its cookies; the
  * response and the rendered page are checked, and bad sessions are retired and the request retried on another session.
  *
@@ -31,29 +41,29 @@ export interface PuppeteerSessionsOptions extends BrowserSessionsOptions {}
  * @param crawlerOptions The crawler's options. `proxyConfiguration`, `useSessionPool`, `persistCookiesPerSession`,
  *   `launchContext.userAgent` and `browserPoolOptions.useFingerprints` must be left out: sessionpack owns them.
  * @param sessions A {@link SessionManager} to share with other crawlers, or the options to open one.
- * @param options Browser-specific options (fingerprint generation, init browser).
+ * @param options Browser-specific options (idle contexts, fingerprint generation).
  */
-export function withSessions<Options extends PuppeteerCrawlerOptions>(
-    crawlerOptions: Options,
-    sessions: SessionManager | SessionManagerOptions,
+export function withSessions(
+    crawlerOptions: PuppeteerSessionCrawlerOptions,
+    sessions: SessionManager | SessionManagerOptions<PuppeteerHookExtras>,
     options: PuppeteerSessionsOptions = {},
-): Options {
+): PuppeteerCrawlerOptions {
     const userLaunchContext = crawlerOptions.launchContext ?? {};
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
+    const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
     const launchOptions: LaunchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
+        ...(headless !== undefined ? { headless: headless as never } : {}),
         args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true }),
     };
     const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
-    const headless = crawlerOptions.headless ?? launchOptions.headless;
-    const driver = new PuppeteerDriver({
-        launch: async () => launcher.launch({ ...launchOptions, ...(headless !== undefined ? { headless: headless as never } : {}) }),
-    });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions), driver, options);
+    const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PuppeteerCrawler',
-    );
+        (launchView: () => Promise<Browser>) => sharedLauncher(launcher, launchView),
+    ) as PuppeteerCrawlerOptions;
 }

@@ -8,8 +8,10 @@ browserAdapterSuite({
     name: 'PuppeteerCrawler',
     Crawler: PuppeteerCrawler,
     withSessions,
-    // The default context is always there; only incognito ones count.
+    // The default context is always there; only the sessions' count.
     countContexts: async (page: Page) => page.browser().browserContexts().length - 1,
+    countContextsNow: (page: Page) => page.browser().browserContexts().length - 1,
+    contextOf: (page: Page) => page.browserContext(),
     submitLocation: async (page: Page, location: string) => {
         await page.select('select[name=location]', location);
         await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);

@@ -137,6 +137,21 @@ export class FadingHealth {
         return out;
     }
 
+    /** The stored counts of one proxy on `site` (`'*'`: everywhere), or undefined (a shared store's record). */
+    countsOf(proxyId: string, site: string): FadedCounts | undefined {
+        const e = this.entries.get(proxyId);
+        const c = site === '*' ? e?.global : e?.sites.get(site);
+        return c ? { ...c } : undefined;
+    }
+
+    /** Replaces the counts of one proxy on `site` (`'*'`: everywhere) with merged ones; undefined clears a site's. */
+    replaceCounts(proxyId: string, site: string, counts: FadedCounts | undefined): void {
+        const e = this.entry(proxyId);
+        if (site === '*') e.global = counts ? { ...counts } : { ok: 0, bad: 0, at: 0 };
+        else if (counts) e.sites.set(site, { ...counts });
+        else e.sites.delete(site);
+    }
+
     /** Restores a snapshot of {@link toJSON}; counts keep fading from the time they were written. */
     restore(data: PersistedFadedHealth): void {
         for (const [id, e] of Object.entries(data)) {

@@ -373,6 +373,18 @@ export class Learner {
         };
     }
 
+    /** The stored backoff of one (proxy, site), or undefined (for a shared store's record). */
+    backoffRecordOf(proxyId: string, site: string): BackoffRecord | undefined {
+        const r = this.backoffs.get(key(proxyId, site));
+        return r ? { ...r } : undefined;
+    }
+
+    /** Replaces the backoff of one (proxy, site) with a merged one (undefined: none). */
+    replaceBackoff(proxyId: string, site: string, record: BackoffRecord | undefined): void {
+        if (record) this.backoffs.set(key(proxyId, site), { ...record });
+        else this.backoffs.delete(key(proxyId, site));
+    }
+
     /**
      * Restores a snapshot. `proxyIdsOf(site)` lists the proxies a site's pool can use (fixed proxies): when every one
      * of them is in backoff or banned there at `now`, each gets one probe instead (see {@link reopenIfAllBlocked}).

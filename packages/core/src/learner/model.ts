@@ -21,9 +21,30 @@ import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearne
 import type { PaceRecord } from './pace.js';
 
 const GLOBAL = '*';
+
+/** Outcomes of one proxy on one site in this run (the crawl report's health table). */
+export interface OutcomeTally {
+    successes: number;
+    blocked: number;
+    proxyFailures: number;
+    rateLimited: number;
+    targetErrors: number;
+    backoffs: number;
+}
+
+const TALLY_FIELD: Partial<Record<OutcomeEffect, keyof OutcomeTally>> = {
+    success: 'successes',
+    blocked: 'blocked',
+    'proxy-failure': 'proxyFailures',
+    'rate-limited': 'rateLimited',
+    'target-error': 'targetErrors',
+};
 const SEP = '\u0000';
 
 class Handle implements HealthHandle {
+    private scoreVersion = -1;
+    private drawn = 0;
+
     constructor(
         private readonly model: LearnedHealth,
         private readonly proxyId: string,
@@ -41,8 +62,14 @@ class Handle implements HealthHandle {
     pacedUntil(): number {
         return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
     }
+    /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
     score(): number {
-        return this.model.learner.sample(this.proxyId, this.site, this.model.now());
+        const v = this.model.versionOf(this.proxyId);
+        if (this.scoreVersion !== v) {
+            this.scoreVersion = v;
+            this.drawn = this.model.learner.sample(this.proxyId, this.site, this.model.now());
+        }
+        return this.drawn;
     }
     trials(): number {
         return this.model.learner.health.trials(this.proxyId, this.site, this.model.now());
@@ -65,6 +92,9 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
     private readonly versions = new Map<string, number>();
+    private changes = 0;
+    /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
+    private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
 
     constructor(
         options: LearnerOptions,
@@ -88,6 +118,12 @@ export class LearnedHealth implements ProxyHealthModel {
 
     private bump(proxyId: string): void {
         this.versions.set(proxyId, this.versionOf(proxyId) + 1);
+        this.changes++;
+    }
+
+    /** Changes whenever the version of any proxy changes (a pool re-reads its slots then). */
+    get epoch(): number {
+        return this.changes;
     }
 
     handle(proxyId: string, site: string): HealthHandle {
@@ -129,6 +165,7 @@ export class LearnedHealth implements ProxyHealthModel {
             kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
         const e = this.learner.onOutcome(ctx, outcome, now);
         this.bump(proxyId);
+        this.count(proxyId, site, effect, Boolean(e.backoff));
         const change: HealthChange = { probeEnded: true };
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
         if (e.backoff?.banned) change.banned = true;
@@ -138,6 +175,22 @@ export class LearnedHealth implements ProxyHealthModel {
         if (e.stop) change.stop = e.stop;
         if (e.message) change.message = e.message;
         return change;
+    }
+
+    private count(proxyId: string, site: string, effect: OutcomeEffect, backoff: boolean): void {
+        const field = TALLY_FIELD[effect];
+        if (!field && !backoff) return;
+        let bySite = this.tallies.get(proxyId);
+        if (!bySite) this.tallies.set(proxyId, (bySite = new Map()));
+        let t = bySite.get(site);
+        if (!t) bySite.set(site, (t = { successes: 0, blocked: 0, proxyFailures: 0, rateLimited: 0, targetErrors: 0, backoffs: 0 }));
+        if (field) t[field]++;
+        if (backoff) t.backoffs++;
+    }
+
+    /** Outcomes per (proxy, site) in this run: proxy id -> site -> tally. */
+    outcomeTallies(): ReadonlyMap<string, ReadonlyMap<string, Readonly<OutcomeTally>>> {
+        return this.tallies;
     }
 
     summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
@@ -185,6 +238,24 @@ export class LearnedHealth implements ProxyHealthModel {
             at(id, site).pace = { ...r };
         }
         return out;
+    }
+
+    /** What is stored of one proxy on a pool key (`'*'`: everywhere), as in {@link toJSON}; undefined if nothing. */
+    recordOf(proxyId: string, scope: string): LearnedRecord | undefined {
+        const counts = this.learner.health.countsOf(proxyId, scope);
+        const backoff = this.learner.backoffRecordOf(proxyId, scope);
+        const pace = this.learner.pace.recordOf(proxyId, scope);
+        if (!counts && !backoff && !pace) return undefined;
+        return { ...counts, ...(backoff ? { backoff } : {}), ...(pace ? { pace } : {}) };
+    }
+
+    /** Replaces what is stored of one proxy on a pool key (`'*'`: everywhere) with a merged record (a shared store's). */
+    merge(proxyId: string, scope: string, record: LearnedRecord): void {
+        const counts = typeof record.ok === 'number' && typeof record.bad === 'number' && typeof record.at === 'number' ? { ok: record.ok, bad: record.bad, at: record.at } : undefined;
+        this.learner.health.replaceCounts(proxyId, scope, counts);
+        this.learner.replaceBackoff(proxyId, scope, record.backoff && typeof record.backoff.level === 'number' ? ({ ...record.backoff } as BackoffRecord) : undefined);
+        this.learner.pace.replace(proxyId, scope, record.pace ? ({ ...record.pace } as PaceRecord) : undefined);
+        this.bump(proxyId);
     }
 
     /**

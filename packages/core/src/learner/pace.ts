@@ -142,6 +142,29 @@ export class PaceLearner {
         return out;
     }
 
+    /** What is stored of one (proxy, site), as in {@link toJSON}, or undefined. */
+    recordOf(proxyId: string, site: string): PaceRecord | undefined {
+        const r = this.records.get(`${proxyId}\u0000${site}`);
+        if (!r || (r.rate === undefined && !r.pausedUntil)) return undefined;
+        return {
+            ...(r.rate !== undefined ? { rate: r.rate } : {}),
+            ...(r.pausedUntil ? { pausedUntil: r.pausedUntil } : {}),
+            ...(r.lastLimitedAt ? { lastLimitedAt: r.lastLimitedAt } : {}),
+            ...(r.ceiling !== undefined ? { ceiling: r.ceiling } : {}),
+        };
+    }
+
+    /** Replaces what is stored of one (proxy, site) with a merged record (its recent sends are kept). */
+    replace(proxyId: string, site: string, record: PaceRecord | undefined): void {
+        const key = `${proxyId}\u0000${site}`;
+        const live = this.records.get(key);
+        if (!record) {
+            if (live) this.records.set(key, { sends: live.sends, nextAt: live.nextAt });
+            return;
+        }
+        this.records.set(key, { ...record, sends: live?.sends ?? [], nextAt: live?.nextAt ?? 0 });
+    }
+
     restore(data: Record<string, PaceRecord>): void {
         for (const [key, r] of Object.entries(data)) this.records.set(key, { ...r, sends: [], nextAt: 0 });
     }

@@ -246,6 +246,8 @@ export class Site {
             return this.json(exchange, 404, { error: 'no such product' }, 'not-found');
         }
         if (read && pathname === '/js') return this.page(exchange, jsPage());
+        if (read && pathname === '/redirect') return this.redirect(exchange);
+        if (read && (match = pathname.match(/^\/status\/([1-5]\d\d)\/?$/))) return this.status(exchange, Number(match[1]));
         if (read && pathname === '/location') {
             return this.page(exchange, locationFormPage(options.locations, location, session.csrfToken, CSRF_FIELD));
         }
@@ -263,6 +265,31 @@ export class Site {
             return this.page(exchange, locationSetPage(chosen));
         }
         return this.html(exchange, 404, notFoundPage(pathname), 'not-found');
+    }
+
+    /**
+     * `/redirect?to=<path>`: a 302 to another path of the same site (default `/`). A client without a session cookie
+     * gets it on this 302, so only a client that keeps every hop's cookies arrives with it.
+     */
+    private redirect(exchange: Exchange): Promise<void> {
+        const to = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '').get('to') ?? '/';
+        const location = to.startsWith('/') && !to.startsWith('//') ? to : '/';
+        return this.send(exchange, 302, { location, 'content-type': HTML }, '', 'redirect');
+    }
+
+    /**
+     * `/status/<code>?type=<content type>`: answers with that status and content type (default HTML), kind `error`.
+     * `&page=challenge` serves the site's challenge page with that status instead (a bot-fight page as a 503).
+     */
+    private status(exchange: Exchange, code: number): Promise<void> {
+        const query = new URLSearchParams(exchange.entry.path.split('?')[1] ?? '');
+        if (query.get('page') === 'challenge') {
+            const page = challengePage(exchange.block, this.deps.options.challengeStyle);
+            return this.send(exchange, code, page.headers, page.body, 'challenge');
+        }
+        const type = query.get('type') ?? HTML;
+        const body = type.includes('json') ? JSON.stringify({ error: `status ${code}` }) : `<html><body><h1>Status ${code}</h1></body></html>`;
+        return this.send(exchange, code, { 'content-type': type }, body, 'error');
     }
 
     private async beacon(exchange: Exchange): Promise<void> {

@@ -1,0 +1,573 @@
+/**
+ * RedisSharedState: the shared state of many crawler processes (one machine or many) under one key prefix: proxy health per
+ * (proxy, pool key), sessions, and leases on sessions. Each worker works on a local view and syncs in batches
+ * ({@link RedisSharedState.sync}, every `syncIntervalMillis`): it pushes its deltas (increments, deadlines, newest values)
+ * and pulls the records others changed since its last pull. Redis lost mid-crawl: the worker keeps its changes, warns
+ * once, and merges them when Redis is back (re-seeding an emptied Redis from what it knows).
+ *
+ * ```ts
+ * const store = new RedisSharedState({ url: 'redis://127.0.0.1:6379', prefix: 'shop-crawl' });
+ * await store.open();
+ * store.recordHealth(proxyId, 'shop.example', { add: { blocked: 1 }, max: { backoffUntil: Date.now() + 5000 } });
+ * await store.sync(); // or wait for the timer
+ * ```
+ */
+import { log as crawleeLog, type Log } from '@crawlee/core';
+import { redactText, systemClock, type Clock, type JsonObject, type TimerHandle } from '@sessionpack/core';
+
+import { connect, type Connection } from './connection.js';
+import { InternTables, type InternTable } from './interned.js';
+import { Keys, type RecordRef } from './keys.js';
+import { LeaseBook, type LeaseEntry } from './leases.js';
+import { resolveOptions, DEFAULT_REDIS_URL, type RedisStoreOptions, type ResolvedRedisStoreOptions } from './options.js';
+import { applyDelta, combineDeltas, decodeRecord, emptyRecord, isEmptyDelta, type RecordDelta, type SharedRecord } from './record.js';
+
+/** A record another worker (or this one) changed, as pulled. */
+export type SharedChange =
+    | { kind: 'health'; proxyId: string; scope: string; record: SharedRecord }
+    /** `record` is undefined when the session is gone from Redis (a retired one whose time ran out). */
+    | { kind: 'session'; pool: string; id: string; record: SharedRecord | undefined }
+    | { kind: 'lease'; pool: string; id: string; leases: ReadonlyMap<string, LeaseEntry> };
+
+/** What one {@link RedisSharedState.sync} did. */
+export interface SyncReport {
+    /** False when Redis could not be reached (nothing was lost: the changes wait for the next sync). */
+    ok: boolean;
+    /** Records pushed. */
+    pushed: number;
+    /** Records pulled. */
+    pulled: number;
+    /** Redis had lost its data (restart without persistence, flush) and this worker re-seeded it. */
+    reseeded: boolean;
+    /** Leases this worker lost (they expired and another worker took the session). */
+    lostLeases: { pool: string; id: string }[];
+}
+
+const PULL_LIMIT = 500;
+/** Changes after which a gone record (released lease, expired session) is no longer listed for workers behind. */
+const TOMBSTONE_KEEP = 100_000;
+
+type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+
+/** Shared state on Redis; see the module comment. `redisStore()` wraps one for a SessionManager. */
+export class RedisSharedState {
+    readonly options: ResolvedRedisStoreOptions;
+    readonly keys: Keys;
+    readonly log: Log;
+    private readonly clock: Clock;
+    private conn: Connection | undefined;
+    private epoch = '';
+    private cursor = 0;
+    private readonly pulled = new Map<string, SharedRecord>();
+    private pending = new Map<string, RecordDelta>();
+    /** Everything this worker pushed, per record: what it re-seeds an emptied Redis with. */
+    private readonly own = new Map<string, RecordDelta>();
+    private readonly leases: LeaseBook;
+    /** Header sets and fingerprints. */
+    private readonly interned = new InternTables();
+    private readonly sessionIndex = new Map<string, Set<string>>();
+    private readonly listeners = new Set<(change: SharedChange) => void>();
+    private toEmit: SharedChange[] = [];
+    private readonly beforeSync = new Set<() => void>();
+    private lastRenewAt = -Infinity;
+    private down = false;
+    private reseedNeeded = false;
+    private inFlight: Promise<SyncReport> | undefined;
+    private timer: TimerHandle | undefined;
+    private closed = false;
+
+    constructor(options: RedisStoreOptions = {}) {
+        this.options = resolveOptions(options);
+        this.keys = new Keys(this.options.prefix);
+        this.leases = new LeaseBook(this.options.workerId, this.options.leaseTtlMillis);
+        this.clock = this.options.clock ?? systemClock;
+        this.log = (this.options.log ?? crawleeLog).child({ prefix: 'Redis' });
+    }
+
+    /** This worker's id in leases. */
+    get workerId(): string {
+        return this.options.workerId;
+    }
+
+    /** The store's clock. */
+    now(): number {
+        return this.clock.now();
+    }
+
+    /** Whether the last contact with Redis worked. */
+    get connected(): boolean {
+        return this.conn !== undefined && !this.down;
+    }
+
+    /** The Redis URL with its password redacted. */
+    get safeUrl(): string {
+        return this.conn?.safeUrl ?? redactText(this.options.url ?? DEFAULT_REDIS_URL);
+    }
+
+    /**
+     * Connects, pulls everything shared under the prefix, and starts the sync timer.
+     *
+     * @throws RedisUnavailableError naming the URL (password redacted) when Redis cannot be reached.
+     */
+    async open(): Promise<void> {
+        if (this.conn) return;
+        this.conn = await connect({ url: this.options.url ?? DEFAULT_REDIS_URL, client: this.options.client, timeoutMillis: this.options.connectTimeoutMillis });
+        await this.adoptEpoch();
+        await this.pullAll();
+        this.schedule();
+    }
+
+    // ---------------------------------------------------------------- local view
+
+    /** Calls `listener` for every record pulled from Redis. Returns a function that removes it. */
+    onChange(listener: (change: SharedChange) => void): () => void {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+    }
+
+    /** Calls `hook` at the start of every sync (to queue what changed locally since the last one). */
+    onBeforeSync(hook: () => void): () => void {
+        this.beforeSync.add(hook);
+        return () => this.beforeSync.delete(hook);
+    }
+
+    /** Every health record known here, by proxy id and scope. */
+    *healthRecords(): Iterable<{ proxyId: string; scope: string; record: SharedRecord }> {
+        for (const key of new Set([...this.pulled.keys(), ...this.pending.keys()])) {
+            const ref = this.keys.parse(key);
+            if (ref?.kind === 'health') yield { proxyId: ref.proxyId, scope: ref.scope, record: this.view(key)! };
+        }
+    }
+
+    /** The pools that have sessions known here. */
+    sessionPools(): string[] {
+        return [...this.sessionIndex.keys()];
+    }
+
+    /** Health of `proxyId` on `scope` (a pool key, or `'*'` for everywhere): the last pull plus this worker's unpushed changes. */
+    health(proxyId: string, scope: string): SharedRecord {
+        return this.view(this.keys.health(proxyId, scope)) ?? emptyRecord();
+    }
+
+    /** Queues a change of a proxy's health (pushed on the next sync). Proxies are recorded by id only. */
+    recordHealth(proxyId: string, scope: string, delta: RecordDelta): void {
+        if (/:\/\//.test(proxyId) || /:\/\//.test(scope)) {
+            throw new TypeError(`RedisSharedState: proxy id and scope must be ids, not URLs (got ${redactText(proxyId)} on ${redactText(scope)}).`);
+        }
+        this.queue(this.keys.health(proxyId, scope), delta);
+    }
+
+    /** One session of a pool (undefined if unknown here). */
+    session(pool: string, id: string): SharedRecord | undefined {
+        return this.view(this.keys.session(pool, id));
+    }
+
+    /** Ids of the sessions of `pool` known here (retired ones included until they expire). */
+    sessionIds(pool: string): string[] {
+        return [...(this.sessionIndex.get(pool) ?? [])];
+    }
+
+    /** Queues a change of a session. Text is scrubbed of URL credentials before it leaves the process. */
+    recordSession(pool: string, id: string, delta: RecordDelta): void {
+        const safe: RecordDelta = { ...delta };
+        if (delta.lww) safe.lww = Object.fromEntries(Object.entries(delta.lww).map(([k, v]) => [k, { value: redactText(v.value), at: v.at }]));
+        if (delta.once) safe.once = Object.fromEntries(Object.entries(delta.once).map(([k, v]) => [k, redactText(v)]));
+        this.indexSession(pool, id);
+        this.queue(this.keys.session(pool, id), safe);
+    }
+
+    /** Stores a header set once (content-addressed) and returns its id, which sessions refer to. */
+    putHeaderSet(headers: Readonly<Record<string, string>>): string {
+        return this.interned.intern('headersets', headers);
+    }
+
+    /** A header set by id (pulled along with the sessions that refer to it). */
+    headerSet(id: string): Readonly<Record<string, string>> | undefined {
+        return this.interned.get('headersets', id) as Readonly<Record<string, string>> | undefined;
+    }
+
+    /** Stores a browser fingerprint once (content-addressed) and returns its id. */
+    putFingerprint(fingerprint: Readonly<JsonObject>): string {
+        return this.interned.intern('fingerprints', fingerprint);
+    }
+
+    /** A fingerprint by id (pulled along with the sessions that refer to it). */
+    fingerprint(id: string): Readonly<JsonObject> | undefined {
+        return this.interned.get('fingerprints', id) as Readonly<JsonObject> | undefined;
+    }
+
+    private view(key: string): SharedRecord | undefined {
+        const base = this.pulled.get(key);
+        const delta = this.pending.get(key);
+        if (!delta) return base;
+        return applyDelta(base ?? emptyRecord(), delta, this.clock.now(), this.options.healthHalfLifeMillis);
+    }
+
+    private queue(key: string, delta: RecordDelta): void {
+        if (isEmptyDelta(delta)) return;
+        const prev = this.pending.get(key);
+        this.pending.set(key, prev ? combineDeltas(prev, delta, this.options.healthHalfLifeMillis) : delta);
+    }
+
+    private indexSession(pool: string, id: string): void {
+        let ids = this.sessionIndex.get(pool);
+        if (!ids) this.sessionIndex.set(pool, (ids = new Set()));
+        ids.add(id);
+    }
+
+    // ---------------------------------------------------------------- leases
+
+    /** Slots of `pool`/`id` that live leases of other workers hold, as of the last pull. */
+    othersSlots(pool: string, id: string): number {
+        return this.leases.othersSlots(this.keys.lease(pool, id), this.clock.now());
+    }
+
+    /** The sessions this worker holds leases on. */
+    heldLeases(): { pool: string; id: string }[] {
+        return [...this.leases.held.values()].map(({ pool, id }) => ({ pool, id }));
+    }
+
+    /** Slots this worker holds on a session (0: none). */
+    heldSlots(pool: string, id: string): number {
+        return this.leases.heldSlots(this.keys.lease(pool, id));
+    }
+
+    /**
+     * Leases up to `want` slots of a session whose concurrency cap is `cap` (one round trip). Returns the slots granted
+     * (0 when other workers hold the rest). A lease already held is extended to `want`. While Redis is unreachable the
+     * local view decides: a session no other worker held when last seen is claimed here, and the claim is registered
+     * when Redis is back (or reported in `lostLeases` if another worker got there first).
+     */
+    async lease(pool: string, id: string, want: number, cap: number): Promise<number> {
+        const key = this.keys.lease(pool, id);
+        if (!this.conn || this.closed) return 0;
+        if (!this.down) {
+            try {
+                const now = this.clock.now();
+                const [granted, taken] = (await this.conn.client.sessionpackLease(4, '', this.keys.seq, this.keys.changes, key,
+                    this.workerId, want, cap, 1, now, this.options.leaseTtlMillis)) as [number, number];
+                this.leases.noted(key, granted, taken, now);
+                if (granted > 0) this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: false });
+                return granted;
+            } catch (error) {
+                this.markDown(error);
+            }
+        }
+        const granted = Math.min(want, cap - this.othersSlots(pool, id));
+        if (granted <= 0) return 0;
+        this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: true });
+        return granted;
+    }
+
+    /** Whether Redis (as last pulled) or this worker knows the session. */
+    knows(pool: string, id: string): boolean {
+        return this.sessionIndex.get(pool)?.has(id) ?? false;
+    }
+
+    /** Claims a session this worker just created (nobody else can know it yet): no round trip, registered on the next sync. */
+    claim(pool: string, id: string, slots: number, cap: number): void {
+        this.leases.hold(this.keys.lease(pool, id), { pool, id, slots, cap, unregistered: true });
+    }
+
+    /** Marks a held session busy (a use is open) or idle; idle leases are given back after `leaseIdleMillis`. */
+    setBusy(pool: string, id: string, busy: boolean): void {
+        this.leases.setBusy(this.keys.lease(pool, id), busy, this.clock.now());
+    }
+
+    /** Gives a lease back (on the next sync). */
+    release(pool: string, id: string): void {
+        this.leases.release(this.keys.lease(pool, id));
+    }
+
+    // ---------------------------------------------------------------- sync
+
+    /** Pushes this worker's changes and pulls everyone's (one round trip; a second one after Redis lost its data). */
+    sync(): Promise<SyncReport> {
+        if (!this.inFlight) {
+            this.inFlight = this.syncOnce()
+                .then(async (r) => (this.reseedNeeded && r.ok ? { ...(await this.syncOnce()), reseeded: true } : r))
+                .finally(() => (this.inFlight = undefined));
+        }
+        return this.inFlight;
+    }
+
+    private async syncOnce(): Promise<SyncReport> {
+        const report: SyncReport = { ok: false, pushed: 0, pulled: 0, reseeded: false, lostLeases: [] };
+        const conn = this.conn;
+        if (!conn) return report;
+        for (const hook of this.beforeSync) {
+            try {
+                hook();
+            } catch (error) {
+                this.log.warning(`A before-sync hook threw: ${redactText(String((error as Error)?.message ?? error))}`);
+            }
+        }
+        const now = this.clock.now();
+        if (this.reseedNeeded) this.prepareReseed();
+        const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
+        const { releases, claims, renewals } = this.leases.takeWork(now, this.options.leaseIdleMillis, renewDue);
+        const batch = this.pending;
+        this.pending = new Map();
+        const internedTables = this.interned.takePending();
+
+        const p = conn.client.pipeline() as unknown as Pipeline;
+        const steps: string[] = [];
+        for (const [table, ids] of internedTables) {
+            p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.interned.get(table, id))]));
+            steps.push('interned');
+        }
+        const batchKeys = [...batch.keys()];
+        if (batchKeys.length > 0) {
+            p.sessionpackApply!(3 + batchKeys.length, this.keys.epoch, this.keys.seq, this.keys.changes, ...batchKeys,
+                this.epoch, now, this.options.healthHalfLifeMillis, this.options.retiredTtlMillis, JSON.stringify(batchKeys.map((k) => batch.get(k))));
+            steps.push('apply');
+        }
+        for (const [key, h] of claims) {
+            p.sessionpackLease!(4, '', this.keys.seq, this.keys.changes, key, this.workerId, h.slots, h.cap, 1, now, this.options.leaseTtlMillis);
+            steps.push('claim');
+        }
+        if (releases.size > 0) {
+            p.sessionpackRelease!(3 + releases.size, '', this.keys.seq, this.keys.changes, ...releases, this.workerId);
+            steps.push('release');
+        }
+        if (renewDue) {
+            p.sessionpackRenew!(3 + renewals.length, '', this.keys.seq, this.keys.changes, ...renewals.map(([k]) => k),
+                this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
+            steps.push('renew');
+        }
+        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
+        steps.push('pull');
+
+        let results: [Error | null, unknown][] | null;
+        try {
+            results = await p.exec();
+            if (!results) throw new Error('pipeline aborted');
+        } catch (error) {
+            results = steps.map(() => [error as Error, undefined]);
+        }
+        let failure: unknown;
+        let claimIndex = 0;
+        let internIndex = 0;
+        let epochLost = false;
+        for (let i = 0; i < steps.length; i++) {
+            const [error, value] = results[i] ?? [new Error('no reply'), undefined];
+            const step = steps[i]!;
+            if (error) failure ??= error;
+            if (step === 'interned') {
+                const [table, ids] = internedTables[internIndex++]!;
+                if (error) this.interned.requeue(table, ids);
+            }
+            if (step === 'apply') {
+                const lost = Array.isArray(value) && value[0] === 'EPOCH';
+                if (error || lost) {
+                    this.requeue(batch);
+                    epochLost ||= lost;
+                } else {
+                    report.pushed = batchKeys.length;
+                    for (const [key, d] of batch) {
+                        const prev = this.own.get(key);
+                        this.own.set(key, prev ? combineDeltas(prev, d, this.options.healthHalfLifeMillis) : d);
+                    }
+                }
+            }
+            if (step === 'claim') {
+                const [key, h] = claims[claimIndex++]!;
+                if (!error && Array.isArray(value)) {
+                    const [granted, taken] = value as [number, number];
+                    if (!this.leases.claimed(key, h, granted, taken, now)) report.lostLeases.push({ pool: h.pool, id: h.id });
+                }
+            }
+            if (step === 'release' && error) this.leases.requeueReleases(releases);
+            if (step === 'renew' && !error && Array.isArray(value)) {
+                this.lastRenewAt = now;
+                for (const index of value as number[]) {
+                    const [key, h] = renewals[index - 1]!;
+                    this.leases.lost(key, h);
+                    report.lostLeases.push({ pool: h.pool, id: h.id });
+                }
+            }
+            if (step === 'pull' && !error) {
+                if (Array.isArray(value) && value[0] === 'EPOCH') epochLost = true;
+                else report.pulled += this.ingest(value as unknown[]);
+            }
+        }
+        if (epochLost) {
+            // Redis lost what was shared: adopt (or start) its new epoch and push, on the next round, all this worker knows.
+            this.reseedNeeded = true;
+            await this.adoptEpoch().catch((e: unknown) => (failure ??= e));
+        }
+        if (failure !== undefined) {
+            this.markDown(failure);
+            return report;
+        }
+        if (report.pulled >= PULL_LIMIT) report.pulled += await this.pullAll();
+        await this.fetchMissingInterned().catch((e: unknown) => this.markDown(e));
+        this.emit();
+        report.ok = !this.down || this.markUp(report);
+        return report;
+    }
+
+    private requeue(batch: Map<string, RecordDelta>): void {
+        const later = this.pending;
+        this.pending = batch;
+        for (const [key, d] of later) this.queue(key, d);
+    }
+
+    /** Everything this worker knows goes back to Redis: its own pushed deltas, its leases, its header sets. */
+    private prepareReseed(): void {
+        this.reseedNeeded = false;
+        const later = this.pending;
+        this.pending = new Map();
+        for (const [key, d] of this.own) this.queue(key, d);
+        this.own.clear();
+        for (const [key, d] of later) this.queue(key, d);
+        this.leases.reclaimAll();
+        this.interned.requeueAll();
+        this.cursor = 0;
+    }
+
+    private async adoptEpoch(): Promise<void> {
+        const client = this.conn!.client;
+        const fresh = `${this.clock.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+        await client.set(this.keys.epoch, fresh, 'NX');
+        this.epoch = (await client.get(this.keys.epoch)) ?? fresh;
+    }
+
+    /** Pulls until caught up. Returns how many records came in. */
+    private async pullAll(): Promise<number> {
+        let total = 0;
+        for (;;) {
+            const value = (await this.conn!.client.sessionpackPull(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP)) as unknown[];
+            if (value[0] === 'EPOCH') {
+                await this.adoptEpoch();
+                this.cursor = 0;
+                continue;
+            }
+            const n = this.ingest(value);
+            total += n;
+            if (n < PULL_LIMIT) break;
+        }
+        await this.fetchMissingInterned();
+        this.emit();
+        return total;
+    }
+
+    /** Takes in the result of pull.lua; returns the number of records. */
+    private ingest(flat: unknown[]): number {
+        let n = 0;
+        for (let i = 0; i + 2 < flat.length; i += 3) {
+            const key = flat[i] as string;
+            const seq = Number(flat[i + 1]);
+            const fields = (flat[i + 2] as string[]) ?? [];
+            if (seq > this.cursor) this.cursor = seq;
+            n++;
+            const ref = this.keys.parse(key);
+            if (!ref) continue;
+            this.take(key, ref, fields);
+        }
+        return n;
+    }
+
+    private take(key: string, ref: RecordRef, fields: string[]): void {
+        let change: SharedChange;
+        if (ref.kind === 'lease') {
+            change = { kind: 'lease', pool: ref.pool, id: ref.id, leases: this.leases.pulled(key, fields, this.clock.now()) };
+        } else if (fields.length === 0) {
+            this.pulled.delete(key);
+            if (ref.kind === 'session') {
+                this.sessionIndex.get(ref.pool)?.delete(ref.id);
+                change = { kind: 'session', pool: ref.pool, id: ref.id, record: undefined };
+            } else return;
+        } else {
+            this.pulled.set(key, decodeRecord(fields));
+            const record = this.view(key)!;
+            if (ref.kind === 'session') {
+                this.indexSession(ref.pool, ref.id);
+                change = { kind: 'session', pool: ref.pool, id: ref.id, record };
+            } else change = { kind: 'health', proxyId: ref.proxyId, scope: ref.scope, record };
+        }
+        this.toEmit.push(change);
+    }
+
+    /** Tells the listeners what came in (after the header sets and fingerprints it refers to arrived). */
+    private emit(): void {
+        const changes = this.toEmit;
+        this.toEmit = [];
+        for (const change of changes) {
+            for (const listener of this.listeners) {
+                try {
+                    listener(change);
+                } catch (error) {
+                    this.log.warning(`A change listener threw: ${redactText(String((error as Error)?.message ?? error))}`);
+                }
+            }
+        }
+    }
+
+    /** Fetches the header sets and fingerprints that pulled sessions refer to and this worker has not seen. */
+    private async fetchMissingInterned(): Promise<void> {
+        const missing = new Map<InternTable, Set<string>>([['headersets', new Set()], ['fingerprints', new Set()]]);
+        for (const [key, record] of this.pulled) {
+            if (!key.startsWith(`${this.keys.prefix}:s:`)) continue;
+            const hs = record.once.headerSet;
+            const fp = record.once.fingerprint;
+            if (hs && !this.interned.get('headersets', hs)) missing.get('headersets')!.add(hs);
+            if (fp && !this.interned.get('fingerprints', fp)) missing.get('fingerprints')!.add(fp);
+        }
+        if (!this.conn) return;
+        for (const [table, set] of missing) {
+            if (set.size === 0) continue;
+            const ids = [...set];
+            const values = await this.conn.client.hmget(this.keys.table(table), ...ids);
+            ids.forEach((id, i) => {
+                const v = values[i];
+                if (v) this.interned.set(table, id, Object.freeze(JSON.parse(v) as Record<string, unknown>));
+            });
+        }
+    }
+
+    private markDown(error: unknown): void {
+        if (this.down) return;
+        this.down = true;
+        const pending = this.pending.size;
+        this.log.warning(
+            `Lost Redis at ${this.safeUrl} (${redactText(String((error as Error)?.message ?? error))}); crawling on with this worker's local view. ` +
+                `Its changes (${pending} records so far) are kept and merged when Redis is back.`,
+        );
+    }
+
+    private markUp(report: SyncReport): true {
+        this.down = false;
+        this.log.info(`Redis at ${this.safeUrl} is back: merged ${report.pushed} changed records${this.reseedNeeded || report.reseeded ? ' (it had lost its data: re-seeded from this worker)' : ''}.`);
+        return true;
+    }
+
+    private schedule(): void {
+        if (this.closed || this.options.syncIntervalMillis <= 0) return;
+        this.timer = this.clock.setTimeout(() => {
+            this.timer = undefined;
+            void this.sync().finally(() => this.schedule());
+        }, this.options.syncIntervalMillis);
+    }
+
+    /** Keeps this worker's final stats under `stats` (field: worker id), scrubbed of URL credentials. */
+    async saveStats(stats: unknown): Promise<void> {
+        if (!this.conn || this.down) return;
+        await this.conn.client.hset(this.keys.stats, this.workerId, redactText(JSON.stringify(stats))).catch((e: unknown) => this.markDown(e));
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /** Stops the timer, gives every lease back, pushes what is left, and quits the connection (if the store made it). */
+    async close(): Promise<void> {
+        if (this.closed) return;
+        this.closed = true;
+        if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+        if (!this.conn) return;
+        await this.inFlight?.catch(() => undefined);
+        for (const key of [...this.leases.held.keys()]) this.leases.release(key);
+        await this.syncOnce().catch(() => undefined);
+        if (this.pending.size > 0) this.log.warning(`Closed with ${this.pending.size} changed records not pushed: Redis at ${this.safeUrl} was unreachable.`);
+        if (this.conn.owned) await this.conn.client.quit().catch(() => this.conn?.client.disconnect());
+    }
+}
