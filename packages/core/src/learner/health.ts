@@ -141,7 +141,8 @@ export class FadingHealth {
     countsOf(proxyId: string, site: string): FadedCounts | undefined {
         const e = this.entries.get(proxyId);
         const c = site === '*' ? e?.global : e?.sites.get(site);
-        return c ? { ...c } : undefined;
+        // An entry's empty global record (nothing judged anywhere yet) is nothing to share.
+        return c && (c.ok !== 0 || c.bad !== 0 || c.at !== 0) ? { ...c } : undefined;
     }
 
     /** Replaces the counts of one proxy on `site` (`'*'`: everywhere) with merged ones; undefined clears a site's. */
