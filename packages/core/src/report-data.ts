@@ -4,8 +4,7 @@
  */
 import type { ReportData, ReportPool, ReportProxy, ReportProxyHealth } from '@sessionpack/report';
 
-import type { ProxyAvailability } from './health-model.js';
-import type { LearnedHealth } from './learner/model.js';
+import type { ProxyAvailability, ProxyHealthModel } from './health-model.js';
 import type { ManagerStats } from './stats.js';
 import type { CrawlTimeline } from './timeline.js';
 import type { ProxyRef } from './types.js';
@@ -13,7 +12,7 @@ import type { ProxyRef } from './types.js';
 /** What {@link buildReportData} reads. */
 export interface ReportSources {
     stats: ManagerStats;
-    health: LearnedHealth;
+    health: ProxyHealthModel;
     /** The configured proxy of an id (for its `host:port`), if known. */
     proxyById(id: string): ProxyRef | undefined;
     timeline?: CrawlTimeline;
@@ -36,21 +35,15 @@ export function proxyAddress(proxy: ProxyRef): string | undefined {
     }
 }
 
-/** The learned pace's next allowed use, when it holds a proxy back. */
-function pacedUntil(src: ReportSources, proxyId: string, key: string): { pacedUntil?: number } {
-    const at = src.health.learner.readyAt(proxyId, key, src.now);
-    return at > src.now ? { pacedUntil: at } : {};
-}
-
 export function buildReportData(src: ReportSources): ReportData {
-    const tallies = src.health.outcomeTallies();
+    const health = src.health.toJSON();
     const keys = new Set([...Object.keys(src.stats.pools), ...(src.timeline?.keys() ?? [])]);
     const pools: ReportPool[] = [];
     for (const key of keys) {
         const stats = src.stats.pools[key];
         const proxies: ReportProxyHealth[] = [];
-        for (const [proxyId, bySite] of tallies) {
-            const r = bySite.get(key);
+        for (const [proxyId, h] of Object.entries(health)) {
+            const r = h.sites[key];
             if (!r) continue;
             const state: ProxyAvailability = src.health.availability(proxyId, key, src.now);
             const extra = src.proxyExtra?.(proxyId, key);
@@ -63,7 +56,7 @@ export function buildReportData(src: ReportSources): ReportData {
                 targetErrors: r.targetErrors,
                 backoffs: r.backoffs,
                 state,
-                ...(pacedUntil(src, proxyId, key)),
+                ...(r.pacedUntil !== undefined ? { pacedUntil: r.pacedUntil } : {}),
                 ...(extra ? { extra } : {}),
             });
         }
@@ -81,7 +74,7 @@ export function buildReportData(src: ReportSources): ReportData {
             proxies,
         });
     }
-    const proxies: ReportProxy[] = [...tallies.keys()].map((id) => {
+    const proxies: ReportProxy[] = Object.keys(health).map((id) => {
         const ref = src.proxyById(id);
         const address = ref ? proxyAddress(ref) : undefined;
         return address ? { id, address } : { id };

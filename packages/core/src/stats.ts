@@ -18,7 +18,6 @@ export const COUNTER_NAMES = [
     'session/created',
     'session/retired',
     'proxy/backoff',
-    'pool/paused',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -29,10 +28,8 @@ export type Counters = Record<CounterName, number>;
 export type SessionCounts = Record<SessionStateName, number> & { inUse: number };
 
 export interface PoolStats {
-    /** Ceiling of the pool's size. */
+    /** Target size of the pool. */
     size: number;
-    /** The cap the learner found (sessions are retired after this many uses), when it found one. */
-    learnedCap?: number;
     counters: Counters;
     sessions: SessionCounts;
 }
@@ -114,7 +111,7 @@ export function buildStats(
     pools: ReadonlyMap<string, { readonly options: { size: number }; counts(): SessionCounts }>,
     counters: StatsCounters,
     health: { tracked: number; backoff: number; bannedOnSites: number },
-    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number; learnedCap?(key: string): number | undefined },
+    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number },
 ): ManagerStats {
     const out: ManagerStats['pools'] = {};
     const totals = { counters: emptyCounters(), sessions: emptySessionCounts() };
@@ -123,8 +120,7 @@ export function buildStats(
         const pool = pools.get(key);
         const c = counters.get(key);
         const sessions = pool ? pool.counts() : emptySessionCounts();
-        const cap = proxies.learnedCap?.(key);
-        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), ...(cap !== undefined ? { learnedCap: cap } : {}), counters: c, sessions };
+        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), counters: c, sessions };
         addCounters(totals.counters, c);
         addSessionCounts(totals.sessions, sessions);
     }

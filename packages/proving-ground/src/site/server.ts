@@ -35,8 +35,6 @@ export interface SiteDependencies {
     banResponses: BanResponses;
     /** Source address of each farm proxy -> its index. */
     farmIps: ReadonlyMap<string, number>;
-    /** Further client IPs that may connect (the gateway's exits); they have no proxy index. */
-    extraIps?: ReadonlySet<string>;
     /** Accept connections that do not come from a farm proxy. */
     exposeDirect: boolean;
     now?: () => number;
@@ -72,7 +70,6 @@ export class Site {
     private readonly now: () => number;
     private readonly timers = new Set<NodeJS.Timeout>();
     private readonly sockets = new Set<Socket>();
-    private outageUntil = 0;
 
     constructor(private readonly deps: SiteDependencies) {
         const { options } = deps;
@@ -92,8 +89,7 @@ export class Site {
             });
         });
         this.server.on('connection', (socket) => {
-            const remote = normalizeIp(socket.remoteAddress);
-            if (!deps.exposeDirect && !deps.farmIps.has(remote) && !deps.extraIps?.has(remote)) {
+            if (!deps.exposeDirect && !deps.farmIps.has(normalizeIp(socket.remoteAddress))) {
                 // Only the farm's proxies may reach the site unless it is exposed for direct use.
                 socket.destroy();
                 return;
@@ -115,15 +111,9 @@ export class Site {
         return (this.server.address() as { port: number }).port;
     }
 
-    /** Answers every request with a plain 403 (reason `outage`) for `durationMs` from now. */
-    startOutage(durationMs: number): void {
-        this.outageUntil = this.now() + durationMs;
-    }
-
     /** Forgets sessions and rate-limit state (IP standing and stats are reset by their owners). */
     reset(): void {
         this.sessions.reset();
-        this.outageUntil = 0;
         this.ipLimiter?.reset();
         this.sessionLimiter?.reset();
     }
@@ -175,8 +165,6 @@ export class Site {
             exchange.entry.duringPenalty = true;
         }
 
-        // 0. A site-wide outage: everyone is refused, whoever they are.
-        if (now < this.outageUntil) return this.blocked(exchange, 'forbidden', 'outage');
         // 1. IP bans (from the start, or by drift).
         if (this.deps.standing.countRequest(ip)) {
             return this.blocked(exchange, this.deps.banResponses.for(ip), 'ip-ban');
