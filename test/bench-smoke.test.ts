@@ -29,7 +29,7 @@ describe('benchmarks, smoke size', () => {
         const result = await runSelection({ smoke: true, seed: 1, progress: quiet });
         expectShape(result);
         const worlds = [...new Set(result.rows.map((r) => r.world))];
-        expect(worlds).toHaveLength(5);
+        expect(worlds).toHaveLength(6);
         const contestants = [...new Set(result.rows.map((r) => r.contestant))];
         expect(contestants).toEqual(
             expect.arrayContaining([
@@ -97,13 +97,21 @@ describe('benchmarks, smoke size', () => {
     it('e2e: sessionpack gets every page of the realistic scenario with fewer blocks than stock, in Cheerio and both browsers', async () => {
         const result = await runE2e({ smoke: true, seed: 1, progress: quiet });
         expectShape(result);
-        expect(result.rows.map((r) => `${r.crawler} ${r.variant}`)).toEqual([
+        const label = (r: (typeof result.rows)[number]) => `${'run' in r ? `${String(r.run)}: ` : ''}${r.crawler} ${r.variant}`;
+        expect(result.rows.map(label)).toEqual([
             'CheerioCrawler sessionpack',
             'CheerioCrawler stock',
             'PlaywrightCrawler sessionpack',
             'PlaywrightCrawler stock',
             'PuppeteerCrawler sessionpack',
             'PuppeteerCrawler stock',
+            // The hard scenario (issue 11): through the farm, through the gateway, and Playwright through the farm.
+            'hard: CheerioCrawler sessionpack',
+            'hard: CheerioCrawler stock',
+            'gateway: CheerioCrawler sessionpack',
+            'gateway: CheerioCrawler stock',
+            'hard-browser: PlaywrightCrawler sessionpack',
+            'hard-browser: PlaywrightCrawler stock',
         ]);
         for (const row of result.rows) {
             expect(row.requests).toBeGreaterThanOrEqual(row.pagesDone);

@@ -13,6 +13,7 @@ import { type GroundTruth, type ProvingGround, startProvingGround } from '@sessi
 import { derive, withSeededMathRandom } from '../shared/prng.js';
 import { fmt, int, times, type PartResult, type Table } from '../shared/table.js';
 import { browserRuns, type BrowserName } from './browsers.js';
+import { type HardRun, runHard } from './hard.js';
 import { LOCATION, shopRule, stockHttpWarmUp } from './shop.js';
 
 export interface E2eOptions {
@@ -24,6 +25,8 @@ export interface E2eOptions {
     browserPages?: number;
     /** Which crawlers (default all). */
     crawlers?: ('cheerio' | BrowserName)[];
+    /** Which runs of the hard scenario (default all; `BENCH_E2E=hard,gateway` picks runs of both kinds). */
+    hard?: HardRun[];
     progress?: (line: string) => void;
 }
 
@@ -167,7 +170,10 @@ export async function runE2e(options: E2eOptions = {}): Promise<E2eResult> {
     const seed = options.seed ?? 1;
     const pages = options.pages ?? (smoke ? 40 : 1_000);
     const browserPages = options.browserPages ?? (smoke ? 3 : 100);
-    const crawlers = options.crawlers ?? ['cheerio', 'playwright', 'puppeteer'];
+    // BENCH_E2E=cheerio,gateway runs only those (for quick comparisons; the recorded run has them all).
+    const only = process.env.BENCH_E2E?.split(',').map((w) => w.trim());
+    const crawlers = options.crawlers ?? (['cheerio', 'playwright', 'puppeteer'] as const).filter((c) => !only || only.includes(c));
+    const hardRuns = options.hard ?? (['hard', 'gateway', 'hard-browser'] as const).filter((c) => !only || only.includes(c));
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
     const previousLevel = crawleeLog.getLevel();
     crawleeLog.setLevel(LogLevel.OFF);
@@ -187,7 +193,17 @@ export async function runE2e(options: E2eOptions = {}): Promise<E2eResult> {
             rows.push(await measured(pg, seed, `${browser}+sessionpack`, () => runs.sessionpack(pg, browserPages, seed), progress));
             rows.push(await measured(pg, seed, `${browser} stock`, () => runs.stock(pg, browserPages), progress));
         }
-        return buildResult(rows, { proxies: pg.proxies.length, banned, dead, usageCap: pg.options.site.usageCap }, seed, (Date.now() - wallStart) / 1000);
+        await pg.close();
+        const hard = await runHard({
+            seed,
+            runs: [...hardRuns],
+            pages: smoke ? 40 : 1_000,
+            gatewayPages: smoke ? 40 : 400,
+            browserPages: smoke ? 3 : 40,
+            progress,
+        });
+        const result = buildResult(rows, { proxies: pg.proxies.length, banned, dead, usageCap: pg.options.site.usageCap }, seed, (Date.now() - wallStart) / 1000);
+        return { ...result, tables: [...result.tables, ...hard.tables], verdicts: [...result.verdicts, ...hard.verdicts], rows: [...rows, ...hard.rows] };
     } finally {
         await pg.close();
         crawleeLog.setLevel(previousLevel);

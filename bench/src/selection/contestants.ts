@@ -36,6 +36,42 @@ export interface ContestantContext {
     random: Random;
     proxyUrls: readonly string[];
     proxyIndex: ReadonlyMap<string, number>;
+    /** In a gateway world: one URL with the session id in its username, and the exit each URL leaves through. */
+    gateway?: SimulatedGateway;
+}
+
+/** A residential-style gateway as the simulation models it (never connected to). */
+export interface SimulatedGateway {
+    /** `http://user-session-<id>@127.0.0.1:29999`. */
+    urlFor(sessionId: string): string;
+    /** The exit a proxy URL leaves through (the world's hash of the session id in its username). */
+    exitOfUrl(url: string): number;
+    /** A session id that leaves through `exit` (the oracle's knowledge), distinct per `generation`. */
+    sessionFor(exit: number, generation: number): string;
+}
+
+const GATEWAY_PORT = 29_999;
+
+export function simulatedGateway(exitOf: (sessionId: string) => number): SimulatedGateway {
+    const found = new Map<string, string>();
+    return {
+        urlFor: (id) => `http://user-session-${id}@127.0.0.1:${GATEWAY_PORT}`,
+        exitOfUrl: (url) => exitOf(decodeURIComponent(new URL(url).username).replace(/^user-session-/, '')),
+        sessionFor(exit, generation) {
+            const key = `${exit}/${generation}`;
+            let id = found.get(key);
+            for (let k = 0; id === undefined; k++) {
+                if (exitOf(`oracle-${generation}-${k}`) === exit) id = `oracle-${generation}-${k}`;
+            }
+            found.set(key, id);
+            return id;
+        },
+    };
+}
+
+/** What a stock user passes for a gateway: a ProxyConfiguration that puts the session id in the username. */
+function gatewayConfiguration(gateway: SimulatedGateway): ProxyConfiguration {
+    return new ProxyConfiguration({ newUrlFunction: (sessionId) => gateway.urlFor(String(sessionId)) });
 }
 
 export interface ContestantFactory {
@@ -62,8 +98,9 @@ export function sessionpack(policy: PolicyName): ContestantFactory {
     return {
         name: `sessionpack ${policy}`,
         async create(ctx) {
+            const gateway = ctx.gateway;
             const manager = await SessionManager.open({
-                proxyUrls: [...ctx.proxyUrls],
+                ...(gateway ? { proxyConfiguration: gatewayConfiguration(gateway) } : { proxyUrls: [...ctx.proxyUrls] }),
                 policy,
                 store: false,
                 statsIntervalSecs: 0,
@@ -76,7 +113,8 @@ export function sessionpack(policy: PolicyName): ContestantFactory {
                 name: `sessionpack ${policy}`,
                 async acquire() {
                     const session = await manager.acquire(REQUEST);
-                    return { proxy: ctx.proxyIndex.get(session.identity.proxy!.url)!, session: session.id, ref: session };
+                    const url = session.identity.proxy!.url;
+                    return { proxy: gateway ? gateway.exitOfUrl(url) : ctx.proxyIndex.get(url)!, session: session.id, ref: session };
                 },
                 report(handle, response) {
                     const statusCode = statusOf(response);
@@ -105,13 +143,14 @@ export const crawleeSessionPool: ContestantFactory = {
     async create(ctx) {
         const config = new Configuration({ persistStorage: false });
         const pool = await SessionPool.open({ persistenceOptions: { enable: false }, log: silentLog }, config);
-        const proxyConfiguration = new ProxyConfiguration({ proxyUrls: [...ctx.proxyUrls] });
+        const gateway = ctx.gateway;
+        const proxyConfiguration = gateway ? gatewayConfiguration(gateway) : new ProxyConfiguration({ proxyUrls: [...ctx.proxyUrls] });
         return {
             name: 'Crawlee SessionPool',
             async acquire() {
                 const session = (await pool.getSession())!;
                 const url = (await proxyConfiguration.newUrl(session.id))!;
-                return { proxy: ctx.proxyIndex.get(url)!, session: session.id, ref: session };
+                return { proxy: gateway ? gateway.exitOfUrl(url) : ctx.proxyIndex.get(url)!, session: session.id, ref: session };
             },
             report(handle, response) {
                 const session = handle.ref as Session;
@@ -161,7 +200,8 @@ export function apifyArticle(maxSessions = 100): ContestantFactory {
                 const name = randomNumber.toString();
                 let proxy = stickyProxy.get(name);
                 if (proxy === undefined) {
-                    proxy = randomInt(ctx.random, ctx.world.proxyCount);
+                    // Through a gateway the session name picks the exit; otherwise Apify Proxy picks one at random.
+                    proxy = ctx.gateway ? ctx.gateway.exitOfUrl(ctx.gateway.urlFor(name)) : randomInt(ctx.random, ctx.world.proxyCount);
                     stickyProxy.set(name, proxy);
                 }
                 return { name, proxy };
@@ -192,7 +232,9 @@ export const oracle: ContestantFactory = {
     async create(ctx) {
         const generation = new Array<number>(ctx.world.proxyCount).fill(0);
         const pending = new Set<number>();
-        const sessionOf = (proxy: number) => `oracle-${proxy}-${generation[proxy]}`;
+        const gateway = ctx.gateway;
+        // Through a gateway it picks a session id that leaves through the exit it wants.
+        const sessionOf = (proxy: number) => (gateway ? gateway.sessionFor(proxy, generation[proxy]!) : `oracle-${proxy}-${generation[proxy]}`);
         return {
             name: 'oracle',
             async acquire() {

@@ -5,6 +5,8 @@
  * Every world is fixed here, before any contestant ran, from what real sites do; none is tuned to a contestant.
  * Each world has 100 proxies with distinct IPs in 10 subnets of 10 (proxy i is in subnet floor(i / 10)).
  */
+import { exitIndexOf } from '@sessionpack/proving-ground';
+
 import { derive, type Random } from '../shared/prng.js';
 
 export type ResponseKind = 'ok' | 'blocked' | 'rate-limited';
@@ -25,6 +27,11 @@ export interface World {
     send(proxy: number, session: string, now: number): WorldResponse;
     /** Would such a request be served right now? (Not counted; the oracle's knowledge.) */
     wouldServe(proxy: number, session: string, now: number): boolean;
+    /**
+     * Set for a residential-style gateway: contestants get one proxy URL and put a session id in its username; the
+     * gateway sends each session id through exit `exitOf(id)` (the `proxy` of `send`), which nobody but the oracle sees.
+     */
+    readonly gateway?: { exitOf(sessionId: string): number };
 }
 
 export const PROXY_COUNT = 100;
@@ -236,10 +243,36 @@ export function driftWorld(seed: number, banAfterRequests = 30, recoverAfterMs =
     };
 }
 
+/**
+ * (f) A residential-style gateway: one proxy URL, the exit IP chosen by a hash of the session id in the username (the proving ground's gateway hash), so
+ * many session ids share one of `exits` exits. 30% of the exits are banned for good; each exit may send
+ * `requests` per `windowMs` (then 429 + Retry-After, restarted by requests during the penalty, as in (b)).
+ */
+export function gatewayWorld(seed: number, exits = 50, requests = 20, windowMs = 10_000, penaltyMs = 5_000): World {
+    const banned = pick(derive(seed, 'f', 'bans'), exits, Math.round(0.3 * exits));
+    const limits = rateLimitWorld(seed, requests, windowMs, penaltyMs);
+    return {
+        id: 'f',
+        title: '(f) a residential gateway: exit IPs by session id',
+        rules:
+            `One gateway URL; each session id leaves through exit hash(id) mod ${exits}, so ids share exits and nobody sees which. ` +
+            `${banned.size} exits are banned for good; each exit may send ${requests} requests per ${windowMs / 1000} s (then 429 + Retry-After ` +
+            `${penaltyMs / 1000} s, restarted by requests during the penalty).`,
+        proxyCount: exits,
+        gateway: { exitOf: (sessionId) => exitIndexOf(sessionId, exits, seed) },
+        send(exit, session, now) {
+            if (banned.has(exit)) return { kind: 'blocked' };
+            return limits.send(exit, session, now);
+        },
+        wouldServe: (exit, session, now) => !banned.has(exit) && limits.wouldServe(exit, session, now),
+    };
+}
+
 export const WORLDS: readonly { id: string; make: (seed: number) => World }[] = [
     { id: 'a', make: bannedWorld },
     { id: 'b', make: (seed) => rateLimitWorld(seed) },
     { id: 'c', make: (seed) => usageCapWorld(seed) },
     { id: 'd', make: (seed) => subnetWorld(seed) },
     { id: 'e', make: (seed) => driftWorld(seed) },
+    { id: 'f', make: (seed) => gatewayWorld(seed) },
 ];

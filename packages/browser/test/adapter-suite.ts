@@ -178,7 +178,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             beforeAll(async () => {
                 manager = await SessionManager.open({
                     proxyUrls: [...pg.proxyUrls],
-                    pool: { size: 3, maxConcurrentUses: 1 },
+                    // maxUses 5: pools grow on demand now (issue 11), and one session could serve a short crawl alone;
+                    // the identity checks below need several sessions.
+                    pool: { size: 3, maxConcurrentUses: 1, maxUses: 5 },
                     store: false,
                     statsIntervalSecs: 0,
                 });

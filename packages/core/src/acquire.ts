@@ -4,7 +4,7 @@
  * when the deadline passes or waiting cannot help (every proxy banned, or failing again after its backoff).
  */
 import type { Clock } from './clock.js';
-import { AcquireTimeoutError, NoUsableProxyError } from './errors.js';
+import { AcquireTimeoutError, NoUsableProxyError, SiteUnavailableError } from './errors.js';
 import type { InitFailure } from './init.js';
 import type { Pool } from './pool.js';
 import { ManagedSession } from './session.js';
@@ -15,6 +15,8 @@ export interface AcquireContext<R> {
     /** Proxy URLs come from a ProxyConfiguration, one per session. */
     readonly dynamicProxies: boolean;
     proxySummary(site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Until when the pool of `site` is paused (its blocks were site-wide); 0 when it is not. */
+    pausedUntil(site: string): number;
     /** Creates, hands out and inits a session of `pool` on `proxyId` for the request `what` describes. */
     create(pool: Pool, proxyId: string | undefined, what: R): Promise<ManagedSession | InitFailure | 'proxy-unusable'>;
     retire(session: ManagedSession, reason: string): void;
@@ -31,8 +33,15 @@ export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>
     let failedCreates = 0;
     for (;;) {
         if (pool.initAbort) throw pool.initAbort;
+        if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
         ctx.assertOpen();
         const now = ctx.clock.now();
+        // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
+        const paused = ctx.pausedUntil(pool.key);
+        if (paused > now) {
+            await pool.wait(ctx.clock, paused);
+            continue;
+        }
         const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
             const lease = ctx.lease?.(d.session) ?? true;

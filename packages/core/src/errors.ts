@@ -86,6 +86,22 @@ export class CrawlAbortError extends SessionpackError {
     }
 }
 
+/**
+ * Blocks stayed site-wide (every proxy blocked on the pool's site, no success in between) for longer than the
+ * learner's `siteWide.stopAfterMillis`: the site is down or blocks everyone, or the rule's check rejects good pages.
+ * No proxy was blamed for it.
+ */
+export class SiteUnavailableError extends SessionpackError {
+    override readonly stopsCrawl = true;
+
+    constructor(
+        readonly pool: string,
+        readonly reason: string,
+    ) {
+        super(`${reason} (pool "${pool}"). No proxy was charged for it; check the site and the rule's check, then run again.`);
+    }
+}
+
 /** The manager was closed; no more sessions are handed out. */
 export class ManagerClosedError extends SessionpackError {
     constructor() {
@@ -164,6 +180,7 @@ export const isAcquireTimeoutError = (error: unknown): error is AcquireTimeoutEr
 export const isNoUsableProxyError = (error: unknown): error is NoUsableProxyError => error instanceof NoUsableProxyError;
 export const isInitFailedError = (error: unknown): error is InitFailedError => error instanceof InitFailedError;
 export const isCrawlAbortError = (error: unknown): error is CrawlAbortError => error instanceof CrawlAbortError;
+export const isSiteUnavailableError = (error: unknown): error is SiteUnavailableError => error instanceof SiteUnavailableError;
 export const isManagerClosedError = (error: unknown): error is ManagerClosedError => error instanceof ManagerClosedError;
 export const isSessionsUnavailableError = (error: unknown): error is SessionsUnavailableError => error instanceof SessionsUnavailableError;
 export const isBadSessionError = (error: unknown): error is BadSessionError => error instanceof BadSessionError;

@@ -1,37 +1,38 @@
 /**
- * The proxy-health contract: what the scheduler and the manager consume of proxy health (a learner can replace the
- * default {@link ProxyHealth} by implementing {@link ProxyHealthModel}), and the plain data it persists.
+ * The proxy-health contract: what the scheduler and the manager consume of proxy health (implemented by the learner,
+ * `learner/model.ts`), and the plain data it persists.
  */
-/** The health of one proxy, globally or on one site. Plain data: this is what the store persists. */
-export interface HealthRecord {
-    successes: number;
-    /** Blocked and check-failed outcomes. */
-    blocked: number;
-    proxyFailures: number;
-    rateLimited: number;
-    targetErrors: number;
-    /** Failures since the last success (drives backoff). */
-    failuresInRow: number;
-    targetErrorsInRow: number;
-    /** Backoffs since the last success (drives the exponent and the ban). */
-    backoffs: number;
-    /** Epoch millis until which the proxy must not be handed out. */
-    backoffUntil?: number;
-    /** After a backoff: the next use is a probe, one at a time, until one succeeds. */
-    probing?: boolean;
-    /** Banned for good (site records only). */
-    banned?: boolean;
-    /** Rate-limited until (site records only): sessions on it wait, but it is not in backoff. */
-    pacedUntil?: number;
+/**
+ * What is stored of one proxy, everywhere (`global`) or on one site: faded counts of good and bad uses, the backoff
+ * with its deadline (nothing is banned without one), the learned pace. Plain data by proxy id, never a URL.
+ */
+export interface LearnedRecord {
+    ok?: number;
+    bad?: number;
+    /** When the counts were last updated (epoch millis): they fade from there. */
+    at?: number;
+    backoff?: { level: number; until?: number };
+    pace?: { rate?: number; pausedUntil?: number; lastLimitedAt?: number; ceiling?: number };
 }
 
+/** Who used the proxy, for blame: the session, how many good uses it had, whether this was its init. */
+export interface UseInfo {
+    sessionId?: string;
+    /** Uses of the session before this one. */
+    goodUses?: number;
+    duringInit?: boolean;
+    /** The proxy URL came from a dynamic ProxyConfiguration (a gateway: exit IP unknown). */
+    dynamicProxy?: boolean;
+    /** The block was the rule's check refusing a page the classifier found fine. */
+    checkFailed?: boolean;
+}
 
 /** What the health tracker says about a proxy on a site right now. */
 export type ProxyAvailability = 'usable' | 'backoff' | 'banned' | 'probing';
 
 /** Serialized health of every proxy. */
 export interface PersistedHealth {
-    [proxyId: string]: { global: HealthRecord; sites: Record<string, HealthRecord> };
+    [proxyId: string]: { global: LearnedRecord; sites: Record<string, LearnedRecord> };
 }
 
 export type OutcomeEffect = 'success' | 'blocked' | 'proxy-failure' | 'rate-limited' | 'target-error' | 'neutral';
@@ -42,6 +43,16 @@ export interface HealthChange {
     banned?: boolean;
     /** A probe use of this proxy ended: acquirers of any pool waiting for it may go on. */
     probeEnded?: boolean;
+    /** For blocks: whose fault it was (the proxy's, the session's, or the site's / the check's). */
+    blame?: 'proxy' | 'session' | 'site';
+    /** Retire the session even if the outcome table keeps it (a gateway session that keeps getting 429s). */
+    retireSession?: boolean;
+    /** Blocks were site-wide: the pool waits until then. */
+    pausePoolUntil?: number;
+    /** Site-wide blocks persisted: stop the crawl with this reason. */
+    stop?: string;
+    /** A line for the log. */
+    message?: string;
 }
 
 /**
@@ -69,8 +80,8 @@ export interface HealthHandle {
 }
 
 /**
- * The proxy-health interface the scheduler and the manager consume. {@link ProxyHealth} is the default; a learner
- * implements the same verbs: availability (through handles), record an outcome, hand-out notice, snapshot/restore.
+ * The proxy-health interface the scheduler and the manager consume (the learner implements it): availability
+ * (through handles), record an outcome, hand-out notice, snapshot/restore.
  */
 export interface ProxyHealthModel {
     /** Changes whenever the `version` of any handle changes (a pool re-reads its slots only then, or when time says). */
@@ -83,19 +94,21 @@ export interface ProxyHealthModel {
     usableAt(proxyId: string, site: string): number | undefined;
     /** A session on this proxy was handed out for this site (the first use after a backoff becomes the probe). */
     onHandOut(proxyId: string, site: string): void;
-    /** Records the outcome of one use; says whether it started a backoff or a ban. */
-    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis?: number): HealthChange;
+    /** Records the outcome of one use (by `use`, for blame); says what it started (backoff, ban, pause, stop). */
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis?: number, use?: UseInfo): HealthChange;
+    /** Until when the pool of `site` is paused (site-wide blocks); 0 when it is not. */
+    pausedUntil(site: string): number;
     /** Counts of `ids` by availability on `site` (error messages). */
     summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
     /** Proxies tracked / in backoff / banned somewhere (stats). */
     counts(): { tracked: number; backoff: number; bannedOnSites: number };
     /** Plain-data snapshot (by proxy id only). */
     toJSON(): PersistedHealth;
-    /** Restores a snapshot made by `toJSON()`. */
-    restore(data: PersistedHealth): void;
+    /** Restores a snapshot made by `toJSON()`; returns the sites whose every proxy was blocked (each gets a probe). */
+    restore(data: PersistedHealth): { site: string; reopened: number }[];
     /** Optional (shared stores): this proxy's record on a pool key, or `'*'` for everywhere; undefined if unknown. */
-    recordOf?(proxyId: string, scope: string): HealthRecord | undefined;
+    recordOf?(proxyId: string, scope: string): LearnedRecord | undefined;
     /** Optional (shared stores): replaces one record with a merged one (other processes' outcomes included). */
-    merge?(proxyId: string, scope: string, record: HealthRecord): void;
+    merge?(proxyId: string, scope: string, record: LearnedRecord): void;
 }
 

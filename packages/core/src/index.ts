@@ -12,7 +12,7 @@ export type { EvaluateInput, PrepareInput } from './hooks.js';
 export type { Pool } from './pool.js';
 
 export { DEFAULT_POOL_OPTIONS } from './options.js';
-export type { PoolOptions, ResolvedPoolOptions, SessionManagerOptions, StoreOptions } from './options.js';
+export type { PoolOptions, ProxyBackoffOptions, ResolvedPoolOptions, SessionManagerOptions, StoreOptions } from './options.js';
 export type {
     BaseHookState,
     CheckFields,
@@ -59,6 +59,7 @@ export {
     NoUsableProxyError,
     SessionpackError,
     SessionsUnavailableError,
+    SiteUnavailableError,
     isAcquireTimeoutError,
     isBadSessionError,
     isCrawlAbortError,
@@ -68,6 +69,7 @@ export {
     isNoUsableProxyError,
     isSessionpackError,
     isSessionsUnavailableError,
+    isSiteUnavailableError,
     isTargetError,
     TargetError,
 } from './errors.js';
@@ -84,12 +86,19 @@ export type {
 export { BUILT_IN_MARKERS, classify, parseRetryAfter } from './classifier.js';
 export type { BlockMarker, ClassifierOptions } from './classifier.js';
 
-export { DEFAULT_BACKOFF, ProxyHealth } from './health.js';
-export type { ProxyBackoffOptions, ResolvedBackoff } from './health.js';
+export { LearnedHealth } from './learner/model.js';
+export type { LearnerOptions } from './learner/learner.js';
+export type { HealthOptions } from './learner/health.js';
+export type { DecayingBackoffOptions } from './learner/backoff.js';
+export type { SiteGuardOptions } from './learner/site-guard.js';
+export type { PaceOptions } from './learner/pace.js';
+export type { CapOptions } from './learner/cap.js';
+export type { TierOptions } from './learner/tiers.js';
 export type {
     HealthChange,
     HealthHandle,
-    HealthRecord,
+    LearnedRecord,
+    UseInfo,
     OutcomeEffect,
     PersistedHealth,
     ProxyAvailability,

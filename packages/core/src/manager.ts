@@ -12,13 +12,14 @@ import { acquireFrom, type AcquireContext } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
-import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
-import { ProxyHealth } from './health.js';
+import type { OutcomeEffect, ProxyHealthModel, UseInfo } from './health-model.js';
+import { reopenedMessage } from './learner/learner.js';
+import { LearnedHealth } from './learner/model.js';
 import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDeps, type PrepareInput } from './hooks.js';
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
-import { resolveBackoff, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
+import { resolveLearner, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
@@ -50,8 +51,8 @@ export class SessionManager {
     readonly events = new SessionEvents();
     readonly log: Log;
     readonly clock: Clock;
-    /** Proxy health per proxy and site. */
-    readonly health: ProxyHealthModel;
+    /** Proxy health per proxy and site: the learner (recency, blame, decaying backoffs, pace, cap). */
+    readonly health: LearnedHealth;
     /** Scrubs proxy credentials from any text. */
     readonly redactor = new Redactor();
 
@@ -87,7 +88,7 @@ export class SessionManager {
         this.config = options.config ?? Configuration.getGlobalConfig();
         this.proxies = ProxySource.create(options, this.redactor);
         this.fixedIds = this.proxies.fixed?.map((p) => p?.id ?? DIRECT_PROXY_ID);
-        this.health = new ProxyHealth(resolveBackoff(options), this.clock, this.random);
+        this.health = new LearnedHealth(resolveLearner(options), this.clock, this.random, this.fixedIds ?? []);
         const identities = IdentityFactory.forOptions(options, this.random);
         this.rules = new RuleSet(options.rules);
         this.store = storeFor(options.store, this.config);
@@ -114,13 +115,14 @@ export class SessionManager {
         this.initDeps = {
             ...this.hookDeps,
             count: (pool, counter) => this.counters.inc(pool, counter),
-            recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms),
+            recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms, { duringInit: true, goodUses: 0 }),
             retire: (session, reason) => this.retire(session, reason),
         };
         this.acquireContext = {
             clock: this.clock,
             dynamicProxies: this.proxies.dynamic,
             proxySummary: (site) => this.proxySummary(site),
+            pausedUntil: (site) => this.health.pausedUntil(site),
             create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
             retire: (s, reason) => this.retire(s, reason),
             assertOpen: () => this.assertOpen(),
@@ -206,11 +208,17 @@ export class SessionManager {
         this.reporter.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
         // A 5xx is the target's error: a direct connection is never backed off for it.
-        this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis);
+        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
         if (!s.isRetired) {
-            const cools = rule.session === 'good' || rule.session === 'error' || rule.session === 'use';
-            const retireReason = applySessionEffect(s, rule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
+            // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
+            const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
+            const cools = effectiveRule.session === 'good' || effectiveRule.session === 'error' || effectiveRule.session === 'use';
+            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
+            if (!retireReason && change.retireSession) retireReason = `${type}: ${reason} (${change.message ?? 'retired by the learner'})`;
+            const cap = this.health.learner.cap(key, now);
+            if (!retireReason && cap !== undefined && s.usageCount >= cap && s.inUse === 0) retireReason = `learned cap reached (${cap} uses)`;
             if (retireReason) this.retire(s, retireReason);
             else {
                 pool?.scheduler.settle(s, now);
@@ -225,9 +233,13 @@ export class SessionManager {
         return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
     }
 
-    private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0): void {
-        const change = this.health.record(proxyId, site, effect, rateLimitMillis);
-        this.poolMap.get(site)?.scheduler.touch(proxyId);
+    private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
+        const change = this.health.record(proxyId, site, effect, rateLimitMillis, use);
+        const pool = this.poolMap.get(site);
+        pool?.scheduler.touch(proxyId);
+        if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
+        if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
+        if (change.pausePoolUntil) this.counters.inc(site, 'pool/paused');
         const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
         if (change.backoff) {
             this.counters.inc(site, 'proxy/backoff');
@@ -239,7 +251,8 @@ export class SessionManager {
         if (change.banned) this.log.warning(`Proxy ${label} is banned for pool "${site}" (blocked again after repeated backoffs).`);
         this.saver?.healthChanged(proxyId, Boolean(change.backoff || change.banned));
         // A global probe holds back sessions of every pool on this proxy: let their waiters look again.
-        if (change.probeEnded) for (const pool of this.poolMap.values()) if (pool.key !== site) pool.notify();
+        if (change.probeEnded) for (const other of this.poolMap.values()) if (other.key !== site) other.notify();
+        return change;
     }
 
     /** Retires a session (any reason): leaves its pool at once, emits `sessionRetired`, wakes waiters. */
@@ -321,6 +334,7 @@ export class SessionManager {
         return buildStats(this.poolMap, this.counters, this.health.counts(), {
             configured: this.proxies.dynamic ? 'dynamic' : this.proxies.fixed!.length,
             sizeOf: (key) => resolvePoolOptions(this.options, key).size,
+            learnedCap: (key) => this.health.learner.cap(key, this.clock.now()),
         });
     }
 
@@ -357,7 +371,9 @@ export class SessionManager {
         if (!this.store || (this.options.store && this.options.store.restore === false)) return;
         const state = await loadState(this.store, this.log, this.redactor);
         if (!state) return;
-        this.health.restore(state.health);
+        for (const { site, reopened } of this.health.restore(state.health)) {
+            this.log.warning(reopenedMessage(site, reopened, this.storeHint()));
+        }
         const dropped = await restoreState(state, {
             poolFor: (key) => this.poolFor(key, undefined),
             hasSession: (id) => this.factory.live.has(id),
@@ -365,6 +381,15 @@ export class SessionManager {
             adopt: (pool, s, proxy, headers, fingerprint) => this.factory.restore(pool, s, proxy, headers, fingerprint),
         });
         this.log.debug(`Restored ${this.factory.live.size} sessions in ${this.poolMap.size} pools${dropped ? ` (${dropped} dropped)` : ''}.`);
+    }
+
+    /** How to clear the stored state, for log lines. */
+    private storeHint(): string {
+        const o = this.options.store;
+        if (o && o.custom) return 'clear your custom store';
+        const name = (o && o.keyValueStoreName) || 'sessionpack';
+        const key = (o && o.key) || 'SESSIONPACK_STATE';
+        return `delete the record "${key}" of the key-value store "${name}", e.g. storage/key_value_stores/${name}/${key}.json, or pass store: { restore: false }`;
     }
 
     // ---------------------------------------------------------------- close

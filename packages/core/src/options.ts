@@ -11,14 +11,39 @@ import type { Clock } from './clock.js';
 import { IdentityFactory } from './identity.js';
 import { redactText } from './redact.js';
 import { POLICY_NAMES, type PolicyName } from './policies.js';
-import { DEFAULT_BACKOFF, type ProxyBackoffOptions, type ResolvedBackoff } from './health.js';
+import type { DecayingBackoffOptions } from './learner/backoff.js';
+import type { LearnerOptions } from './learner/learner.js';
+import { learnerShape } from './learner/options.js';
 import type { HookExtras, Rule } from './rules.js';
 import type { SessionStore } from './store.js';
 import { crawlReportOptionsShape, type CrawlReportOptions } from './crawl-report.js';
 
+/** Proxy backoff settings (`proxyBackoff` option): the schedule of the learner's decaying backoffs and bans. */
+export interface ProxyBackoffOptions {
+    /** First backoff of a proxy blamed for a block or failing, in milliseconds (raised to a site's learned recovery time). @default 5000 */
+    baseMillis?: number;
+    /** Cap of a backoff before the ban level, in milliseconds. @default 600000 (10 minutes) */
+    maxMillis?: number;
+    /** Random spread of each backoff, as a fraction: 0.2 means ±20 %. @default 0.2 */
+    jitter?: number;
+    /**
+     * Accepted for compatibility and ignored: blame decides now (a block on a fresh session backs its proxy off at
+     * once; see DESIGN.md). @default 3
+     */
+    blockedInRow?: number;
+    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site: re-probed after 30 min, doubling up to 6 h. @default 5 */
+    banAfterBackoffs?: number;
+    /** Consecutive target errors of one proxy on one site that count as one failure for that site. @default 5 */
+    targetErrorsInRow?: number;
+}
+
 /** Size and limits of one pool (`pool` for the defaults, `pools[key]` per pool key). */
 export interface PoolOptions {
-    /** Most live sessions the pool keeps (it fills up to this before reusing, with the default policies). @default 20 */
+    /**
+     * Most live sessions the pool keeps: a ceiling. Sessions are created as demand needs them (every usable one busy,
+     * cooling or paced, and a usable proxy without one), never to pre-fill. @default 100 with fixed proxies, 20 with a
+     * dynamic ProxyConfiguration
+     */
     size?: number;
     /** A session is retired this many seconds after it was created. @default 3000 */
     maxAgeSecs?: number;
@@ -44,14 +69,17 @@ export interface PoolOptions {
     maxRateLimitCooldownMillis?: number;
     /** How the pool picks sessions and proxies. @default the manager's `policy` ('scored') */
     policy?: PolicyName;
-    /** Chance that the scored policy picks at random instead of by score, so every proxy keeps being tried. @default 0.1 */
+    /** Chance that the scored policy also picks at random (its Thompson draws already explore). @default 0 */
     explorationRate?: number;
 }
 
 export type ResolvedPoolOptions = Required<PoolOptions>;
 
+/** Default ceiling of a pool whose sessions get their URLs from a dynamic ProxyConfiguration (a gateway). */
+export const DEFAULT_DYNAMIC_POOL_SIZE = 20;
+
 export const DEFAULT_POOL_OPTIONS: ResolvedPoolOptions = {
-    size: 20,
+    size: 100,
     maxAgeSecs: 3000,
     maxUses: 50,
     maxErrorScore: 3,
@@ -64,7 +92,7 @@ export const DEFAULT_POOL_OPTIONS: ResolvedPoolOptions = {
     rateLimitCooldownMillis: 10_000,
     maxRateLimitCooldownMillis: 600_000,
     policy: 'scored',
-    explorationRate: 0.1,
+    explorationRate: 0,
 };
 
 /** Where state is kept between runs (`store` option). */
@@ -105,6 +133,8 @@ export interface SessionManagerOptions<X extends HookExtras = {}> {
     policy?: PolicyName;
     /** Proxy backoff and ban settings. @default see {@link ProxyBackoffOptions} */
     proxyBackoff?: ProxyBackoffOptions;
+    /** What the learner learns and how fast it forgets (health, blame, site-wide blocks, pace, cap, tiers). @default see {@link LearnerOptions} */
+    learner?: LearnerOptions;
     /** Where state lives between runs; `false` keeps it in memory only. @default the default KeyValueStore */
     store?: StoreOptions | false;
     /** Seconds between one-line stats summaries in the log; 0 turns them off. @default 60 */
@@ -232,6 +262,7 @@ const optionsShape = ow.object.exactShape({
         banAfterBackoffs: positiveInt,
         targetErrorsInRow: positiveInt,
     }),
+    learner: learnerShape,
     store: ow.optional.any(
         ow.boolean.false,
         ow.object.exactShape({
@@ -321,8 +352,10 @@ export function resolvePoolOptions(
     key: string,
     ruleSize?: number,
 ): ResolvedPoolOptions {
+    const dynamic = !options.proxyUrls && options.proxyConfiguration !== undefined && !hasFixedUrls(options.proxyConfiguration);
     return {
         ...DEFAULT_POOL_OPTIONS,
+        ...(dynamic ? { size: DEFAULT_DYNAMIC_POOL_SIZE } : {}),
         ...(options.policy ? { policy: options.policy } : {}),
         ...stripUndefined(options.pool ?? {}),
         ...(ruleSize !== undefined ? { size: ruleSize } : {}),
@@ -330,8 +363,20 @@ export function resolvePoolOptions(
     };
 }
 
-export function resolveBackoff(options: SessionManagerOptions): ResolvedBackoff {
-    return { ...DEFAULT_BACKOFF, ...stripUndefined(options.proxyBackoff ?? {}) };
+function hasFixedUrls(pc: ProxyConfiguration): boolean {
+    const inner = pc as unknown as { proxyUrls?: unknown[]; tieredProxyUrls?: unknown[] };
+    return Boolean(inner.proxyUrls?.length || inner.tieredProxyUrls?.length);
+}
+
+/** The learner's options with `proxyBackoff` as its backoff schedule (the `learner.backoff` keys win). */
+export function resolveLearner(options: SessionManagerOptions): LearnerOptions {
+    const { blockedInRow: _ignored, targetErrorsInRow, ...schedule } = stripUndefined(options.proxyBackoff ?? {});
+    const backoff: DecayingBackoffOptions = { ...schedule, ...stripUndefined(options.learner?.backoff ?? {}) };
+    return {
+        ...options.learner,
+        backoff,
+        ...(options.learner?.targetErrorsInRow === undefined && targetErrorsInRow !== undefined ? { targetErrorsInRow } : {}),
+    };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

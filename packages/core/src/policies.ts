@@ -3,6 +3,7 @@
  * A policy never sees the pool: it gets a {@link Candidates} view of the pool's readiness index, so a pick costs
  * O(1) to O(number of proxies), never O(pool size).
  */
+import { chooseProxy } from './learner/choice.js';
 import type { ManagedSession } from './session.js';
 import type { ProxyCandidate } from './slot.js';
 
@@ -38,6 +39,11 @@ export interface Candidates {
      * `byScore`, only among the sessions whose proxy has the best score on this site (rounded to 0.001). O(proxies).
      */
     first(byScore: boolean): ManagedSession;
+    /**
+     * Of the sessions whose proxy scores at least `fraction` of the best score, the first in the pool's order: load
+     * spreads over the near-best proxies. O(proxies).
+     */
+    firstNear(fraction: number): ManagedSession;
 }
 
 export interface SessionPolicy {
@@ -48,6 +54,11 @@ export interface SessionPolicy {
     readonly byScore: boolean;
     /** With room in the pool: create a new session rather than reuse one (`hasCandidates`: one could be reused)? */
     preferNew(hasCandidates: boolean): boolean;
+    /**
+     * Grow only on demand: with no session ready, create one only on a usable proxy that has none of the pool's
+     * sessions yet (otherwise wait for the busy, cooling or paced ones).
+     */
+    readonly onDemand?: boolean;
     /** Picks one of `candidates` (never empty). */
     pickSession(candidates: Candidates, ctx: PolicyContext): ManagedSession;
     /** Picks the proxy of a new session among `proxies` (never empty, all usable). */
@@ -73,33 +84,35 @@ function minBy<T>(items: readonly T[], key: (t: T) => number): T {
 }
 
 /**
- * Default. Fills the pool first (like Crawlee), putting each new session on the proxy with the best record on this
- * site (global record as the prior), plus an exploration bonus for little-tried proxies and divided by the number of
- * sessions already on it, so load spreads in proportion to quality. Among existing sessions it prefers the best
- * proxy, least recently used first. With probability `explorationRate` it picks at random instead, so recovered
- * proxies get tried again.
+ * Default: learned. Grows on demand (no pre-fill: a new session only when none is ready and a usable proxy has none
+ * yet). Scores are Thompson draws from each proxy's faded posterior on the site (see `learner/health.ts`), drawn again
+ * whenever the proxy's record changes, so exploration needs no extra randomness. A new session goes to the proxy with
+ * the best draw per session already on it, the one used longest ago among the near-best; an existing session is the
+ * one handed out longest ago among those on near-best proxies. With `explorationRate` above 0 it also picks at random
+ * that often.
  */
 export const scoredPolicy: SessionPolicy = {
     name: 'scored',
     byScore: true,
     order: 'oldest-first',
-    preferNew: () => true,
+    onDemand: true,
+    preferNew: () => false,
     pickSession(candidates, ctx) {
-        if (candidates.size > 1 && ctx.random() < ctx.explorationRate) {
+        if (candidates.size > 1 && ctx.explorationRate > 0 && ctx.random() < ctx.explorationRate) {
             return candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size)));
         }
-        // Best proxy score first (rounded, so near-equal proxies tie); among ties, least recently handed out.
-        return candidates.first(true);
+        return candidates.firstNear(NEAR_BEST);
     },
     pickProxy(proxies, ctx) {
-        if (proxies.length > 1 && ctx.random() < ctx.explorationRate) return randomOf(proxies, ctx.random);
-        return minBy(proxies, (p) => {
-            const trials = ctx.proxyTrials(p.id);
-            const value = (ctx.proxyScore(p.id) + 0.3 / Math.sqrt(1 + trials)) / (1 + p.load);
-            return -value * 1e6 + p.lastPickedSeq * 1e-9;
-        });
+        if (proxies.length > 1 && ctx.explorationRate > 0 && ctx.random() < ctx.explorationRate) return randomOf(proxies, ctx.random);
+        const options = proxies.map((p) => ({ ...p, lastUsedSeq: p.lastPickedSeq }));
+        const id = chooseProxy(options, (pid) => ctx.proxyScore(pid), undefined, NEAR_BEST)!.id;
+        return proxies.find((p) => p.id === id)!;
     },
 };
+
+/** Scores within this fraction of the best count as near-best (load spreads over them). */
+const NEAR_BEST = 0.85;
 
 /** Any usable session, any usable proxy, uniformly at random (Crawlee's own behaviour). */
 export const randomPolicy: SessionPolicy = {

@@ -38,6 +38,8 @@ export class Pool {
     initFailureExplained = false;
     /** Set once `maxInitFailuresInRow` is reached: every later acquire fails with it. */
     initAbort: InitFailedError | undefined;
+    /** Set when the learner found the site's blocks site-wide for too long: every later acquire fails with it. */
+    stopReason: string | undefined;
     /** Sessions being created (their proxy URL is being fetched): they count toward the size. */
     pending = 0;
     /** @internal Whether the pool's size already accounts for the rule of its requests (false for restored pools). */

@@ -4,7 +4,8 @@
  */
 import type { ReportData, ReportPool, ReportProxy, ReportProxyHealth } from '@sessionpack/report';
 
-import type { ProxyAvailability, ProxyHealthModel } from './health-model.js';
+import type { ProxyAvailability } from './health-model.js';
+import type { LearnedHealth } from './learner/model.js';
 import type { ManagerStats } from './stats.js';
 import type { CrawlTimeline } from './timeline.js';
 import type { ProxyRef } from './types.js';
@@ -12,7 +13,7 @@ import type { ProxyRef } from './types.js';
 /** What {@link buildReportData} reads. */
 export interface ReportSources {
     stats: ManagerStats;
-    health: ProxyHealthModel;
+    health: LearnedHealth;
     /** The configured proxy of an id (for its `host:port`), if known. */
     proxyById(id: string): ProxyRef | undefined;
     timeline?: CrawlTimeline;
@@ -35,15 +36,21 @@ export function proxyAddress(proxy: ProxyRef): string | undefined {
     }
 }
 
+/** The learned pace's next allowed use, when it holds a proxy back. */
+function pacedUntil(src: ReportSources, proxyId: string, key: string): { pacedUntil?: number } {
+    const at = src.health.learner.readyAt(proxyId, key, src.now);
+    return at > src.now ? { pacedUntil: at } : {};
+}
+
 export function buildReportData(src: ReportSources): ReportData {
-    const health = src.health.toJSON();
+    const tallies = src.health.outcomeTallies();
     const keys = new Set([...Object.keys(src.stats.pools), ...(src.timeline?.keys() ?? [])]);
     const pools: ReportPool[] = [];
     for (const key of keys) {
         const stats = src.stats.pools[key];
         const proxies: ReportProxyHealth[] = [];
-        for (const [proxyId, h] of Object.entries(health)) {
-            const r = h.sites[key];
+        for (const [proxyId, bySite] of tallies) {
+            const r = bySite.get(key);
             if (!r) continue;
             const state: ProxyAvailability = src.health.availability(proxyId, key, src.now);
             const extra = src.proxyExtra?.(proxyId, key);
@@ -56,7 +63,7 @@ export function buildReportData(src: ReportSources): ReportData {
                 targetErrors: r.targetErrors,
                 backoffs: r.backoffs,
                 state,
-                ...(r.pacedUntil !== undefined ? { pacedUntil: r.pacedUntil } : {}),
+                ...(pacedUntil(src, proxyId, key)),
                 ...(extra ? { extra } : {}),
             });
         }
@@ -74,7 +81,7 @@ export function buildReportData(src: ReportSources): ReportData {
             proxies,
         });
     }
-    const proxies: ReportProxy[] = Object.keys(health).map((id) => {
+    const proxies: ReportProxy[] = [...tallies.keys()].map((id) => {
         const ref = src.proxyById(id);
         const address = ref ? proxyAddress(ref) : undefined;
         return address ? { id, address } : { id };

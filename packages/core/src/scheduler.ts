@@ -323,7 +323,11 @@ export class Scheduler implements Candidates {
                 const at = slot.wakeAt(now);
                 if (at !== undefined && at < wakeAt) wakeAt = at;
             }
-            if (proxies.length > 0) return { kind: 'create', proxyId: policy.pickProxy(proxies, this.ctx).id, evict };
+            // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
+            // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
+            // policy still prefers the least loaded).
+            const offer = policy.onDemand && this.host.occupancy() > 0 && this.heldBack() > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            if (offer.length > 0) return { kind: 'create', proxyId: policy.pickProxy(offer, this.ctx).id, evict };
             if (total === 0) {
                 const n = fixed.length;
                 allBanned = n > 0 && bannedCount === n && this.host.occupancy() === 0;
@@ -335,6 +339,13 @@ export class Scheduler implements Candidates {
         const top = this.cooling.top();
         if (top && top.availableAt < wakeAt) wakeAt = top.availableAt;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
+    }
+
+    /** Idle sessions that are not ready only because their proxy is paced or backed off (a scan: only before a create). */
+    private heldBack(): number {
+        let n = 0;
+        for (const slot of this.withReady) if (slot.openPos < 0) n += slot.ready.size;
+        return n;
     }
 
     /** Retires the idle sessions on a proxy banned for this pool (once per ban: they leave the index). */
@@ -376,6 +387,22 @@ export class Scheduler implements Candidates {
             if (rank < bestRank) continue;
             if (rank > bestRank || best === undefined || before(top, best)) best = top;
             bestRank = rank;
+        }
+        return best!;
+    }
+
+    firstNear(fraction: number): ManagedSession {
+        const before = this.host.policy.order === 'newest-first' ? newer : older;
+        const open = this.open;
+        const scores: number[] = [];
+        let top = -1;
+        for (let k = 0; k < open.size; k++) top = Math.max(top, (scores[k] = open.at(k).score()));
+        let best: ManagedSession | undefined;
+        for (let k = 0; k < open.size; k++) {
+            const slot = open.at(k);
+            if (scores[k]! < fraction * top) continue;
+            const candidate = slot.ready.top()!;
+            if (best === undefined || before(candidate, best)) best = candidate;
         }
         return best!;
     }

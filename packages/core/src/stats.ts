@@ -18,6 +18,7 @@ export const COUNTER_NAMES = [
     'session/created',
     'session/retired',
     'proxy/backoff',
+    'pool/paused',
 ] as const;
 
 export type CounterName = (typeof COUNTER_NAMES)[number];
@@ -28,8 +29,10 @@ export type Counters = Record<CounterName, number>;
 export type SessionCounts = Record<SessionStateName, number> & { inUse: number };
 
 export interface PoolStats {
-    /** Target size of the pool. */
+    /** Ceiling of the pool's size. */
     size: number;
+    /** The cap the learner found (sessions are retired after this many uses), when it found one. */
+    learnedCap?: number;
     counters: Counters;
     sessions: SessionCounts;
 }
@@ -111,7 +114,7 @@ export function buildStats(
     pools: ReadonlyMap<string, { readonly options: { size: number }; counts(): SessionCounts }>,
     counters: StatsCounters,
     health: { tracked: number; backoff: number; bannedOnSites: number },
-    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number },
+    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number; learnedCap?(key: string): number | undefined },
 ): ManagerStats {
     const out: ManagerStats['pools'] = {};
     const totals = { counters: emptyCounters(), sessions: emptySessionCounts() };
@@ -120,7 +123,8 @@ export function buildStats(
         const pool = pools.get(key);
         const c = counters.get(key);
         const sessions = pool ? pool.counts() : emptySessionCounts();
-        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), counters: c, sessions };
+        const cap = proxies.learnedCap?.(key);
+        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), ...(cap !== undefined ? { learnedCap: cap } : {}), counters: c, sessions };
         addCounters(totals.counters, c);
         addSessionCounts(totals.sessions, sessions);
     }

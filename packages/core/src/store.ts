@@ -4,7 +4,7 @@
  */
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
-import type { HealthRecord, PersistedHealth } from './health-model.js';
+import type { LearnedRecord, PersistedHealth } from './health-model.js';
 import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
@@ -108,9 +108,9 @@ export interface SharedSession {
 export interface SharedStateHost {
     now(): number;
     /** This manager's health record of a proxy on a pool key (`'*'`: everywhere), or undefined. */
-    healthRecord(proxyId: string, scope: string): HealthRecord | undefined;
+    healthRecord(proxyId: string, scope: string): LearnedRecord | undefined;
     /** Puts a merged record in place of this manager's (waiters on that proxy look again). */
-    mergeHealth(proxyId: string, scope: string, record: HealthRecord): void;
+    mergeHealth(proxyId: string, scope: string, record: LearnedRecord): void;
     /** A live session of this manager and its open uses here, or undefined. */
     session(pool: string, id: string): { state: SharedSession; inUse: number } | undefined;
     /** A session another worker created joins its pool here (dropped if its proxy is not configured here). */

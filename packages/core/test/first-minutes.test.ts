@@ -63,7 +63,7 @@ describe('saving', () => {
         await clock.advance(0);
         expect(store.saves).toHaveLength(2);
         const health = store.saves[1]!.state.health[s.identity.proxy!.id]!;
-        expect(health.global.backoffUntil).toBeGreaterThan(clock.now());
+        expect(health.global.backoff?.until).toBeGreaterThan(clock.now());
         expect(JSON.stringify(store.saves)).not.toContain(PASSWORDS[0]);
         await m.close();
     });

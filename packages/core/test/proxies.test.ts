@@ -1,7 +1,7 @@
 import { ProxyConfiguration } from '@crawlee/core';
 import { describe, expect, it } from 'vitest';
 
-import { DEFAULT_BACKOFF, ManualClock, ProxyHealth, Redactor, proxyIdOf, proxyRefOf } from '../src/index.js';
+import { LearnedHealth, ManualClock, Redactor, proxyIdOf, proxyRefOf } from '../src/index.js';
 import { ProxySource } from '../src/proxies.js';
 import { PROXIES, seeded } from './helpers.js';
 
@@ -52,112 +52,48 @@ describe('ProxySource', () => {
     });
 });
 
-describe('ProxyHealth', () => {
-    const make = (options = {}) => {
-        const clock = new ManualClock(0);
-        const health = new ProxyHealth({ ...DEFAULT_BACKOFF, jitter: 0, ...options }, clock, seeded(3));
-        return { clock, health };
+describe('LearnedHealth (the learner as the proxy-health model)', () => {
+    const make = () => {
+        const clock = new ManualClock(1_000_000);
+        return { clock, health: new LearnedHealth({}, clock, seeded(3), ['a', 'b']) };
     };
 
-    it('backs a failing proxy off exponentially, capped, everywhere', () => {
-        const { clock, health } = make({ baseMillis: 1000, maxMillis: 5000 });
-        const deadlines: number[] = [];
-        for (let i = 0; i < 5; i++) {
-            const change = health.record('p', 'a.test', 'proxy-failure');
-            expect(change.backoff?.scope).toBe('global');
-            deadlines.push(change.backoff!.untilMillis - clock.now());
-            expect(health.availability('p', 'a.test')).toBe('backoff');
-            expect(health.availability('p', 'b.test')).toBe('backoff');
-            // A failure reported during the backoff (a use that started before it) does not extend it.
-            expect(health.record('p', 'a.test', 'proxy-failure').backoff).toBeUndefined();
-            clock.set(health.usableAt('p', 'a.test')!);
-            expect(health.availability('p', 'a.test')).toBe('usable');
-            health.onHandOut('p', 'a.test'); // the probe
-            expect(health.availability('p', 'a.test')).toBe('probing');
-            expect(health.availability('p', 'b.test')).toBe('probing');
-        }
-        expect(deadlines).toEqual([1000, 2000, 4000, 5000, 5000]);
-        // A successful probe clears everything.
-        health.record('p', 'a.test', 'success');
-        expect(health.availability('p', 'b.test')).toBe('usable');
-        expect(health.record('p', 'a.test', 'proxy-failure').backoff!.untilMillis - clock.now()).toBe(1000);
-    });
-
-    it('applies jitter within bounds', () => {
-        const clock = new ManualClock(0);
-        const health = new ProxyHealth({ ...DEFAULT_BACKOFF, baseMillis: 10_000, jitter: 0.5 }, clock, seeded(9));
-        const seen = new Set<number>();
-        for (let i = 0; i < 20; i++) {
-            const d = health.record(`p${i}`, 's', 'proxy-failure').backoff!.untilMillis;
-            expect(d).toBeGreaterThanOrEqual(5_000);
-            expect(d).toBeLessThanOrEqual(15_000);
-            seen.add(d);
-        }
-        expect(seen.size).toBeGreaterThan(10);
-    });
-
-    it('counts blocked outcomes per site: backoff after N in a row, ban after repeated backoffs', () => {
-        const { clock, health } = make({ baseMillis: 1000, blockedInRow: 2, banAfterBackoffs: 3 });
-        health.record('p', 'a.test', 'blocked');
-        expect(health.availability('p', 'a.test')).toBe('usable');
-        expect(health.record('p', 'a.test', 'blocked').backoff?.scope).toBe('site');
-        expect(health.availability('p', 'a.test')).toBe('backoff');
-        expect(health.availability('p', 'b.test')).toBe('usable');
-        clock.set(health.usableAt('p', 'a.test')!);
-        health.onHandOut('p', 'a.test');
-        // A blocked probe backs off again at once.
-        expect(health.record('p', 'a.test', 'blocked').backoff?.scope).toBe('site');
-        clock.set(health.usableAt('p', 'a.test')!);
-        health.onHandOut('p', 'a.test');
-        expect(health.record('p', 'a.test', 'blocked').banned).toBe(true);
-        expect(health.availability('p', 'a.test')).toBe('banned');
-        expect(health.usableAt('p', 'a.test')).toBeUndefined();
-        expect(health.summarize(['p'], 'a.test')).toMatchObject({ total: 1, banned: 1, backoff: 0 });
-    });
-
-    it('a success resets the blocked streak', () => {
-        const { health } = make({ blockedInRow: 2 });
-        health.record('p', 's', 'blocked');
-        health.record('p', 's', 'success');
-        expect(health.record('p', 's', 'blocked').backoff).toBeUndefined();
-    });
-
-    it('rate limits pace the proxy on that site without backing it off', () => {
+    it('backs a failing proxy off everywhere, then probes it with one use', async () => {
         const { clock, health } = make();
-        health.record('p', 's', 'rate-limited', 30_000);
-        expect(health.availability('p', 's')).toBe('usable');
-        expect(health.pacedUntil('p', 's')).toBe(clock.now() + 30_000);
-        expect(health.pacedUntil('p', 'other')).toBe(0);
+        const change = health.record('a', 'shop.test', 'proxy-failure');
+        expect(change.backoff?.scope).toBe('global');
+        expect(health.availability('a', 'other.test')).toBe('backoff');
+        await clock.advance(change.backoff!.untilMillis - clock.now());
+        expect(health.availability('a', 'shop.test')).toBe('usable');
+        health.onHandOut('a', 'shop.test');
+        expect(health.availability('a', 'shop.test')).toBe('probing');
+        health.record('a', 'shop.test', 'success');
+        expect(health.availability('a', 'shop.test')).toBe('usable');
     });
 
-    it('repeated target errors count as a failure for the site', () => {
-        const { health } = make({ targetErrorsInRow: 2, blockedInRow: 1 });
-        health.record('p', 's', 'target-error');
-        expect(health.record('p', 's', 'target-error').backoff?.scope).toBe('site');
-    });
-
-    it('scores by site record with the global record as prior', () => {
-        const { health } = make();
-        for (let i = 0; i < 10; i++) health.record('good', 'other.test', 'success');
-        for (let i = 0; i < 10; i++) health.record('bad', 'other.test', 'blocked');
-        // Never seen on a.test: the prior decides.
-        expect(health.score('good', 'a.test')).toBeGreaterThan(health.score('fresh', 'a.test'));
-        expect(health.score('fresh', 'a.test')).toBeGreaterThan(health.score('bad', 'a.test'));
-        // The site record dominates once there is one.
-        for (let i = 0; i < 10; i++) health.record('bad', 'a.test', 'success');
-        for (let i = 0; i < 10; i++) health.record('good', 'a.test', 'blocked');
-        expect(health.score('bad', 'a.test')).toBeGreaterThan(health.score('good', 'a.test'));
-    });
-
-    it('round-trips through toJSON/restore with deadlines kept', () => {
+    it('a fresh session blocked backs its proxy off on that site only; a rate limit paces it without a backoff', () => {
         const { clock, health } = make();
-        health.record('p', 's', 'proxy-failure');
-        health.record('q', 's', 'blocked');
-        const json = JSON.parse(JSON.stringify(health.toJSON()));
-        const other = new ProxyHealth({ ...DEFAULT_BACKOFF }, clock, seeded(1));
-        other.restore(json);
-        expect(other.toJSON()).toEqual(health.toJSON());
-        expect(other.availability('p', 's')).toBe('backoff');
-        expect(other.usableAt('p', 's')).toBe(health.usableAt('p', 's'));
+        expect(health.record('a', 'shop.test', 'blocked', 0, { sessionId: 's1', goodUses: 0 }).blame).toBe('proxy');
+        expect(health.availability('a', 'shop.test')).toBe('backoff');
+        expect(health.availability('a', 'news.test')).toBe('usable');
+        health.record('b', 'shop.test', 'rate-limited', 3000, { sessionId: 's2', goodUses: 4 });
+        expect(health.availability('b', 'shop.test')).toBe('usable');
+        expect(health.handle('b', 'shop.test').pacedUntil()).toBe(clock.now() + 3000);
+    });
+
+    it('round-trips through toJSON/restore with deadlines kept, by proxy id only; old records carry nothing', () => {
+        const { clock, health } = make();
+        health.record('a', 'shop.test', 'blocked', 0, { goodUses: 0 });
+        health.record('b', 'shop.test', 'success');
+        const data = JSON.parse(JSON.stringify(health.toJSON()));
+        expect(Object.keys(data).sort()).toEqual(['a', 'b']);
+        expect(data.a.sites['shop.test'].backoff.until).toBeGreaterThan(clock.now());
+        const copy = new LearnedHealth({}, clock, seeded(4), ['a', 'b']);
+        expect(copy.restore(data)).toEqual([]);
+        expect(copy.availability('a', 'shop.test')).toBe('backoff');
+        expect(copy.availability('b', 'shop.test')).toBe('usable');
+        const old = new LearnedHealth({}, clock, seeded(5), ['a']);
+        old.restore({ a: { global: { successes: 3 } as never, sites: { 'shop.test': { banned: true, blocked: 9 } as never } } });
+        expect(old.availability('a', 'shop.test')).toBe('usable');
     });
 });

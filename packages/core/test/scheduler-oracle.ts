@@ -3,7 +3,7 @@
  * (one pass over every session of the pool on every acquire), without its side effects. It answers what a pool
  * should do now: hand out which session, create one on which proxy, or wait.
  */
-import type { ManagedSession, Pool, ProxyHealth } from '../src/index.js';
+import type { LearnedHealth, ManagedSession, Pool } from '../src/index.js';
 import { DIRECT_PROXY_ID } from '../src/index.js';
 
 export type OracleDecision =
@@ -18,7 +18,7 @@ const pid = (s: ManagedSession) => s.identity.proxy?.id ?? DIRECT_PROXY_ID;
  * without exploration); for random picks it is undefined and `candidates` is the set to pick uniformly from.
  * `fixedProxies` are the configured proxy ids in order (undefined: dynamic).
  */
-export function oracleDecide(pool: Pool, health: ProxyHealth, now: number, fixedProxies: readonly string[] | undefined): OracleDecision {
+export function oracleDecide(pool: Pool, health: LearnedHealth, now: number, fixedProxies: readonly string[] | undefined): OracleDecision {
     const o = pool.options;
     const key = pool.key;
     const candidates: ManagedSession[] = [];
@@ -32,7 +32,7 @@ export function oracleDecide(pool: Pool, health: ProxyHealth, now: number, fixed
         if (s.inUse >= o.maxConcurrentUses) continue;
         const a = health.availability(pid(s), key, now);
         if (a === 'banned' || a === 'probing') continue;
-        const readyAt = Math.max(s.availableAt, health.pacedUntil(pid(s), key));
+        const readyAt = Math.max(s.availableAt, health.learner.readyAt(pid(s), key, now));
         if (a === 'backoff') {
             // The index only evicts idle sessions that are not cooling down (a deliberate difference: see README).
             if (s.inUse === 0 && s.availableAt <= now) evictable = true;
@@ -58,18 +58,14 @@ export function oracleDecide(pool: Pool, health: ProxyHealth, now: number, fixed
     const policy = pool.policy;
     if ((hasRoom || evictable) && (candidates.length === 0 || policy.preferNew(candidates.length > 0))) {
         if (!fixedProxies) return { kind: 'create', proxyId: undefined, evicts: !hasRoom };
-        const usable = fixedProxies.filter((id) => health.availability(id, key, now) === 'usable' && health.pacedUntil(id, key) <= now);
+        const usable = fixedProxies.filter((id) => health.availability(id, key, now) === 'usable' && health.learner.readyAt(id, key, now) <= now);
         if (usable.length > 0) {
             let best: string | undefined;
-            if (policy.name === 'round-robin' || policy.name === 'use-until-failure' || (policy.name === 'scored' && o.explorationRate === 0)) {
+            // The learner's scored policy draws its scores (Thompson): only the turn-taking policies are predictable.
+            if (policy.name === 'round-robin' || policy.name === 'use-until-failure') {
                 let bestKey = Infinity;
                 for (const id of usable) {
-                    const slot = pool.scheduler.slot(id);
-                    const load = staying.filter((s) => pid(s) === id).length;
-                    const k =
-                        policy.name === 'scored'
-                            ? -((health.score(id, key) + 0.3 / Math.sqrt(1 + health.trials(id, key))) / (1 + load)) * 1e6 + slot.lastPickedSeq * 1e-9
-                            : slot.lastPickedSeq;
+                    const k = pool.scheduler.slot(id).lastPickedSeq;
                     if (k < bestKey) {
                         bestKey = k;
                         best = id;
@@ -84,15 +80,5 @@ export function oracleDecide(pool: Pool, health: ProxyHealth, now: number, fixed
     const older = (a: ManagedSession, b: ManagedSession) => a.handOutSeq < b.handOutSeq;
     if (policy.name === 'round-robin') pick = candidates.reduce((b, s) => (older(s, b) ? s : b));
     else if (policy.name === 'use-until-failure') pick = candidates.reduce((b, s) => (s.handOutSeq > b.handOutSeq ? s : b));
-    else if (policy.name === 'scored' && o.explorationRate === 0) {
-        let bestScore = -1;
-        for (const s of candidates) {
-            const score = Math.round(health.score(pid(s), key) * 1000);
-            if (score > bestScore || (score === bestScore && older(s, pick!))) {
-                pick = s;
-                bestScore = score;
-            }
-        }
-    }
     return { kind: 'session', candidates, pick };
 }

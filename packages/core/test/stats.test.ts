@@ -23,7 +23,9 @@ describe('stats', () => {
             statsIntervalSecs: 0,
             clock,
             log: capturingLog().log,
-            proxyUrls: PROXIES,
+            // Changed on purpose (issue 11): blocked and check-failed back their proxy off at once (fresh sessions), so
+            // the seven outcomes need more than three proxies to find a usable one each time.
+            proxyUrls: [...PROXIES, 'http://127.0.0.21:8011', 'http://127.0.0.22:8012', 'http://127.0.0.23:8013'],
             pool: { minDelayBetweenUsesMillis: 1000 },
             rules: [{ match: 'https://b.test/**', init: () => {} }],
         });
@@ -36,15 +38,15 @@ describe('stats', () => {
         expect(Object.keys(a.counters).sort()).toEqual([...COUNTER_NAMES].sort());
         for (const type of outcomes) expect(a.counters[`use/${type}`]).toBe(1);
         expect(a.counters['session/retired']).toBe(3);
-        expect(a.counters['proxy/backoff']).toBe(1);
+        expect(a.counters['proxy/backoff']).toBe(3);
         expect(a.counters['session/created']).toBe(a.sessions.ready + a.sessions.cooling + a.sessions.retired);
         expect(a.sessions.retired).toBe(3);
-        expect(a.size).toBe(20);
+        expect(a.size).toBe(100);
         const b = st.pools['b.test']!;
         expect(b.counters['init/passed']).toBe(1);
         expect(b.sessions).toMatchObject({ ready: 1, inUse: 1 });
         expect(st.totals.counters['session/created']).toBe(a.counters['session/created'] + 1);
-        expect(st.proxies).toMatchObject({ configured: 3, backoff: 1 });
+        expect(st.proxies).toMatchObject({ configured: 6, backoff: 3 });
         m.report(held, { type: 'ok' });
         await m.close();
     });

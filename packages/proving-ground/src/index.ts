@@ -6,6 +6,7 @@ export type {
     DeadProxiesOptions,
     DeadProxyMode,
     DriftOptions,
+    GatewayOptions,
     IdentityOptions,
     IpBanOptions,
     ProvingGroundClock,
@@ -18,8 +19,9 @@ export type {
     SiteOptions,
 } from './options.js';
 export { scenarios, getScenario, applyScenario, mergeOptions, type Scenario, type ScenarioName } from './scenarios.js';
-export type { Counters, GroundTruth, ProxyCounters, RefusalReason, RequestLogEntry, ResponseKind } from './stats.js';
+export type { Counters, GatewayCounters, GroundTruth, ProxyCounters, RefusalReason, RequestLogEntry, ResponseKind } from './stats.js';
 export { farmAddress, NON_LOOPBACK_STATUS, type ProxyInfo } from './farm.js';
+export { exitIndexOf, gatewayAddress, sessionIdOf, type Gateway, type GatewayExit } from './gateway.js';
 export { isAllowedTarget, isTestHost, testDnsLookup, SITE_ADDRESS } from './loopback.js';
 export { ProvingGroundOptionsError, validateOptions } from './validate.js';
 export { SESSION_COOKIE } from './defenses/sessions.js';

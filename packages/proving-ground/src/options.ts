@@ -176,6 +176,20 @@ export interface SiteOptions {
     drift?: DriftOptions;
 }
 
+/** A residential-style gateway next to the farm (see `pg.gateway`). */
+export interface GatewayOptions {
+    /** Exit IPs behind the gateway (`127.1.S.H`); session ids are hashed onto them, so many ids share one exit. @default 20 */
+    exits?: number;
+    /** Exits per subnet `127.1.S`. @default 10 */
+    subnetSize?: number;
+    /** Fraction of the exits (picked by seed) banned by the site from the start. @default 0 */
+    bannedFraction?: number;
+    /** Password the gateway requires (any username carrying `session-<id>` is accepted). @default undefined (none) */
+    password?: string;
+    /** Port of the gateway. @default 0 (a free port) */
+    port?: number;
+}
+
 /** Where the site reads the time. Core's `ManualClock` fits, as does any object with `now()`. */
 export interface ProvingGroundClock {
     /** Milliseconds since the epoch, like `Date.now()`. */
@@ -197,6 +211,8 @@ export interface ProvingGroundOptions {
     proxies?: ProxyFarmOptions;
     /** The site and its defenses. */
     site?: SiteOptions;
+    /** A residential-style gateway: one proxy URL, the exit IP chosen by the session id in the username. @default undefined (none) */
+    gateway?: GatewayOptions;
     /** How many entries the request log keeps (the oldest are dropped). @default 100000 */
     maxLogEntries?: number;
     /**
@@ -212,6 +228,7 @@ export interface ResolvedOptions {
     exposeDirect: boolean;
     maxLogEntries: number;
     proxies: Required<Omit<ProxyFarmOptions, 'auth' | 'dead'>> & { auth?: ProxyAuthOptions; dead: Required<DeadProxiesOptions> };
+    gateway?: Required<Omit<GatewayOptions, 'password'>> & { password?: string };
     site: Required<Pick<SiteOptions, 'host' | 'port' | 'categories' | 'productsPerCategory' | 'locations' | 'latencyMs' | 'challengeStyle' | 'sessionRequired' | 'csrf'>> &
         Pick<SiteOptions, 'bans' | 'rateLimits' | 'usageCap' | 'challenges' | 'identity' | 'drift'>;
 }
@@ -221,6 +238,7 @@ export const DEFAULT_PROXY_COUNT = 10;
 export const DEFAULT_SUBNET_SIZE = 10;
 export const DEFAULT_TUNNEL_ERROR_STATUS = 599;
 export const DEFAULT_PENALTY_MS = 2000;
+export const DEFAULT_GATEWAY_EXITS = 20;
 export const DEFAULT_MAX_LOG_ENTRIES = 100_000;
 export const DEFAULT_LOCATIONS = ['US', 'DE', 'GB', 'JP'];
 
@@ -243,6 +261,17 @@ export function resolveOptions(options: ProvingGroundOptions): ResolvedOptions {
                 status: proxies.dead?.status ?? DEFAULT_TUNNEL_ERROR_STATUS,
             },
         },
+        ...(options.gateway
+            ? {
+                  gateway: {
+                      exits: options.gateway.exits ?? DEFAULT_GATEWAY_EXITS,
+                      subnetSize: options.gateway.subnetSize ?? DEFAULT_SUBNET_SIZE,
+                      bannedFraction: options.gateway.bannedFraction ?? 0,
+                      port: options.gateway.port ?? 0,
+                      ...(options.gateway.password !== undefined ? { password: options.gateway.password } : {}),
+                  },
+              }
+            : {}),
         site: {
             host: (site.host ?? 'shop.test').toLowerCase(),
             port: site.port ?? 0,

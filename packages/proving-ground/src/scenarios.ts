@@ -84,6 +84,25 @@ export const scenarios = {
     drift: scenario('drift', 'Drift: good IPs get banned after ~50 requests, banned ones recover after ~5 s.', {
         site: { bans: { fraction: 0.3 }, drift: { banAfterRequests: 50, recoverAfterMs: 5_000, jitter: 0.3 } },
     }),
+
+    /**
+     * What wastes requests even for a careful crawler: 40 proxies in 4 subnets (one banned whole, a quarter of the
+     * rest banned too), drift (a good IP burns after ~40 requests, a banned one recovers ~8 s later), a captcha after
+     * 25 pages per session cookie, 3 requests/s per IP (429 + Retry-After 2 s), and a residential-style gateway with
+     * 20 exits (a quarter banned) that the same defenses apply to. 1,000 product pages.
+     */
+    hard: scenario('hard', 'Hard: subnet bans, drift (burn after ~40 requests, recover after ~8 s), captcha after 25 pages per session, 3 requests/s per IP, a gateway.', {
+        proxies: { count: 40, subnetSize: 10 },
+        gateway: { exits: 20, bannedFraction: 0.25 },
+        site: {
+            categories: 25,
+            productsPerCategory: 40,
+            bans: { subnets: 1, fraction: 0.4, response: ['forbidden', 'challenge', 'captcha'] },
+            rateLimits: { perIp: { requests: 3, windowMs: 1_000, penaltyMs: 2_000 } },
+            usageCap: 25,
+            drift: { banAfterRequests: 40, recoverAfterMs: 8_000, jitter: 0.25 },
+        },
+    }),
 } satisfies Record<string, Scenario>;
 
 /** Names of the built-in scenarios. */

@@ -43,6 +43,7 @@ export type ResponseKind =
  * - `identity`: the session is flagged for an inconsistent user agent and `identity.block` is on
  * - `usage-cap`: the session used up `usageCap` pages
  * - `csrf`: missing or wrong CSRF token
+ * - `outage`: the site answers everyone with 403 for a while ({@link ProvingGround.startOutage})
  */
 export type RefusalReason =
     | 'ip-ban'
@@ -52,7 +53,8 @@ export type RefusalReason =
     | 'no-session'
     | 'identity'
     | 'usage-cap'
-    | 'csrf';
+    | 'csrf'
+    | 'outage';
 
 /** Counters kept per IP, per session, per host and in total. */
 export interface Counters {
@@ -131,8 +133,29 @@ export interface ProxyCounters {
     authFailures: number;
 }
 
+/* Counters of the residential-style gateway (see gateway.ts). */
+/** What the gateway saw. */
+export interface GatewayCounters {
+    /** TCP connections accepted. */
+    connections: number;
+    /** Proxy requests (one per CONNECT tunnel or forwarded HTTP request). */
+    requests: number;
+    /** Requests without a `session-<id>` in the username (sent through a random exit). */
+    withoutSession: number;
+    /** Requests answered 407 (wrong password when one is configured). */
+    authFailures: number;
+    /** Requests refused (targets outside loopback). */
+    refused: number;
+    /** Proxy requests per session id. */
+    bySessionId: Record<string, number>;
+    /** Proxy requests per exit index. */
+    byExit: Record<string, number>;
+}
+
 /** Everything {@link ProvingGround.stats} returns (a snapshot; later traffic does not change it). */
 export interface GroundTruth {
+    /** What the residential-style gateway saw, when one is configured (its exits' traffic is in `byIp` as well). */
+    gateway?: GatewayCounters;
     /** Counters per client IP. */
     byIp: Record<string, Counters>;
     /** Counters per session id (cookie value). */

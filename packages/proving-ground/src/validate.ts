@@ -29,6 +29,13 @@ const optionsShape = ow.object.exactShape({
         }),
         basePort: ow.optional.number.integer.inRange(0, 65535),
     }),
+    gateway: ow.optional.object.exactShape({
+        exits: ow.optional.number.integer.inRange(1, 2440),
+        subnetSize: ow.optional.number.integer.inRange(1, 244),
+        bannedFraction: ow.optional.number.inRange(0, 1),
+        password: ow.optional.string,
+        port: ow.optional.number.integer.inRange(0, 65535),
+    }),
     site: ow.optional.object.exactShape({
         host: ow.optional.string.matches(/^[a-z0-9-]+(\.[a-z0-9-]+)*\.test$/i),
         port: ow.optional.number.integer.inRange(0, 65535),
@@ -95,6 +102,9 @@ export function validateOptions(options: unknown): asserts options is ProvingGro
     const basePort = o.proxies?.basePort ?? 0;
     if (basePort > 0 && basePort + count - 1 > 65535) {
         fail(`options.proxies.basePort ${basePort} + options.proxies.count ${count} runs past port 65535`);
+    }
+    if (o.gateway && Math.ceil((o.gateway.exits ?? 20) / (o.gateway.subnetSize ?? 10)) > 254) {
+        fail('options.gateway.exits / options.gateway.subnetSize needs more than 254 subnets of 127.1.1-254.x');
     }
     const bannedSubnets = o.site?.bans?.subnets;
     if (typeof bannedSubnets === 'number' && bannedSubnets > subnetCount) {

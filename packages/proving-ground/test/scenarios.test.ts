@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSRF_HEADER, scenarios, startProvingGround, type ProvingGround } from '../src/index.js';
-import { Client } from './helpers/client.js';
+import { Client, request } from './helpers/client.js';
 
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
@@ -68,6 +68,62 @@ describe('realistic scenario', () => {
         const stats = pg.stats();
         expect(stats.totals.requests).toBe(2);
         expect(stats.totals.challenges).toBeGreaterThanOrEqual(1);
+    });
+});
+
+describe('hard scenario', () => {
+    let pg: ProvingGround;
+
+    beforeAll(async () => {
+        pg = await startProvingGround({ scenario: 'hard', seed: 1 });
+    });
+    afterAll(() => pg.close());
+
+    it('bans a whole subnet and more, and a quarter of the gateway exits', () => {
+        expect(pg.proxies).toHaveLength(40);
+        expect(pg.proxies.filter((p) => p.banned)).toHaveLength(16);
+        const subnets = [...new Set(pg.proxies.map((p) => p.subnet))];
+        expect(subnets.filter((s) => pg.proxies.filter((p) => p.subnet === s).every((p) => p.banned))).toHaveLength(1);
+        expect(pg.gateway!.exits).toHaveLength(20);
+        expect(pg.gateway!.exits.filter((e) => e.banned)).toHaveLength(5);
+    });
+
+    it('limits each IP to 3 requests per second with Retry-After, and burns an IP after ~40 requests', async () => {
+        pg.reset();
+        const proxy = pg.proxies.find((p) => !p.banned)!;
+        const kinds: string[] = [];
+        let retryAfter: string | string[] | undefined;
+        const get = (i: number) => request(`${pg.siteUrl}/product/${i + 1}`, proxy.url, { headers: { 'user-agent': CHROME } });
+        // The first four at once, so they fall into one 1 s window however loaded the machine is.
+        const burst = await Promise.all([0, 1, 2, 3].map(get));
+        expect(burst.map((r) => r.status).sort()).toEqual([200, 200, 200, 429]);
+        retryAfter = burst.find((r) => r.status === 429)!.headers['retry-after'];
+        for (let i = 4; i < 60; i++) await get(i);
+        for (const e of pg.stats().requests) kinds.push(e.kind);
+        expect(kinds.slice(0, 4).sort()).toEqual(['page', 'page', 'page', 'rate-limited']);
+        expect(retryAfter).toBe('2');
+        const firstBan = pg.stats().requests.findIndex((e) => e.reason === 'ip-ban');
+        expect(firstBan).toBeGreaterThanOrEqual(30);
+        expect(firstBan).toBeLessThanOrEqual(50);
+        expect(pg.proxies[proxy.index]!.banned).toBe(true);
+    });
+
+    it('gives a session cookie 25 pages, then only captchas', async () => {
+        pg.reset();
+        const good = pg.proxies.filter((p) => !p.banned);
+        const first = await request(`${pg.siteUrl}/`, good[0]!.url, { headers: { 'user-agent': CHROME } });
+        const cookie = String(first.headers['set-cookie']).split(';')[0]!;
+        // Spread over many IPs so the per-IP limit (3/s) does not interfere: 2 more pages on the first, 3 on the others.
+        let sent = 1;
+        for (const p of good) {
+            for (let k = p === good[0] ? 1 : 0; k < 3 && sent < 26; k++, sent++) {
+                await request(`${pg.siteUrl}/product/${sent}`, p.url, { headers: { 'user-agent': CHROME, cookie } });
+            }
+        }
+        const log = pg.stats().requests;
+        expect(log).toHaveLength(26);
+        expect(log.slice(0, 25).every((e) => e.kind === 'page')).toBe(true);
+        expect(log[25]).toMatchObject({ kind: 'captcha', reason: 'usage-cap' });
     });
 });
 

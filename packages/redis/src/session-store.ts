@@ -6,7 +6,7 @@
  * Merging keeps what this worker has not pushed yet: for each record it remembers the base it diffed against last; a
  * pulled record R becomes R + (local - base) locally, and R becomes the new base.
  */
-import type { HealthRecord, JsonObject, PersistedHealth, PersistedSession, PersistedState, SharedStateHost, StateChanges } from '@sessionpack/core';
+import type { JsonObject, LearnedRecord, PersistedHealth, PersistedSession, PersistedState, SharedStateHost, StateChanges } from '@sessionpack/core';
 
 import { healthDelta, healthRecordOf } from './health-mapping.js';
 import { applyDelta, emptyRecord } from './record.js';
@@ -24,7 +24,7 @@ function resolve<T>(ref: number | T | undefined, table: readonly T[] | undefined
 /** The SessionStore on a {@link RedisSharedState}. */
 export class RedisSessionStore {
     private host: SharedStateHost | undefined;
-    private readonly baseHealth = new Map<string, HealthRecord>();
+    private readonly baseHealth = new Map<string, LearnedRecord>();
     private readonly baseSession = new Map<string, SessionFields>();
     /** Sessions other workers hold uses of (re-checked on every sync: their leases may run out without a notice). */
     private readonly heldElsewhere = new Map<string, { pool: string; id: string }>();

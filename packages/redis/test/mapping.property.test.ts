@@ -1,8 +1,9 @@
 /**
- * Core's own proxy health (real ProxyHealth, random outcomes) pushed as deltas by one worker comes out identical at
- * another worker; sessions round-trip with their identity by reference, and counters from two workers add up.
+ * Core's own proxy health (the real learner, LearnedHealth, random outcomes) pushed as deltas by one worker comes out
+ * identical at another worker, and merges back into a LearnedHealth unchanged; sessions round-trip with their identity
+ * by reference, and counters from two workers add up.
  */
-import { DEFAULT_BACKOFF, ManualClock, ProxyHealth, type HealthRecord, type OutcomeEffect } from '@sessionpack/core';
+import { LearnedHealth, ManualClock, type LearnedRecord, type OutcomeEffect } from '@sessionpack/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -21,15 +22,6 @@ afterAll(async () => {
 
 const EFFECTS: OutcomeEffect[] = ['success', 'blocked', 'proxy-failure', 'rate-limited', 'target-error', 'neutral'];
 
-/** Drops deadlines that are over: they hold nothing back, and a success deletes them locally only after they pass. */
-function live(r: Readonly<HealthRecord>, now: number): HealthRecord {
-    const out = { ...r } as HealthRecord;
-    if ((out.backoffUntil ?? 0) <= now) delete out.backoffUntil;
-    if ((out.pacedUntil ?? 0) <= now) delete out.pacedUntil;
-    if (!out.probing) delete out.probing;
-    if (!out.banned) delete out.banned;
-    return out;
-}
 
 it("a worker's health, pushed as deltas, is what another worker pulls", { timeout: 120_000 }, async () => {
     const clock = new ManualClock();
@@ -47,8 +39,8 @@ it("a worker's health, pushed as deltas, is what another worker pulls", { timeou
                 run++;
                 const proxy = `proxy_${run}`;
                 let x = seed;
-                const health = new ProxyHealth(DEFAULT_BACKOFF, clock, () => ((x = (x * 16807) % 2147483647) / 2147483647));
-                const pushed = new Map<string, HealthRecord>();
+                const health = new LearnedHealth({}, clock, () => ((x = (x * 16807) % 2147483647) / 2147483647));
+                const pushed = new Map<string, LearnedRecord>();
                 const push = () => {
                     const e = health.toJSON()[proxy];
                     if (!e) return;
@@ -60,7 +52,7 @@ it("a worker's health, pushed as deltas, is what another worker pulls", { timeou
                 for (const s of steps) {
                     await clock.advance(s.dt);
                     health.onHandOut(proxy, 'shop.test');
-                    health.record(proxy, 'shop.test', s.effect, s.retryAfter);
+                    health.record(proxy, 'shop.test', s.effect, s.retryAfter, { sessionId: `s${run}`, goodUses: 0 });
                     if (s.sync) {
                         push();
                         await a.sync();
@@ -70,8 +62,16 @@ it("a worker's health, pushed as deltas, is what another worker pulls", { timeou
                 await a.sync();
                 await b.sync();
                 const now = clock.now();
-                expect(healthRecordOf(b.health(proxy, '*'), now)).toEqual(live(health.global(proxy), now));
-                expect(healthRecordOf(b.health(proxy, 'shop.test'), now)).toEqual(live(health.site(proxy, 'shop.test'), now));
+                const seen = { '*': health.recordOf(proxy, '*') ?? {}, 'shop.test': health.recordOf(proxy, 'shop.test') ?? {} };
+                expect(healthRecordOf(b.health(proxy, '*'), now)).toEqual(seen['*']);
+                expect(healthRecordOf(b.health(proxy, 'shop.test'), now)).toEqual(seen['shop.test']);
+                // Merged into another worker's learner, the record reads back the same.
+                const other = new LearnedHealth({}, clock, () => 0.5);
+                for (const scope of ['*', 'shop.test'] as const) {
+                    other.merge(proxy, scope, healthRecordOf(b.health(proxy, scope), now));
+                    expect(other.recordOf(proxy, scope) ?? {}).toEqual(seen[scope]);
+                }
+                expect(other.availability(proxy, 'shop.test', now)).toBe(health.availability(proxy, 'shop.test', now));
             },
         ),
         { seed: 4242, numRuns: 40 },

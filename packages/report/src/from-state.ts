@@ -13,17 +13,22 @@ const numbers = (v: unknown): Record<string, number> =>
     isObj(v) ? Object.fromEntries(Object.entries(v).filter(([, x]) => typeof x === 'number')) as Record<string, number> : {};
 
 function healthRow(proxyId: string, r: Obj, now: number): ReportProxyHealth {
-    const state = r.banned ? 'banned' : num(r.backoffUntil) > now ? 'backoff' : r.probing ? 'probing' : 'usable';
+    // The learner's records (core's default) keep faded counts (`ok`, `bad`), a backoff and a pace instead of totals.
+    const backoff = isObj(r.backoff) ? r.backoff : undefined;
+    const pace = isObj(r.pace) ? r.pace : undefined;
+    const backoffUntil = backoff ? num(backoff.until) : num(r.backoffUntil);
+    const state = r.banned ? 'banned' : backoffUntil > now ? 'backoff' : r.probing ? 'probing' : 'usable';
+    const pacedUntil = typeof r.pacedUntil === 'number' ? r.pacedUntil : pace && typeof pace.pausedUntil === 'number' ? pace.pausedUntil : undefined;
     return {
         proxyId,
-        successes: num(r.successes),
-        blocked: num(r.blocked),
+        successes: 'ok' in r ? Math.round(num(r.ok)) : num(r.successes),
+        blocked: 'bad' in r ? Math.round(num(r.bad)) : num(r.blocked),
         proxyFailures: num(r.proxyFailures),
         rateLimited: num(r.rateLimited),
         targetErrors: num(r.targetErrors),
-        backoffs: num(r.backoffs),
+        backoffs: backoff ? num(backoff.level) : num(r.backoffs),
         state,
-        ...(typeof r.pacedUntil === 'number' ? { pacedUntil: r.pacedUntil } : {}),
+        ...(pacedUntil !== undefined ? { pacedUntil } : {}),
     };
 }
 

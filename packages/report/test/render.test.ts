@@ -91,6 +91,15 @@ describe('stored state', () => {
             }),
         ]);
         expect(d.notes?.[0]).toMatch(/no time series/);
+        // The learner's records (core's default): faded counts, a backoff with its deadline, a pace.
+        const learned = reportDataFromState(
+            { pools: { 'shop.test': {} }, health: { p2: { global: {}, sites: { 'shop.test': { ok: 4.4, bad: 1.2, at: 0, backoff: { level: 2, until: 50 }, pace: { rate: 1, pausedUntil: 70 } } } } } },
+            undefined,
+            10,
+        );
+        expect(learned.pools[0]!.proxies).toEqual([
+            { proxyId: 'p2', successes: 4, blocked: 1, proxyFailures: 0, rateLimited: 0, targetErrors: 0, backoffs: 2, state: 'backoff', pacedUntil: 70 },
+        ]);
         expect(() => reportDataFromState({ nope: 1 })).toThrow(/SESSIONPACK_STATE/);
         expect(endingCategory('max error score reached (timeout)')).toBe('max error score reached');
     });

@@ -35,6 +35,8 @@ export interface SiteDependencies {
     banResponses: BanResponses;
     /** Source address of each farm proxy -> its index. */
     farmIps: ReadonlyMap<string, number>;
+    /** Further client IPs that may connect (the gateway's exits); they have no proxy index. */
+    extraIps?: ReadonlySet<string>;
     /** Accept connections that do not come from a farm proxy. */
     exposeDirect: boolean;
     now?: () => number;
@@ -70,6 +72,7 @@ export class Site {
     private readonly now: () => number;
     private readonly timers = new Set<NodeJS.Timeout>();
     private readonly sockets = new Set<Socket>();
+    private outageUntil = 0;
 
     constructor(private readonly deps: SiteDependencies) {
         const { options } = deps;
@@ -89,7 +92,8 @@ export class Site {
             });
         });
         this.server.on('connection', (socket) => {
-            if (!deps.exposeDirect && !deps.farmIps.has(normalizeIp(socket.remoteAddress))) {
+            const remote = normalizeIp(socket.remoteAddress);
+            if (!deps.exposeDirect && !deps.farmIps.has(remote) && !deps.extraIps?.has(remote)) {
                 // Only the farm's proxies may reach the site unless it is exposed for direct use.
                 socket.destroy();
                 return;
@@ -111,9 +115,15 @@ export class Site {
         return (this.server.address() as { port: number }).port;
     }
 
+    /** Answers every request with a plain 403 (reason `outage`) for `durationMs` from now. */
+    startOutage(durationMs: number): void {
+        this.outageUntil = this.now() + durationMs;
+    }
+
     /** Forgets sessions and rate-limit state (IP standing and stats are reset by their owners). */
     reset(): void {
         this.sessions.reset();
+        this.outageUntil = 0;
         this.ipLimiter?.reset();
         this.sessionLimiter?.reset();
     }
@@ -165,6 +175,8 @@ export class Site {
             exchange.entry.duringPenalty = true;
         }
 
+        // 0. A site-wide outage: everyone is refused, whoever they are.
+        if (now < this.outageUntil) return this.blocked(exchange, 'forbidden', 'outage');
         // 1. IP bans (from the start, or by drift).
         if (this.deps.standing.countRequest(ip)) {
             return this.blocked(exchange, this.deps.banResponses.for(ip), 'ip-ban');

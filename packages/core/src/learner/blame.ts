@@ -1,0 +1,66 @@
+/**
+ * Blame attribution: whose fault a block is, decided from what is known when it comes.
+ *
+ * - `site`: most proxies were blocked on the site within a short window (see {@link SiteGuard}): the site is down or
+ *   blocks everyone, or the check is wrong. Nothing is charged; the pool pauses.
+ * - `proxy`: the session's first use or its init was blocked (a fresh session has no history of its own), or the
+ *   block is ambiguous (no other session shows the proxy still passes): the proxy is backed off on the site at once,
+ *   so a proxy that burns costs one blocked request, not three.
+ * - `session`: the session had many good uses and another session on the same proxy passed recently: the proxy is
+ *   fine, the session is used up (a per-session cap, a cookie's reputation). Retire the session, keep the proxy.
+ *
+ * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
+ * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
+ */
+
+/** Whose fault a block is. */
+export type Blame = 'proxy' | 'session' | 'site';
+
+/** What attribution looks at. */
+export interface BlameInput {
+    /** Good uses of the session before this one. */
+    goodUses: number;
+    /** The block came during the session's init. */
+    duringInit: boolean;
+    /** Another session on the same proxy had a good use on this site recently. */
+    otherSessionPassed: boolean;
+    /** The site guard found the block site-wide. */
+    siteWide: boolean;
+    /** Good uses from which a block with a passing sibling is the session's fault. */
+    manyGoodUses: number;
+}
+
+export function attributeBlock(input: BlameInput): Blame {
+    if (input.siteWide) return 'site';
+    if (input.duringInit || input.goodUses === 0) return 'proxy';
+    if (input.goodUses >= input.manyGoodUses && input.otherSessionPassed) return 'session';
+    return 'proxy';
+}
+
+/** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
+export class SiblingTracker {
+    private readonly recent = new Map<string, Map<string, number>>();
+
+    constructor(private readonly windowMillis = 30_000) {}
+
+    onGood(proxyId: string, site: string, sessionId: string, now: number): void {
+        const key = `${proxyId}\u0000${site}`;
+        let m = this.recent.get(key);
+        if (!m) {
+            m = new Map();
+            this.recent.set(key, m);
+        }
+        m.delete(sessionId);
+        m.set(sessionId, now);
+        // Keep a few: the question is only whether any other one passed lately.
+        if (m.size > 8) m.delete(m.keys().next().value!);
+    }
+
+    /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
+    otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
+        const m = this.recent.get(`${proxyId}\u0000${site}`);
+        if (!m) return false;
+        for (const [id, at] of m) if (id !== sessionId && at > now - this.windowMillis) return true;
+        return false;
+    }
+}

@@ -1,0 +1,420 @@
+/**
+ * The learner: everything sessionpack learns from outcomes, behind one small interface the scheduler and the
+ * outcome table call. Pure logic on explicit time (`now`) and a caller's random stream; no I/O.
+ *
+ * - health with recency per (proxy, site) ({@link FadingHealth}), read by the policy (Thompson sampling);
+ * - blame ({@link attributeBlock}) with the site guard ({@link SiteGuard});
+ * - decaying backoffs and bans with probes ({@link escalate}), proxy failures backing a proxy off everywhere;
+ * - learned pace per (proxy, site) ({@link PaceLearner}) and a learned cap per pool ({@link CapLearner});
+ * - tiers ({@link TierLadder}) when the proxies come in tiers;
+ * - gateways: a dynamic session that keeps getting 429s is retired (its id re-rolled) instead of waited on.
+ */
+import { type BackoffRecord, type BackoffState, backoffState, type DecayingBackoffOptions, DEFAULT_DECAYING_BACKOFF, escalate, type ResolvedDecayingBackoff, reopenIfAllBlocked, settle } from './backoff.js';
+import type { Random } from './beta.js';
+import { attributeBlock, type Blame, SiblingTracker } from './blame.js';
+import { type CapObservation, CapLearner, type CapOptions } from './cap.js';
+import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './health.js';
+import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
+import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
+import { type PersistedTiers, TierLadder, type TierOptions } from './tiers.js';
+
+/** Options of the learner (`learner` option of the manager); every part has its defaults. */
+export interface LearnerOptions {
+    health?: HealthOptions;
+    backoff?: DecayingBackoffOptions;
+    siteWide?: SiteGuardOptions;
+    pace?: PaceOptions;
+    cap?: CapOptions;
+    tiers?: TierOptions;
+    /** Good uses from which a session blocked while a sibling on its proxy passes is blamed itself. @default 3 */
+    manyGoodUses?: number;
+    /** 429s in a row after which a session on a dynamic (gateway) proxy is retired and its id re-rolled. @default 2 */
+    gatewayRateLimitsToRetire?: number;
+    /** Target errors in a row of one proxy on one site that count as one blame. @default 5 */
+    targetErrorsInRow?: number;
+}
+
+/** Where a use happened. */
+export interface UseContext {
+    /** Pool key: the site (or the pool a rule names) health is learned for. */
+    site: string;
+    proxyId: string;
+    sessionId: string;
+    /** Good uses of the session before this one. */
+    goodUses: number;
+    duringInit?: boolean;
+    /** The proxy URL came from a dynamic ProxyConfiguration (a gateway: exit IP unknown). */
+    dynamicProxy?: boolean;
+    /** The proxy's tier, with tiered proxies. */
+    tier?: number;
+    /** This use is the tier ladder's probe of a lower tier. */
+    tierProbe?: boolean;
+}
+
+/** What the learner was told about one use. */
+export type LearnedOutcome =
+    | { kind: 'ok' | 'proxy-failure' | 'target-error' | 'neutral' }
+    /** `checkFailed`: the rule's check refused a page the classifier found fine. */
+    | { kind: 'blocked'; checkFailed?: boolean }
+    | { kind: 'rate-limited'; retryAfterMillis?: number };
+
+/** What the caller must do after an outcome. */
+export interface LearnerEffects {
+    /** For blocks: whose fault it was. */
+    blame?: Blame;
+    /** Retire the session (blamed, or a gateway session that keeps getting 429s). */
+    retireSession: boolean;
+    /** The proxy's new backoff on the site (or everywhere, for proxy failures). */
+    backoff?: { scope: 'site' | 'global'; until: number; level: number; banned: boolean };
+    /** Pause the whole pool until then (site-wide blocks). */
+    pausePoolUntil?: number;
+    /** Stop the crawl with this reason (site-wide blocks that persist). */
+    stop?: string;
+    /** A line for the log. */
+    message?: string;
+}
+
+/** Availability of a proxy on a site: `probing` means its probe use is out, wait for it. */
+export type LearnedAvailability = 'usable' | 'probe' | 'probing' | 'backoff' | 'banned';
+
+/** Persisted state of the learner (by proxy id and pool key only: no URLs, no credentials). */
+export interface PersistedLearnerState {
+    v: 2;
+    health: PersistedFadedHealth;
+    /** Key `proxyId \u0000 site` (site `*`: everywhere): backoff records with their deadlines. */
+    backoffs: Record<string, BackoffRecord>;
+    pace: Record<string, PaceRecord>;
+    caps: Record<string, CapObservation[]>;
+    tiers: Record<string, PersistedTiers>;
+}
+
+const GLOBAL = '*';
+const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
+
+export class Learner {
+    readonly health: FadingHealth;
+    readonly pace: PaceLearner;
+    readonly tiers: TierLadder | undefined;
+    private readonly backoffOptions: ResolvedDecayingBackoff;
+    private readonly backoffs = new Map<string, BackoffRecord>();
+    private readonly lastEscalation = new Map<string, { before: BackoffRecord | undefined; at: number }>();
+    /** Per (proxy, site) in backoff: when its episode began and when it was last blocked (a failed probe). */
+    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
+    /** Per site: recent estimates of how long a blocked proxy takes to recover (the first backoff follows them). */
+    private readonly recoveries = new Map<string, number[]>();
+    private readonly probesOut = new Set<string>();
+    private readonly guards = new Map<string, SiteGuard>();
+    private readonly caps = new Map<string, CapLearner>();
+    private readonly siblings = new SiblingTracker();
+    private readonly limitedInRow = new Map<string, number>();
+    private readonly targetErrors = new Map<string, number>();
+    private readonly manyGoodUses: number;
+    private readonly gatewayRateLimitsToRetire: number;
+    private readonly targetErrorsInRow: number;
+    /** Counters for the stats. */
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0 };
+
+    constructor(
+        private readonly options: LearnerOptions,
+        private readonly random: Random,
+        tierCount = 0,
+    ) {
+        this.health = new FadingHealth(options.health);
+        this.pace = new PaceLearner(options.pace);
+        this.backoffOptions = { ...DEFAULT_DECAYING_BACKOFF, ...options.backoff };
+        this.tiers = tierCount > 1 ? new TierLadder(tierCount, options.tiers) : undefined;
+        this.manyGoodUses = options.manyGoodUses ?? 3;
+        this.gatewayRateLimitsToRetire = options.gatewayRateLimitsToRetire ?? 2;
+        this.targetErrorsInRow = options.targetErrorsInRow ?? 5;
+    }
+
+    private guard(site: string): SiteGuard {
+        let g = this.guards.get(site);
+        if (!g) {
+            g = new SiteGuard(site, this.options.siteWide);
+            this.guards.set(site, g);
+        }
+        return g;
+    }
+
+    private capOf(pool: string): CapLearner {
+        let c = this.caps.get(pool);
+        if (!c) {
+            c = new CapLearner(this.options.cap);
+            this.caps.set(pool, c);
+        }
+        return c;
+    }
+
+    /** Whether a session on `proxyId` may be handed out for `site` now. */
+    availability(proxyId: string, site: string, now: number): LearnedAvailability {
+        let result: LearnedAvailability = 'usable';
+        for (const scope of [GLOBAL, site]) {
+            const state: BackoffState = backoffState(this.backoffs.get(key(proxyId, scope)), now, this.backoffOptions);
+            if (state === 'banned') return 'banned';
+            if (state === 'backoff') result = 'backoff';
+            else if (state === 'probe' && result === 'usable') result = this.probesOut.has(key(proxyId, scope)) ? 'probing' : 'probe';
+        }
+        return result;
+    }
+
+    /** When the proxy's backoff on the site (or everywhere) ends; 0 when none runs. */
+    backoffUntil(proxyId: string, site: string): number {
+        return Math.max(this.backoffs.get(key(proxyId, GLOBAL))?.until ?? 0, this.backoffs.get(key(proxyId, site))?.until ?? 0);
+    }
+
+    /** Backoff level of the proxy on the site (or everywhere, whichever is higher). */
+    backoffLevel(proxyId: string, site: string): number {
+        return Math.max(this.backoffs.get(key(proxyId, GLOBAL))?.level ?? 0, this.backoffs.get(key(proxyId, site))?.level ?? 0);
+    }
+
+    /** Proxies known / in backoff somewhere / banned on some site right now (stats). */
+    summary(now: number): { tracked: number; backoff: number; bannedOnSites: number } {
+        const inBackoff = new Set<string>();
+        let bannedOnSites = 0;
+        for (const [k, r] of this.backoffs) {
+            const state = backoffState(r, now, this.backoffOptions);
+            if (state === 'banned') bannedOnSites++;
+            else if (state === 'backoff') inBackoff.add(k.split('\u0000')[0]!);
+        }
+        return { tracked: Object.keys(this.health.toJSON()).length, backoff: inBackoff.size, bannedOnSites };
+    }
+
+    /** Earliest start of the next use of `proxyId` on `site` by learned pace and Retry-After (0: now). */
+    readyAt(proxyId: string, site: string, now: number): number {
+        return this.pace.readyAt(proxyId, site, now);
+    }
+
+    /** When the pool of `site` is paused until (0: not paused). */
+    pausedUntil(site: string): number {
+        return this.guards.get(site)?.pauseDeadline ?? 0;
+    }
+
+    /** The learned cap of a pool (retire sessions once they had this many good uses), if any. */
+    cap(pool: string, now: number): number | undefined {
+        return this.caps.get(pool)?.cap(now);
+    }
+
+    /** Thompson draw of the proxy's health on the site (for the policy). */
+    sample(proxyId: string, site: string, now: number): number {
+        return this.health.sample(proxyId, site, now, this.random);
+    }
+
+    /** Call when a use starts: marks probes, feeds the pace. */
+    onSend(ctx: UseContext, now: number): void {
+        for (const scope of [GLOBAL, ctx.site]) {
+            if (backoffState(this.backoffs.get(key(ctx.proxyId, scope)), now, this.backoffOptions) === 'probe') this.probesOut.add(key(ctx.proxyId, scope));
+        }
+        this.pace.onSend(ctx.proxyId, ctx.site, now);
+    }
+
+    /** Learns from one outcome and says what to do. */
+    onOutcome(ctx: UseContext, outcome: LearnedOutcome, now: number): LearnerEffects {
+        const { site, proxyId } = ctx;
+        const probeEnded = [GLOBAL, site].map((s) => this.probesOut.delete(key(proxyId, s))).some(Boolean);
+        const effects: LearnerEffects = { retireSession: false };
+        if (outcome.kind !== 'rate-limited') this.limitedInRow.delete(ctx.sessionId);
+        if (outcome.kind !== 'target-error') this.targetErrors.delete(key(proxyId, site));
+        switch (outcome.kind) {
+            case 'ok': {
+                this.guard(site).observe(proxyId, false, now);
+                this.health.record(proxyId, site, true, now);
+                this.siblings.onGood(proxyId, site, ctx.sessionId, now);
+                this.pace.onSuccess(proxyId, site, now);
+                for (const scope of [GLOBAL, site]) {
+                    const k = key(proxyId, scope);
+                    const settled = settle(this.backoffs.get(k), now);
+                    if (settled && settled.level === 0) {
+                        this.backoffs.delete(k);
+                        this.learnRecovery(k, scope, now);
+                    }
+                }
+                if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'good', now, ctx.tierProbe);
+                break;
+            }
+            case 'blocked':
+                this.onBlocked(ctx, now, effects, outcome.checkFailed ?? false);
+                break;
+            case 'rate-limited': {
+                this.guard(site).observe(proxyId, false, now);
+                this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis);
+                const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
+                this.limitedInRow.set(ctx.sessionId, inRow);
+                if (ctx.dynamicProxy && inRow >= this.gatewayRateLimitsToRetire) {
+                    effects.retireSession = true;
+                    effects.message = `session ${ctx.sessionId} got ${inRow} rate limits in a row through a dynamic proxy: retiring it for a new session id`;
+                    this.limitedInRow.delete(ctx.sessionId);
+                    this.counts.gatewayRerolls++;
+                }
+                break;
+            }
+            case 'proxy-failure':
+                effects.retireSession = true;
+                effects.backoff = this.charge(proxyId, GLOBAL, now);
+                break;
+            case 'target-error': {
+                const k = key(proxyId, site);
+                const n = (this.targetErrors.get(k) ?? 0) + 1;
+                this.targetErrors.set(k, n);
+                if (n >= this.targetErrorsInRow) {
+                    this.targetErrors.delete(k);
+                    effects.backoff = this.charge(proxyId, site, now);
+                }
+                break;
+            }
+            case 'neutral':
+                // A probe that ended without a verdict: let the next use probe again.
+                void probeEnded;
+                break;
+        }
+        return effects;
+    }
+
+    private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects, checkFailed: boolean): void {
+        const { site, proxyId } = ctx;
+        const verdict = this.guard(site).observe(proxyId, true, now, checkFailed);
+        const blame = attributeBlock({
+            goodUses: ctx.goodUses,
+            duringInit: ctx.duringInit ?? false,
+            otherSessionPassed: this.siblings.otherPassed(proxyId, site, ctx.sessionId, now),
+            siteWide: verdict.siteWide,
+            manyGoodUses: this.manyGoodUses,
+        });
+        effects.blame = blame;
+        if (blame === 'site') {
+            // Undo what the episode's earlier blocks charged: they were the site's fault too.
+            for (const id of verdict.absolve) this.absolve(id, site, now);
+            if (verdict.pauseUntil !== undefined) {
+                effects.pausePoolUntil = verdict.pauseUntil;
+                this.counts.siteWidePauses++;
+            }
+            if (verdict.stop) effects.stop = verdict.stop;
+            if (verdict.message) effects.message = verdict.message;
+            return;
+        }
+        effects.retireSession = true;
+        if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now);
+        if (blame === 'session') return;
+        this.health.record(proxyId, site, false, now);
+        effects.backoff = this.charge(proxyId, site, now);
+        if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
+    }
+
+    /** Backs the proxy off on `scope` (one level up), unless a backoff already runs there. */
+    private charge(proxyId: string, scope: string, now: number): LearnerEffects['backoff'] {
+        const k = key(proxyId, scope);
+        const before = this.backoffs.get(k);
+        if ((before?.until ?? 0) > now) return undefined;
+        const episode = this.episodes.get(k);
+        if (!before || before.level === 0 || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
+        else episode.lastBlocked = now;
+        const after = escalate(before, now, this.random, this.scheduleFor(scope));
+        this.backoffs.set(k, after);
+        this.lastEscalation.set(k, { before, at: now });
+        const banned = after.level >= this.backoffOptions.banAfterBackoffs;
+        if (banned) this.counts.bans++;
+        else this.counts.backoffs++;
+        return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
+    }
+
+    /**
+     * A proxy in backoff passed again: it recovered somewhere between its last block and now. The midpoint, from the
+     * start of its episode, is one estimate of how long the site takes to let a proxy back in.
+     */
+    private learnRecovery(k: string, scope: string, now: number): void {
+        const episode = this.episodes.get(k);
+        this.episodes.delete(k);
+        if (!episode || scope === GLOBAL) return;
+        const list = this.recoveries.get(scope) ?? [];
+        list.push((episode.lastBlocked + now) / 2 - episode.start);
+        if (list.length > 8) list.shift();
+        this.recoveries.set(scope, list);
+    }
+
+    /**
+     * The backoff schedule on `scope`: the configured one, with its base raised to about the site's typical recovery
+     * time once two recoveries were seen there (a probe before the proxy recovers is one more wasted request).
+     */
+    private scheduleFor(scope: string): ResolvedDecayingBackoff {
+        const list = this.recoveries.get(scope);
+        if (!list || list.length < 2) return this.backoffOptions;
+        const sorted = [...list].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        const { baseMillis, maxMillis } = this.backoffOptions;
+        return { ...this.backoffOptions, baseMillis: Math.min(maxMillis, Math.max(baseMillis, 1.1 * median)) };
+    }
+
+    /** The first backoff on a site now (the learned recovery time, or the configured base), for stats. */
+    firstBackoffMillis(site: string): number {
+        return this.scheduleFor(site).baseMillis;
+    }
+
+    private absolve(proxyId: string, site: string, now: number): void {
+        const k = key(proxyId, site);
+        const last = this.lastEscalation.get(k);
+        // Only what the episode itself charged (it can last up to stopAfterMillis, plus the window before it).
+        const horizon = (this.options.siteWide?.stopAfterMillis ?? DEFAULT_SITE_GUARD.stopAfterMillis) + (this.options.siteWide?.horizonMillis ?? DEFAULT_SITE_GUARD.horizonMillis);
+        if (!last || last.at <= now - horizon) return;
+        if (last.before) this.backoffs.set(k, last.before);
+        else this.backoffs.delete(k);
+        this.lastEscalation.delete(k);
+        this.counts.absolved++;
+    }
+
+    /** Plain-data snapshot for the store. */
+    toJSON(): PersistedLearnerState {
+        return {
+            v: 2,
+            health: this.health.toJSON(),
+            backoffs: Object.fromEntries(this.backoffs),
+            pace: this.pace.toJSON(),
+            caps: Object.fromEntries([...this.caps].map(([pool, c]) => [pool, c.toJSON()])),
+            tiers: this.tiers?.toJSON() ?? {},
+        };
+    }
+
+    /** The stored backoff of one (proxy, site), or undefined (for a shared store's record). */
+    backoffRecordOf(proxyId: string, site: string): BackoffRecord | undefined {
+        const r = this.backoffs.get(key(proxyId, site));
+        return r ? { ...r } : undefined;
+    }
+
+    /** Replaces the backoff of one (proxy, site) with a merged one (undefined: none). */
+    replaceBackoff(proxyId: string, site: string, record: BackoffRecord | undefined): void {
+        if (record) this.backoffs.set(key(proxyId, site), { ...record });
+        else this.backoffs.delete(key(proxyId, site));
+    }
+
+    /**
+     * Restores a snapshot. `proxyIdsOf(site)` lists the proxies a site's pool can use (fixed proxies): when every one
+     * of them is in backoff or banned there at `now`, each gets one probe instead (see {@link reopenIfAllBlocked}).
+     * Returns the sites where that happened, for the log.
+     */
+    restore(data: PersistedLearnerState, now: number, proxyIds: readonly string[]): { site: string; reopened: number }[] {
+        this.health.restore(data.health);
+        this.pace.restore(data.pace);
+        for (const [pool, obs] of Object.entries(data.caps)) this.capOf(pool).restore(obs);
+        this.tiers?.restore(data.tiers);
+        const bySite = new Map<string, Map<string, BackoffRecord>>();
+        for (const [k, r] of Object.entries(data.backoffs)) {
+            const [proxyId, site] = k.split('\u0000') as [string, string];
+            if (!bySite.has(site)) bySite.set(site, new Map());
+            bySite.get(site)!.set(proxyId, r);
+        }
+        const reopened: { site: string; reopened: number }[] = [];
+        for (const [site, records] of bySite) {
+            const result = site === GLOBAL || proxyIds.length === 0 ? { records, reopened: 0 } : reopenIfAllBlocked(records, proxyIds, now, this.backoffOptions);
+            for (const [proxyId, r] of result.records) this.backoffs.set(key(proxyId, site), r);
+            if (result.reopened > 0) reopened.push({ site, reopened: result.reopened });
+        }
+        return reopened;
+    }
+}
+
+/** The log line for a restored state that had every proxy of a site blocked. */
+export function reopenedMessage(site: string, reopened: number, storeHint: string): string {
+    return (
+        `state from the store had all ${reopened} proxies banned or backed off on ${site}: starting with one probe per proxy instead ` +
+        `of failing. To start from scratch, clear the stored state (${storeHint}).`
+    );
+}

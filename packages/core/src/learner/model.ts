@@ -1,0 +1,284 @@
+/**
+ * The learner as the scheduler's proxy-health model ({@link ProxyHealthModel}): availability with decaying backoffs
+ * and probes, the learned pace as `pacedUntil`, a Thompson draw as the score (drawn again whenever the proxy's record
+ * changes), blame and the site guard behind `record()`. Stored per proxy id (never a URL): faded counts, backoff
+ * deadlines and learned pace per site.
+ */
+import type { Clock } from '../clock.js';
+import type {
+    HealthChange,
+    HealthHandle,
+    LearnedRecord,
+    OutcomeEffect,
+    PersistedHealth,
+    ProxyAvailability,
+    ProxyHealthModel,
+    UseInfo,
+} from '../health-model.js';
+import type { BackoffRecord } from './backoff.js';
+import type { Random } from './beta.js';
+import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
+import type { PaceRecord } from './pace.js';
+
+const GLOBAL = '*';
+
+/** Outcomes of one proxy on one site in this run (the crawl report's health table). */
+export interface OutcomeTally {
+    successes: number;
+    blocked: number;
+    proxyFailures: number;
+    rateLimited: number;
+    targetErrors: number;
+    backoffs: number;
+}
+
+const TALLY_FIELD: Partial<Record<OutcomeEffect, keyof OutcomeTally>> = {
+    success: 'successes',
+    blocked: 'blocked',
+    'proxy-failure': 'proxyFailures',
+    'rate-limited': 'rateLimited',
+    'target-error': 'targetErrors',
+};
+const SEP = '\u0000';
+
+class Handle implements HealthHandle {
+    private scoreVersion = -1;
+    private drawn = 0;
+
+    constructor(
+        private readonly model: LearnedHealth,
+        private readonly proxyId: string,
+        private readonly site: string,
+    ) {}
+    get version(): number {
+        return this.model.versionOf(this.proxyId);
+    }
+    availability(now: number): ProxyAvailability {
+        return this.model.availability(this.proxyId, this.site, now);
+    }
+    usableAt(): number | undefined {
+        return this.model.usableAt(this.proxyId, this.site);
+    }
+    pacedUntil(): number {
+        return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
+    }
+    /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
+    score(): number {
+        const v = this.model.versionOf(this.proxyId);
+        if (this.scoreVersion !== v) {
+            this.scoreVersion = v;
+            this.drawn = this.model.learner.sample(this.proxyId, this.site, this.model.now());
+        }
+        return this.drawn;
+    }
+    trials(): number {
+        return this.model.learner.health.trials(this.proxyId, this.site, this.model.now());
+    }
+    stalled(now: number): boolean {
+        const a = this.availability(now);
+        return a === 'banned' || (a === 'backoff' && this.model.learner.backoffLevel(this.proxyId, this.site) >= 2);
+    }
+}
+
+const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
+    success: 'ok',
+    blocked: 'blocked',
+    'proxy-failure': 'proxy-failure',
+    'rate-limited': 'rate-limited',
+    'target-error': 'target-error',
+    neutral: 'neutral',
+};
+
+export class LearnedHealth implements ProxyHealthModel {
+    readonly learner: Learner;
+    private readonly versions = new Map<string, number>();
+    private changes = 0;
+    /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
+    private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
+
+    constructor(
+        options: LearnerOptions,
+        private readonly clock: Clock,
+        random: Random,
+        /** Ids of the fixed proxies (for reopening a restored state in which every one is blocked). */
+        private readonly fixedIds: readonly string[] = [],
+        tierCount = 0,
+    ) {
+        this.learner = new Learner(options, random, tierCount);
+    }
+
+    now(): number {
+        return this.clock.now();
+    }
+
+    /** Changes whenever anything about the proxy may have changed (any record, probe, pace). */
+    versionOf(proxyId: string): number {
+        return this.versions.get(proxyId) ?? 0;
+    }
+
+    private bump(proxyId: string): void {
+        this.versions.set(proxyId, this.versionOf(proxyId) + 1);
+        this.changes++;
+    }
+
+    /** Changes whenever the version of any proxy changes (a pool re-reads its slots then). */
+    get epoch(): number {
+        return this.changes;
+    }
+
+    handle(proxyId: string, site: string): HealthHandle {
+        return new Handle(this, proxyId, site);
+    }
+
+    availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {
+        const a = this.learner.availability(proxyId, site, now);
+        return a === 'probe' ? 'usable' : a;
+    }
+
+    usableAt(proxyId: string, site: string): number | undefined {
+        if (this.learner.availability(proxyId, site, this.clock.now()) === 'banned') return undefined;
+        return this.learner.backoffUntil(proxyId, site);
+    }
+
+    /** Until when the pool of `site` is paused because its blocks were site-wide (0: not paused). */
+    pausedUntil(site: string): number {
+        return this.learner.pausedUntil(site);
+    }
+
+    onHandOut(proxyId: string, site: string): void {
+        this.learner.onSend({ site, proxyId, sessionId: '', goodUses: 0 }, this.clock.now());
+        this.bump(proxyId);
+    }
+
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}): HealthChange {
+        const now = this.clock.now();
+        const ctx: UseContext = {
+            site,
+            proxyId,
+            sessionId: use.sessionId ?? '',
+            goodUses: use.goodUses ?? 0,
+            duringInit: use.duringInit ?? false,
+            dynamicProxy: use.dynamicProxy ?? false,
+        };
+        const kind = EFFECT_TO_OUTCOME[effect];
+        const outcome: LearnedOutcome =
+            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
+        const e = this.learner.onOutcome(ctx, outcome, now);
+        this.bump(proxyId);
+        this.count(proxyId, site, effect, Boolean(e.backoff));
+        const change: HealthChange = { probeEnded: true };
+        if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
+        if (e.backoff?.banned) change.banned = true;
+        if (e.blame) change.blame = e.blame;
+        if (e.retireSession) change.retireSession = true;
+        if (e.pausePoolUntil !== undefined) change.pausePoolUntil = e.pausePoolUntil;
+        if (e.stop) change.stop = e.stop;
+        if (e.message) change.message = e.message;
+        return change;
+    }
+
+    private count(proxyId: string, site: string, effect: OutcomeEffect, backoff: boolean): void {
+        const field = TALLY_FIELD[effect];
+        if (!field && !backoff) return;
+        let bySite = this.tallies.get(proxyId);
+        if (!bySite) this.tallies.set(proxyId, (bySite = new Map()));
+        let t = bySite.get(site);
+        if (!t) bySite.set(site, (t = { successes: 0, blocked: 0, proxyFailures: 0, rateLimited: 0, targetErrors: 0, backoffs: 0 }));
+        if (field) t[field]++;
+        if (backoff) t.backoffs++;
+    }
+
+    /** Outcomes per (proxy, site) in this run: proxy id -> site -> tally. */
+    outcomeTallies(): ReadonlyMap<string, ReadonlyMap<string, Readonly<OutcomeTally>>> {
+        return this.tallies;
+    }
+
+    summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
+        const now = this.clock.now();
+        let total = 0;
+        let backoff = 0;
+        let banned = 0;
+        let nextRetryAt: number | undefined;
+        for (const id of ids) {
+            total++;
+            const a = this.availability(id, site, now);
+            if (a === 'banned') banned++;
+            else if (a === 'backoff') {
+                backoff++;
+                const at = this.learner.backoffUntil(id, site);
+                if (nextRetryAt === undefined || at < nextRetryAt) nextRetryAt = at;
+            }
+        }
+        return { total, backoff, banned, nextRetryAt };
+    }
+
+    counts(): { tracked: number; backoff: number; bannedOnSites: number } {
+        return this.learner.summary(this.clock.now());
+    }
+
+    toJSON(): PersistedHealth {
+        const state = this.learner.toJSON();
+        const out: PersistedHealth = {};
+        const entry = (id: string) => (out[id] ??= { global: {}, sites: {} });
+        const at = (id: string, site: string): LearnedRecord => {
+            const e = entry(id);
+            if (site === GLOBAL) return e.global;
+            return (e.sites[site] ??= {});
+        };
+        for (const [id, h] of Object.entries(state.health)) {
+            Object.assign(entry(id).global, h.global);
+            for (const [site, c] of Object.entries(h.sites)) Object.assign(at(id, site), c);
+        }
+        for (const [k, r] of Object.entries(state.backoffs)) {
+            const [id, site] = k.split(SEP) as [string, string];
+            at(id, site).backoff = { ...r };
+        }
+        for (const [k, r] of Object.entries(state.pace)) {
+            const [id, site] = k.split(SEP) as [string, string];
+            at(id, site).pace = { ...r };
+        }
+        return out;
+    }
+
+    /** What is stored of one proxy on a pool key (`'*'`: everywhere), as in {@link toJSON}; undefined if nothing. */
+    recordOf(proxyId: string, scope: string): LearnedRecord | undefined {
+        const counts = this.learner.health.countsOf(proxyId, scope);
+        const backoff = this.learner.backoffRecordOf(proxyId, scope);
+        const pace = this.learner.pace.recordOf(proxyId, scope);
+        if (!counts && !backoff && !pace) return undefined;
+        return { ...counts, ...(backoff ? { backoff } : {}), ...(pace ? { pace } : {}) };
+    }
+
+    /** Replaces what is stored of one proxy on a pool key (`'*'`: everywhere) with a merged record (a shared store's). */
+    merge(proxyId: string, scope: string, record: LearnedRecord): void {
+        const counts = typeof record.ok === 'number' && typeof record.bad === 'number' && typeof record.at === 'number' ? { ok: record.ok, bad: record.bad, at: record.at } : undefined;
+        this.learner.health.replaceCounts(proxyId, scope, counts);
+        this.learner.replaceBackoff(proxyId, scope, record.backoff && typeof record.backoff.level === 'number' ? ({ ...record.backoff } as BackoffRecord) : undefined);
+        this.learner.pace.replace(proxyId, scope, record.pace ? ({ ...record.pace } as PaceRecord) : undefined);
+        this.bump(proxyId);
+    }
+
+    /**
+     * Restores a snapshot of {@link toJSON}. Records of an older format (lifetime counts, bans without a deadline)
+     * carry nothing this model reads and are dropped. Returns the sites on which every fixed proxy was blocked in the
+     * stored state: they start with one probe per proxy.
+     */
+    restore(data: PersistedHealth): { site: string; reopened: number }[] {
+        const state: PersistedLearnerState = { v: 2, health: {}, backoffs: {}, pace: {}, caps: {}, tiers: {} };
+        const take = (id: string, site: string, r: LearnedRecord) => {
+            if (typeof r.ok === 'number' && typeof r.bad === 'number' && typeof r.at === 'number') {
+                const h = (state.health[id] ??= { global: { ok: 0, bad: 0, at: 0 }, sites: {} });
+                if (site === GLOBAL) h.global = { ok: r.ok, bad: r.bad, at: r.at };
+                else h.sites[site] = { ok: r.ok, bad: r.bad, at: r.at };
+            }
+            if (r.backoff && typeof r.backoff.level === 'number') state.backoffs[`${id}${SEP}${site}`] = { ...r.backoff } as BackoffRecord;
+            if (r.pace) state.pace[`${id}${SEP}${site}`] = { ...r.pace } as PaceRecord;
+        };
+        for (const [id, e] of Object.entries(data)) {
+            take(id, GLOBAL, e.global ?? {});
+            for (const [site, r] of Object.entries(e.sites ?? {})) take(id, site, r);
+            this.bump(id);
+        }
+        return this.learner.restore(state, this.clock.now(), this.fixedIds);
+    }
+}

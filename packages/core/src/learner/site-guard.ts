@@ -1,0 +1,145 @@
+/**
+ * Blocks that are the site's or the check's fault. When the latest uses of most proxies seen on one site lately were
+ * blocked (at least `minProxies` of them, and `fraction` of all), no proxy is to blame: the site is down, blocks everyone for a
+ * while, or the user's check rejects good pages. The guard then pauses the pool (briefly, doubling while it
+ * persists); once a second pause confirms it (still no success), it says which proxies the episode's blocks must not
+ * count against; and if it lasts too long, it gives the reason to stop the crawl with.
+ */
+
+/** When blocks are the site's fault (`learner.siteWide` option). */
+export interface SiteGuardOptions {
+    /** Proxies not used on the site for this long are left out of the comparison, in milliseconds. @default 300000 */
+    horizonMillis?: number;
+    /** Fewest proxies credibly blocked on their latest use (they passed before, or the check refused) before the site can be blamed. @default 8 */
+    minProxies?: number;
+    /** Share of the proxies seen lately whose latest use was blocked. @default 0.9 */
+    fraction?: number;
+    /** First pause of the pool, in milliseconds; it doubles while blocks stay site-wide. @default 2000 */
+    pauseMillis?: number;
+    /** Cap of one pause, in milliseconds. @default 30000 */
+    maxPauseMillis?: number;
+    /** A site-wide episode lasting this long stops the crawl with the site's reason, in milliseconds. @default 120000 */
+    stopAfterMillis?: number;
+}
+
+export type ResolvedSiteGuardOptions = Required<SiteGuardOptions>;
+
+export const DEFAULT_SITE_GUARD: ResolvedSiteGuardOptions = {
+    horizonMillis: 300_000,
+    minProxies: 8,
+    fraction: 0.9,
+    pauseMillis: 2_000,
+    maxPauseMillis: 30_000,
+    stopAfterMillis: 120_000,
+};
+
+/** What the guard says about one outcome. */
+export interface SiteVerdict {
+    /** The blocks in the window are the site's (or the check's) fault. */
+    siteWide: boolean;
+    /** Proxies whose latest blocks fall in the episode: do not count them (undo what they were charged). */
+    absolve: string[];
+    /** Set when this outcome started or extended a pause: the pool waits until then. */
+    pauseUntil?: number;
+    /** Set when the episode has lasted `stopAfterMillis`: stop the crawl with this reason. */
+    stop?: string;
+    /** A line for the log when a pause starts. */
+    message?: string;
+}
+
+/** One per (site) pool; see the module comment. */
+export class SiteGuard {
+    /** The latest outcome of each proxy seen on the site lately, oldest first; `credible`: see {@link observe}. */
+    private readonly latest = new Map<string, { blocked: boolean; at: number; everOk: boolean; credible: boolean }>();
+    private blockedCount = 0;
+    private credibleCount = 0;
+    private readonly options: ResolvedSiteGuardOptions;
+    private episodeStart: number | undefined;
+    private pauses = 0;
+    private pausedUntil = 0;
+
+    constructor(
+        private readonly site: string,
+        options: SiteGuardOptions = {},
+    ) {
+        this.options = { ...DEFAULT_SITE_GUARD, ...options };
+    }
+
+    /** Until when the pool is paused (0: not paused). */
+    get pauseDeadline(): number {
+        return this.pausedUntil;
+    }
+
+    /** Whether a site-wide episode is going on. */
+    get inEpisode(): boolean {
+        return this.episodeStart !== undefined;
+    }
+
+    /**
+     * Records the latest use of `proxyId` on the site: blocked or not (any other judged outcome). A block counts as
+     * evidence against the site only when it is credible: the proxy passed on this site before (a proxy that worked
+     * now fails), or it was the rule's check that refused a page the classifier found fine (`checkFailed`). Blocks of
+     * proxies never seen passing could just as well be bans, however many there are.
+     */
+    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false): SiteVerdict {
+        this.remember(proxyId, blocked, now, checkFailed);
+        if (!blocked) {
+            this.episodeStart = undefined;
+            this.pauses = 0;
+            return { siteWide: false, absolve: [] };
+        }
+        // Site-wide: most proxies the site has seen lately (at least minProxies) were blocked on their latest use.
+        const { minProxies, fraction } = this.options;
+        if (this.episodeStart === undefined && (this.credibleCount < minProxies || this.blockedCount < fraction * this.latest.size)) {
+            return { siteWide: false, absolve: [] };
+        }
+        this.episodeStart ??= now;
+        // The first pause only suspects the site (a run of unlucky picks looks the same); from the second on, with no
+        // success in between, the episode is confirmed and the blocks of the proxies blocked last are taken back.
+        const absolve: string[] = [];
+        if (this.pauses >= 1) for (const [id, l] of this.latest) if (l.blocked) absolve.push(id);
+        const verdict: SiteVerdict = { siteWide: true, absolve };
+        if (now - this.episodeStart >= this.options.stopAfterMillis) {
+            verdict.stop = this.describe(now);
+            return verdict;
+        }
+        // Blocks of uses that were in flight when the pause began do not extend it.
+        if (now >= this.pausedUntil) {
+            const pause = Math.min(this.options.maxPauseMillis, this.options.pauseMillis * 2 ** Math.min(20, this.pauses));
+            this.pauses++;
+            this.pausedUntil = now + pause;
+            verdict.pauseUntil = this.pausedUntil;
+            verdict.message = `${this.describe(now)}; pausing the pool for ${Math.round(pause / 100) / 10} s and not counting it against the proxies`;
+        }
+        return verdict;
+    }
+
+    /** Keeps the latest outcome per proxy (forgetting proxies not seen for `horizonMillis`) and the count of blocked ones. */
+    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean): void {
+        const before = this.latest.get(proxyId);
+        if (before) this.forget(proxyId, before);
+        const everOk = (before?.everOk ?? false) || !blocked;
+        const entry = { blocked, at: now, everOk, credible: blocked && (everOk || checkFailed) };
+        this.latest.set(proxyId, entry);
+        if (entry.blocked) this.blockedCount++;
+        if (entry.credible) this.credibleCount++;
+        // Oldest first (re-inserted on every use): drop what was not seen lately.
+        for (const [id, l] of this.latest) {
+            if (l.at > now - this.options.horizonMillis) break;
+            this.forget(id, l);
+        }
+    }
+
+    private forget(id: string, l: { blocked: boolean; credible: boolean }): void {
+        this.latest.delete(id);
+        if (l.blocked) this.blockedCount--;
+        if (l.credible) this.credibleCount--;
+    }
+
+    private describe(now: number): string {
+        let first = now;
+        for (const l of this.latest.values()) if (l.blocked && l.at < first) first = l.at;
+        const secs = Math.max(1, Math.round((now - first) / 1000));
+        return `every proxy was blocked on ${this.site} within ${secs} s: the site may be down or the check may be wrong`;
+    }
+}

@@ -1,0 +1,187 @@
+/**
+ * The learner as the scheduler and the outcome table will use it: blame, site-wide blocks, probes, pace, cap, gateway
+ * sessions and restored state. Pure logic on explicit time, seeded random.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { Learner, reopenedMessage, type UseContext } from '../../src/learner/learner.js';
+import { seeded } from '../helpers.js';
+
+const SITE = 'shop.test';
+
+function use(proxyId: string, sessionId: string, goodUses: number, extra: Partial<UseContext> = {}): UseContext {
+    return { site: SITE, proxyId, sessionId, goodUses, ...extra };
+}
+
+describe('Learner: blame', () => {
+    it('backs a proxy off at once when a fresh session is blocked, and probes it once when the backoff ends', () => {
+        const l = new Learner({}, seeded(1));
+        l.onSend(use('p', 's1', 0), 0);
+        const e = l.onOutcome(use('p', 's1', 0), { kind: 'blocked' }, 100);
+        expect(e).toMatchObject({ blame: 'proxy', retireSession: true, backoff: { scope: 'site', level: 1, banned: false } });
+        expect(l.availability('p', SITE, 200)).toBe('backoff');
+        expect(l.availability('p', 'other.test', 200)).toBe('usable');
+        const at = e.backoff!.until;
+        expect(at - 100).toBeGreaterThanOrEqual(4000);
+        expect(at - 100).toBeLessThanOrEqual(6000);
+        expect(l.availability('p', SITE, at)).toBe('probe');
+        l.onSend(use('p', 's2', 0), at);
+        expect(l.availability('p', SITE, at)).toBe('probing');
+        l.onOutcome(use('p', 's2', 0), { kind: 'ok' }, at + 10);
+        expect(l.availability('p', SITE, at + 10)).toBe('usable');
+    });
+
+    it('blames an init block on the proxy, and an ambiguous late block too (a proxy that burns costs one block)', () => {
+        const l = new Learner({}, seeded(1));
+        expect(l.onOutcome(use('p', 's1', 0, { duringInit: true }), { kind: 'blocked' }, 0).blame).toBe('proxy');
+        expect(l.onOutcome(use('q', 's2', 30), { kind: 'blocked' }, 0)).toMatchObject({ blame: 'proxy', retireSession: true });
+        expect(l.availability('q', SITE, 1)).toBe('backoff');
+    });
+
+    it('blames the session after many good uses while another session on the proxy passes: the proxy stays usable', () => {
+        const l = new Learner({}, seeded(1));
+        l.onOutcome(use('p', 'other', 4), { kind: 'ok' }, 1000);
+        const e = l.onOutcome(use('p', 's1', 20), { kind: 'blocked' }, 2000);
+        expect(e).toMatchObject({ blame: 'session', retireSession: true });
+        expect(e.backoff).toBeUndefined();
+        expect(l.availability('p', SITE, 2001)).toBe('usable');
+    });
+
+    it('learns a cap from sessions blocked after the same number of uses, and shows it per pool', () => {
+        const l = new Learner({}, seeded(1));
+        for (let i = 0; i < 3; i++) l.onOutcome(use(`p${i}`, `s${i}`, 25), { kind: 'blocked' }, i);
+        expect(l.cap(SITE, 10)).toBe(25);
+        expect(l.cap('elsewhere', 10)).toBeUndefined();
+    });
+});
+
+describe('Learner: site-wide blocks', () => {
+    it('pauses the pool, charges no proxy (undoing the backoffs of the episode) and stops when it persists', () => {
+        const l = new Learner({ siteWide: { minProxies: 5, stopAfterMillis: 30_000 } }, seeded(2));
+        // The check refuses pages the classifier found fine: credible evidence against the check (or the site).
+        const effects = [0, 1, 2, 3, 4].map((i) => l.onOutcome(use(`p${i}`, `s${i}`, 0), { kind: 'blocked', checkFailed: true }, 10 * i));
+        expect(effects.slice(0, 4).map((e) => e.blame)).toEqual(['proxy', 'proxy', 'proxy', 'proxy']);
+        expect(effects[4]).toMatchObject({ blame: 'site', retireSession: false });
+        expect(effects[4]!.pausePoolUntil).toBe(40 + 2000);
+        expect(effects[4]!.message).toMatch(/every proxy was blocked on shop\.test/);
+        // Suspected, not confirmed: the first four stay backed off until a second pause confirms the episode.
+        expect(l.availability('p0', SITE, 50)).toBe('backoff');
+        expect(l.availability('p4', SITE, 50)).toBe('usable');
+        expect(l.pausedUntil(SITE)).toBe(2040);
+        const confirmed = l.onOutcome(use('p1', 'late', 0), { kind: 'blocked', checkFailed: true }, 2100);
+        expect(confirmed.pausePoolUntil).toBe(2100 + 4000);
+        for (let i = 0; i < 5; i++) expect(l.availability(`p${i}`, SITE, 2100)).toBe('usable');
+        let stop: string | undefined;
+        for (let t = 2100, i = 0; !stop && t < 60_000; t += 500, i++) stop = l.onOutcome(use(`p${i % 5}`, `x${t}`, 0), { kind: 'blocked', checkFailed: true }, t).stop;
+        expect(stop).toMatch(/the site may be down or the check may be wrong/);
+        expect(l.toJSON().backoffs).toEqual({});
+    });
+
+    it('is not fooled by a world where 70% of proxies are banned: good ones keep passing', () => {
+        fc.assert(
+            fc.property(fc.integer(), (seed) => {
+                const random = seeded(seed);
+                const l = new Learner({}, random);
+                const banned = (p: number) => p % 10 < 7;
+                let pauses = 0;
+                for (let t = 0; t < 400; t++) {
+                    const p = Math.floor(random() * 100);
+                    if (l.availability(`p${p}`, SITE, t * 20) !== 'usable') continue;
+                    const e = l.onOutcome(use(`p${p}`, `s${t}`, 0), { kind: banned(p) ? 'blocked' : 'ok' }, t * 20);
+                    if (e.pausePoolUntil) pauses++;
+                    expect(e.stop).toBeUndefined();
+                }
+                // A run of banned proxies can look site-wide for a moment; it costs a short pause, never a stop.
+                expect(pauses).toBeLessThanOrEqual(3);
+            }),
+            { seed: 9, numRuns: 30 },
+        );
+    }, 30_000);
+});
+
+describe('Learner: gateways and pace', () => {
+    it('retires a gateway session that keeps getting 429s; a fixed proxy session is paced instead', () => {
+        const l = new Learner({}, seeded(1));
+        const g = use('gw-s1', 's1', 3, { dynamicProxy: true });
+        expect(l.onOutcome(g, { kind: 'rate-limited', retryAfterMillis: 2000 }, 0).retireSession).toBe(false);
+        const e = l.onOutcome(g, { kind: 'rate-limited', retryAfterMillis: 2000 }, 2100);
+        expect(e.retireSession).toBe(true);
+        expect(e.message).toMatch(/new session id/);
+        const f = use('p', 's2', 3);
+        for (let t = 0; t < 5; t++) l.onSend(f, t * 100);
+        expect(l.onOutcome(f, { kind: 'rate-limited', retryAfterMillis: 2000 }, 500).retireSession).toBe(false);
+        expect(l.onOutcome(f, { kind: 'rate-limited', retryAfterMillis: 2000 }, 600).retireSession).toBe(false);
+        expect(l.readyAt('p', SITE, 700)).toBe(2600);
+    });
+
+    it('backs a proxy off everywhere on a proxy failure', () => {
+        const l = new Learner({}, seeded(1));
+        expect(l.onOutcome(use('p', 's', 2), { kind: 'proxy-failure' }, 0)).toMatchObject({ retireSession: true, backoff: { scope: 'global' } });
+        expect(l.availability('p', 'anywhere.test', 1)).toBe('backoff');
+    });
+});
+
+describe('Learner: state from the store', () => {
+    it('keeps deadlines across a snapshot, and reopens a pool whose every proxy is banned with one probe each', () => {
+        const l = new Learner({}, seeded(1));
+        let t = 0;
+        // b's seven bans end long after the restore; a's seventh (about 2 h) too.
+        for (const p of ['a', 'b']) {
+            for (let i = 0; i < 7; i++) {
+                const e = l.onOutcome(use(p, `${p}${i}`, 0), { kind: 'blocked' }, t);
+                if (i < 6) t = e.backoff!.until + 1;
+            }
+        }
+        t += 1;
+        const stored = JSON.parse(JSON.stringify(l.toJSON()));
+        expect(JSON.stringify(stored)).not.toMatch(/http/);
+        const kept = new Learner({}, seeded(2));
+        expect(kept.restore(stored, t, ['a', 'b', 'c'])).toEqual([]);
+        expect(kept.availability('a', SITE, t)).toBe('banned');
+        const reopened = new Learner({}, seeded(3));
+        expect(reopened.restore(stored, t, ['a', 'b'])).toEqual([{ site: SITE, reopened: 2 }]);
+        expect(reopened.availability('a', SITE, t)).toBe('probe');
+        reopened.onSend(use('a', 'n1', 0), t);
+        expect(reopened.availability('a', SITE, t)).toBe('probing');
+        // A failed probe backs it off again, further.
+        const e = reopened.onOutcome(use('a', 'n1', 0), { kind: 'blocked' }, t + 1);
+        expect(e.backoff!.level).toBe(8);
+        expect(reopenedMessage(SITE, 2, 'key SESSIONPACK_STATE')).toMatch(/^state from the store had all 2 proxies banned or backed off on shop\.test.*clear the stored state \(key SESSIONPACK_STATE\)/);
+    });
+});
+
+describe('learner options', () => {
+    it('accepts every documented knob and names a wrong one', async () => {
+        const ow = (await import('ow')).default;
+        const { learnerShape } = await import('../../src/learner/options.js');
+        const check = (value: unknown) => ow(value, 'learner', learnerShape as never);
+        expect(() => check(undefined)).not.toThrow();
+        expect(() =>
+            check({ health: { halfLifeMillis: 1000 }, siteWide: { stopAfterMillis: 5000, minProxies: 3 }, pace: { decrease: 0.5 }, cap: { minCap: 3 }, tiers: { blockedToMoveUp: 2 }, manyGoodUses: 4 }),
+        ).not.toThrow();
+        expect(() => check({ siteWide: { pauseMilis: 5 } })).toThrow(/pauseMilis/);
+        expect(() => check({ pace: { decrease: 2 } })).toThrow(/decrease/);
+        expect(() => check({ cap: { minCap: 0 } })).toThrow(/minCap/);
+    });
+});
+
+describe('Learner: learned recovery time', () => {
+    it('raises the first backoff on a site to about the time its proxies take to recover', () => {
+        const l = new Learner({}, seeded(4));
+        // Proxies recover 8 s after their block: a 5 s probe fails, the next one passes.
+        let t = 0;
+        for (const p of ['a', 'b', 'c']) {
+            const first = l.onOutcome(use(p, `${p}1`, 0), { kind: 'blocked' }, t);
+            const probe1 = first.backoff!.until;
+            const second = l.onOutcome(use(p, `${p}2`, 0), { kind: 'blocked' }, probe1);
+            l.onOutcome(use(p, `${p}3`, 0), { kind: 'ok' }, second.backoff!.until);
+            expect(second.backoff!.until - t).toBeGreaterThan(8_000);
+            t += 60_000;
+        }
+        expect(l.firstBackoffMillis(SITE)).toBeGreaterThan(8_000);
+        expect(l.firstBackoffMillis('elsewhere.test')).toBe(5_000);
+        const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
+        expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
+    });
+});

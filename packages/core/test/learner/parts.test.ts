@@ -1,0 +1,345 @@
+/**
+ * The learner's parts, one by one: Beta sampling, fading health, decaying backoffs, the site guard, learned pace,
+ * learned cap and tiers. Pure logic on explicit time; every random stream seeded.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+import { backoffDelay, backoffState, DEFAULT_DECAYING_BACKOFF, escalate, reopenIfAllBlocked, settle } from '../../src/learner/backoff.js';
+import { sampleBeta } from '../../src/learner/beta.js';
+import { CapLearner } from '../../src/learner/cap.js';
+import { FadingHealth } from '../../src/learner/health.js';
+import { PaceLearner } from '../../src/learner/pace.js';
+import { SiteGuard } from '../../src/learner/site-guard.js';
+import { TierLadder } from '../../src/learner/tiers.js';
+import { seeded } from '../helpers.js';
+
+const FC = { seed: 11, numRuns: 100 };
+
+describe('sampleBeta', () => {
+    it('draws in [0, 1] with the right mean', () => {
+        const random = seeded(1);
+        for (const [a, b] of [[1, 1], [8, 2], [0.6, 3.5], [40, 1]] as const) {
+            let sum = 0;
+            for (let i = 0; i < 4000; i++) {
+                const x = sampleBeta(a, b, random);
+                expect(x).toBeGreaterThanOrEqual(0);
+                expect(x).toBeLessThanOrEqual(1);
+                sum += x;
+            }
+            expect(sum / 4000).toBeCloseTo(a / (a + b), 1);
+        }
+    }, 30_000);
+
+    it('is a function of the random stream', () => {
+        fc.assert(
+            fc.property(fc.integer(), fc.double({ min: 0.1, max: 50, noNaN: true }), fc.double({ min: 0.1, max: 50, noNaN: true }), (seed, a, b) => {
+                expect(sampleBeta(a, b, seeded(seed))).toBe(sampleBeta(a, b, seeded(seed)));
+            }),
+            FC,
+        );
+    }, 30_000);
+});
+
+describe('FadingHealth', () => {
+    it('drops a proxy that burns after its first blocks, where a lifetime average hardly moves', () => {
+        const h = new FadingHealth();
+        for (let i = 0; i < 35; i++) h.record('p', 'shop', true, i);
+        const before = h.mean('p', 'shop', 40);
+        h.record('p', 'shop', false, 41);
+        h.record('p', 'shop', false, 42);
+        const after = h.mean('p', 'shop', 43);
+        // Lifetime average after 35 good and 2 bad: 0.95. Here far lower.
+        expect(before).toBeGreaterThan(0.8);
+        expect(after).toBeLessThan(0.65);
+    });
+
+    it('forgets with time (half-life) and uses the proxy elsewhere as the prior', () => {
+        const h = new FadingHealth({ halfLifeMillis: 1000 });
+        for (let i = 0; i < 10; i++) h.record('p', 'a.test', false, 0);
+        expect(h.mean('p', 'a.test', 0)).toBeLessThan(0.2);
+        expect(h.trials('p', 'a.test', 3000)).toBeCloseTo(h.trials('p', 'a.test', 0) / 8, 5);
+        // Faded out: back near the prior, far above where the blocks had put it.
+        expect(h.mean('p', 'a.test', 20_000)).toBeGreaterThan(0.3);
+        // Unknown on b.test: the record everywhere (bad) is the prior.
+        expect(h.mean('p', 'b.test', 0)).toBeLessThan(h.mean('q', 'b.test', 0));
+    });
+
+    it('starts a proxy never used anywhere from how first uses went on the site', () => {
+        const h = new FadingHealth();
+        for (let i = 0; i < 10; i++) h.record(`bad${i}`, 'banned.test', i >= 7, 0);
+        for (let i = 0; i < 10; i++) h.record(`good${i}`, 'kind.test', i >= 2, 0);
+        expect(h.mean('fresh', 'banned.test', 0)).toBeLessThan(0.45);
+        expect(h.mean('fresh', 'kind.test', 0)).toBeGreaterThan(0.6);
+    });
+
+    it('survives a snapshot, and never reports a mean outside (0, 1)', () => {
+        fc.assert(
+            fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(100_000)), { maxLength: 60 }), (events) => {
+                const h = new FadingHealth();
+                let t = 0;
+                for (const [good, dt] of events) h.record('p', 's', good, (t += dt));
+                const copy = new FadingHealth();
+                copy.restore(JSON.parse(JSON.stringify(h.toJSON())));
+                const m = h.mean('p', 's', t);
+                expect(m).toBeGreaterThan(0);
+                expect(m).toBeLessThan(1);
+                expect(copy.mean('p', 's', t)).toBeCloseTo(m, 1);
+            }),
+            FC,
+        );
+    });
+});
+
+describe('decaying backoff', () => {
+    const o = DEFAULT_DECAYING_BACKOFF;
+
+    it('grows, turns into a ban with a long but finite deadline, and caps', () => {
+        const delays = [1, 2, 3, 4, 5, 6, 7, 8, 20].map((level) => backoffDelay(level, o));
+        expect(delays.slice(0, 4)).toEqual([5_000, 10_000, 20_000, 40_000]);
+        expect(delays[4]).toBe(o.banBaseMillis);
+        expect(delays[5]).toBe(2 * o.banBaseMillis);
+        expect(delays[8]).toBe(o.banMaxMillis);
+    });
+
+    it('every record reaches a probe: nothing is banned forever', () => {
+        fc.assert(
+            fc.property(fc.integer(), fc.integer({ min: 1, max: 60 }), (seed, blames) => {
+                const random = seeded(seed);
+                let r = undefined as ReturnType<typeof escalate> | undefined;
+                let now = 1_000_000;
+                for (let i = 0; i < blames; i++) {
+                    r = escalate(r, now, random, o);
+                    expect(r.until! - now).toBeLessThanOrEqual(o.banMaxMillis);
+                    expect(backoffState(r, now, o)).toBe(r.level >= o.banAfterBackoffs ? 'banned' : 'backoff');
+                    now = r.until!;
+                    expect(backoffState(r, now, o)).toBe('probe');
+                }
+                expect(settle(r, now)).toEqual({ level: 0 });
+            }),
+            FC,
+        );
+    }, 30_000);
+
+    it('a success during a running backoff does not lift it', () => {
+        const r = escalate(undefined, 0, seeded(1), o);
+        expect(settle(r, 10)).toBe(r);
+    });
+
+    it('reopens a restored pool whose every proxy is blocked, one probe each, keeping the levels', () => {
+        const records = new Map([
+            ['a', { level: 6, until: 10_000_000 }],
+            ['b', { level: 2, until: 5_000 }],
+        ]);
+        const { records: out, reopened } = reopenIfAllBlocked(records, ['a', 'b'], 1_000, o);
+        expect(reopened).toBe(2);
+        expect(backoffState(out.get('a'), 1_000, o)).toBe('probe');
+        expect(out.get('a')!.level).toBe(6);
+        // One usable proxy: nothing to reopen.
+        expect(reopenIfAllBlocked(records, ['a', 'b', 'c'], 1_000, o).reopened).toBe(0);
+    });
+});
+
+describe('SiteGuard', () => {
+    it('calls it site-wide when many proxies were blocked with no success between, confirms on the second pause, then stops', () => {
+        const g = new SiteGuard('shop.test', { minProxies: 4, pauseMillis: 1000, stopAfterMillis: 20_000 });
+        const verdicts = ['p1', 'p2', 'p3'].map((p, i) => g.observe(p, true, i, true));
+        expect(verdicts.every((v) => !v.siteWide)).toBe(true);
+        const v = g.observe('p4', true, 3, true);
+        expect(v).toMatchObject({ siteWide: true, pauseUntil: 1003 });
+        // Suspected only: a run of unlucky picks looks the same, so nothing is taken back yet.
+        expect(v.absolve).toEqual([]);
+        expect(v.message).toMatch(/every proxy was blocked on shop\.test within 1 s: the site may be down or the check may be wrong/);
+        // Blocks of uses in flight during the pause do not extend it.
+        expect(g.observe('p1', true, 500, true).pauseUntil).toBeUndefined();
+        const confirmed = g.observe('p2', true, 1100, true);
+        expect(confirmed.pauseUntil).toBe(3100);
+        expect(confirmed.absolve.sort()).toEqual(['p1', 'p2', 'p3', 'p4']);
+        // Still blocked everywhere: the episode goes on until it lasted stopAfterMillis, then says to stop.
+        let stop: string | undefined;
+        let t = 1100;
+        while (!stop && t < 40_000) for (const p of ['p1', 'p2', 'p3', 'p4']) stop ??= g.observe(p, true, (t += 250), true).stop;
+        expect(t).toBeGreaterThanOrEqual(20_003);
+        expect(t).toBeLessThan(21_500);
+        expect(stop).toMatch(/every proxy was blocked on shop\.test within \d+ s/);
+    });
+
+    it('is not site-wide while most proxies pass, and a success ends an episode', () => {
+        const g = new SiteGuard('s', { minProxies: 3 });
+        for (let i = 0; i < 5; i++) g.observe(`good${i}`, false, i);
+        // Proxies never seen passing, blocked by the classifier: bans, however many.
+        const bans = new SiteGuard('s', { minProxies: 3 });
+        for (let i = 0; i < 20; i++) expect(bans.observe(`p${i}`, true, i).siteWide).toBe(false);
+        // Half of the proxies blocked (a banned subnet, say): not the site's fault.
+        for (const [i, p] of ['a', 'b', 'c', 'd', 'e'].entries()) expect(g.observe(p, true, 10 + i, true).siteWide).toBe(false);
+        const fresh = new SiteGuard('s', { minProxies: 3 });
+        for (const p of ['a', 'b', 'c']) fresh.observe(p, true, 0, true);
+        expect(fresh.inEpisode).toBe(true);
+        fresh.observe('a', false, 1);
+        expect(fresh.inEpisode).toBe(false);
+        // Proxies not seen lately are left out: ten good ones long ago do not keep three fresh blocks from counting.
+        const slow = new SiteGuard('s', { minProxies: 3, horizonMillis: 1000 });
+        for (let i = 0; i < 10; i++) slow.observe(`good${i}`, false, 0);
+        expect(slow.observe('a', true, 5000, true).siteWide).toBe(false);
+        expect(slow.observe('b', true, 5001, true).siteWide).toBe(false);
+        expect(slow.observe('c', true, 5002, true).siteWide).toBe(true);
+    });
+});
+
+describe('PaceLearner', () => {
+    /** A fixed-window limiter like the proving ground's: `limit` per second, penalty restarted by requests in it. */
+    function limiter(limit: number, penalty: number) {
+        let start = 0;
+        let count = 0;
+        let until = -1;
+        return (now: number): boolean => {
+            if (now < until) {
+                until = now + penalty;
+                start = until;
+                count = 0;
+                return false;
+            }
+            if (now - start >= 1000) {
+                start = now;
+                count = 0;
+            }
+            if (++count > limit) {
+                until = now + penalty;
+                start = until;
+                count = 0;
+                return false;
+            }
+            return true;
+        };
+    }
+
+    it('after the first 429 of an IP, repeats are rare (3 requests/s, Retry-After 2 s)', () => {
+        fc.assert(
+            fc.property(fc.integer(), (seed) => {
+                const random = seeded(seed);
+                const pace = new PaceLearner();
+                const allow = limiter(3, 2000);
+                let now = 0;
+                let limited = 0;
+                let served = 0;
+                while (served < 300) {
+                    now = Math.max(now + 20 + random() * 150, pace.readyAt('p', 's', now));
+                    pace.onSend('p', 's', now);
+                    if (allow(now)) {
+                        served++;
+                        pace.onSuccess('p', 's', now);
+                    } else {
+                        limited++;
+                        pace.onRateLimited('p', 's', now, 2000);
+                    }
+                }
+                expect(limited).toBeGreaterThanOrEqual(1);
+                expect(limited).toBeLessThanOrEqual(3);
+                expect(pace.rate('p', 's', now)).toBeLessThanOrEqual(3);
+            }),
+            { seed: 5, numRuns: 40 },
+        );
+    }, 30_000);
+
+    it('paces nothing before a 429, forgets a pace, and keeps it in a snapshot', () => {
+        const pace = new PaceLearner({ forgetAfterMillis: 60_000 });
+        pace.onSend('p', 's', 0);
+        expect(pace.readyAt('p', 's', 1)).toBe(0);
+        for (let t = 0; t < 1000; t += 100) pace.onSend('p', 's', t);
+        pace.onRateLimited('p', 's', 1000, 3000);
+        expect(pace.readyAt('p', 's', 1000)).toBe(4000);
+        const copy = new PaceLearner({ forgetAfterMillis: 60_000 });
+        copy.restore(JSON.parse(JSON.stringify(pace.toJSON())));
+        expect(copy.rate('p', 's', 2000)).toBeCloseTo(pace.rate('p', 's', 2000)!, 6);
+        expect(pace.rate('p', 's', 70_000)).toBeUndefined();
+    });
+});
+
+describe('CapLearner', () => {
+    it('learns a consistent cap, bounded below, and forgets it', () => {
+        const c = new CapLearner({ forgetAfterMillis: 10_000 });
+        c.observe(25, 0);
+        c.observe(25, 1);
+        expect(c.cap(2)).toBeUndefined();
+        c.observe(26, 2);
+        expect(c.cap(3)).toBe(25);
+        expect(c.cap(20_000)).toBeUndefined();
+        const low = new CapLearner();
+        for (let i = 0; i < 5; i++) low.observe(2, i);
+        expect(low.cap(10)).toBeUndefined();
+        for (let i = 0; i < 5; i++) low.observe(5, i);
+        expect(low.cap(10)).toBe(5);
+    });
+
+    it('blocks at random use counts (a proxy burning) make no cap, mostly', () => {
+        let caps = 0;
+        fc.assert(
+            fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 8, maxLength: 8 }), (uses) => {
+                const c = new CapLearner();
+                uses.forEach((u, i) => c.observe(u, i));
+                const cap = c.cap(10);
+                if (cap !== undefined) caps++;
+                // When one is found, at least 40% of the observations agree with it.
+                if (cap !== undefined) expect(uses.filter((u) => u >= cap && u <= 1.2 * cap).length).toBeGreaterThanOrEqual(3);
+            }),
+            { seed: 3, numRuns: 200 },
+        );
+        expect(caps).toBeLessThan(40);
+    }, 30_000);
+});
+
+describe('TierLadder', () => {
+    it('starts cheapest, moves up when blocked in a row, probes lower later and comes back down', () => {
+        const t = new TierLadder(3, { blockedToMoveUp: 2, probeLowerAfterMillis: 1000 });
+        expect(t.tierForNewSession('s', 0)).toEqual({ tier: 0, probe: false });
+        t.onOutcome('s', 0, 'blamed', 1);
+        t.onOutcome('s', 0, 'good', 2);
+        t.onOutcome('s', 0, 'blamed', 3);
+        expect(t.current('s')).toBe(0);
+        t.onOutcome('s', 0, 'blamed', 4);
+        expect(t.current('s')).toBe(1);
+        expect(t.tierForNewSession('s', 500)).toEqual({ tier: 1, probe: false });
+        expect(t.tierForNewSession('s', 1004)).toEqual({ tier: 0, probe: true });
+        // Only one probe at a time.
+        expect(t.tierForNewSession('s', 1005)).toEqual({ tier: 1, probe: false });
+        t.onOutcome('s', 0, 'blamed', 1006, true);
+        expect(t.current('s')).toBe(1);
+        expect(t.tierForNewSession('s', 2000)).toEqual({ tier: 1, probe: false });
+        expect(t.tierForNewSession('s', 3007)).toEqual({ tier: 0, probe: true });
+        t.onOutcome('s', 0, 'good', 3008, true);
+        expect(t.current('s')).toBe(0);
+        expect(t.usesPerTier).toEqual([6, 0, 0]);
+        t.exhausted('s', 0, 4000);
+        t.exhausted('s', 1, 4001);
+        t.exhausted('s', 2, 4002);
+        expect(t.current('s')).toBe(2);
+    });
+});
+
+describe('choices', () => {
+    it('chooseProxy spreads load by posterior per session and honours the tier', async () => {
+        const { chooseProxy } = await import('../../src/learner/choice.js');
+        const draw = (id: string) => ({ good: 0.9, meh: 0.5, bad: 0.1 })[id] ?? 0;
+        expect(chooseProxy([{ id: 'good', load: 0 }, { id: 'meh', load: 0 }], draw)!.id).toBe('good');
+        expect(chooseProxy([{ id: 'good', load: 2 }, { id: 'meh', load: 0 }], draw)!.id).toBe('meh');
+        const tiered = [{ id: 'good', load: 0, tier: 1 }, { id: 'bad', load: 0, tier: 0 }];
+        expect(chooseProxy(tiered, draw, 0)!.id).toBe('bad');
+        expect(chooseProxy(tiered, draw, 1)!.id).toBe('good');
+        expect(chooseProxy([{ id: 'bad', load: 0, tier: 0 }], draw, 1)!.id).toBe('bad');
+        expect(chooseProxy([{ id: 'good', load: 0, tier: 2 }], draw, 1)).toBeUndefined();
+    });
+});
+
+describe('readTiers', () => {
+    it('keeps each URL with the first (cheapest) tier it appears in, direct included', async () => {
+        const { readTiers } = await import('../../src/learner/tiered.js');
+        const { ProxyConfiguration } = await import('@crawlee/core');
+        const pc = new ProxyConfiguration({ tieredProxyUrls: [[null], ['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:2', 'http://127.0.0.1:3']] });
+        const tiers = readTiers(pc as never)!;
+        expect(tiers.count).toBe(3);
+        expect(tiers.urls).toEqual([null, 'http://127.0.0.1:1', 'http://127.0.0.1:2', 'http://127.0.0.1:3']);
+        expect([...tiers.tierOf]).toEqual([['', 0], ['http://127.0.0.1:1', 1], ['http://127.0.0.1:2', 1], ['http://127.0.0.1:3', 2]]);
+        expect(readTiers(new ProxyConfiguration({ proxyUrls: ['http://127.0.0.1:1'] }) as never)).toBeUndefined();
+        expect(readTiers(undefined)).toBeUndefined();
+    });
+});
