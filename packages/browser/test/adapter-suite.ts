@@ -565,8 +565,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             pg.reset();
             const manager = await SessionManager.open({
                 proxyUrls: goodProxies(),
-                // The pool fills up to 6 sessions before reusing one: pages 7-12 go back to sessions whose context went.
-                pool: { size: 6, maxConcurrentUses: 1 },
+                // Round-robin fills the pool up to 6 sessions before reusing one (the default grows only on demand, and
+                // one page at a time never needs a second session): pages 7-12 go back to sessions whose context went.
+                pool: { size: 6, maxConcurrentUses: 1, policy: 'round-robin' },
                 store: false,
                 statsIntervalSecs: 0,
             });

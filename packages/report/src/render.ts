@@ -47,7 +47,7 @@ function heat(rate: number | undefined): string {
 function usesTable(pool: ReportPool): string {
     const c = pool.counters;
     const rows = REPORT_OUTCOMES.map((o) => `<tr>${cell(o)}${cell(c[`use/${o}`] ?? 0, ` data-counter="use/${o}"`)}</tr>`);
-    const others = ['init/passed', 'init/failed', 'session/created', 'session/retired', 'proxy/backoff'];
+    const others = ['init/passed', 'init/failed', 'session/created', 'session/retired', 'proxy/backoff', 'pool/paused'];
     for (const name of others) rows.push(`<tr>${cell(name)}${cell(c[name] ?? 0, ` data-counter="${name}"`)}</tr>`);
     return table(['counter', 'count'], rows, ' class="counters"');
 }

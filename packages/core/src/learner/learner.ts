@@ -272,7 +272,8 @@ export class Learner {
 
     private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects, checkFailed: boolean): void {
         const { site, proxyId } = ctx;
-        const verdict = this.guard(site).observe(proxyId, true, now, checkFailed);
+        const worn = !ctx.duringInit && ctx.goodUses >= this.manyGoodUses;
+        const verdict = this.guard(site).observe(proxyId, true, now, checkFailed, worn);
         const blame = attributeBlock({
             goodUses: ctx.goodUses,
             duringInit: ctx.duringInit ?? false,

@@ -10,7 +10,7 @@
 export interface SiteGuardOptions {
     /** Proxies not used on the site for this long are left out of the comparison, in milliseconds. @default 300000 */
     horizonMillis?: number;
-    /** Fewest proxies credibly blocked on their latest use (they passed before, or the check refused) before the site can be blamed. @default 8 */
+    /** Fewest proxies credibly blocked on their latest use (they passed before and the session was not worn, or the check refused) before the site can be blamed. @default 8 */
     minProxies?: number;
     /** Share of the proxies seen lately whose latest use was blocked. @default 0.9 */
     fraction?: number;
@@ -79,10 +79,11 @@ export class SiteGuard {
      * Records the latest use of `proxyId` on the site: blocked or not (any other judged outcome). A block counts as
      * evidence against the site only when it is credible: the proxy passed on this site before (a proxy that worked
      * now fails), or it was the rule's check that refused a page the classifier found fine (`checkFailed`). Blocks of
-     * proxies never seen passing could just as well be bans, however many there are.
+     * proxies never seen passing could just as well be bans, however many there are; blocks of `worn` sessions (many
+     * good uses behind them) could be each session's own cap, which sessions created together reach together.
      */
-    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false): SiteVerdict {
-        this.remember(proxyId, blocked, now, checkFailed);
+    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false, worn = false): SiteVerdict {
+        this.remember(proxyId, blocked, now, checkFailed, worn);
         if (!blocked) {
             this.episodeStart = undefined;
             this.pauses = 0;
@@ -115,11 +116,11 @@ export class SiteGuard {
     }
 
     /** Keeps the latest outcome per proxy (forgetting proxies not seen for `horizonMillis`) and the count of blocked ones. */
-    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean): void {
+    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean, worn: boolean): void {
         const before = this.latest.get(proxyId);
         if (before) this.forget(proxyId, before);
         const everOk = (before?.everOk ?? false) || !blocked;
-        const entry = { blocked, at: now, everOk, credible: blocked && (everOk || checkFailed) };
+        const entry = { blocked, at: now, everOk, credible: blocked && (checkFailed || (everOk && !worn)) };
         this.latest.set(proxyId, entry);
         if (entry.blocked) this.blockedCount++;
         if (entry.credible) this.credibleCount++;

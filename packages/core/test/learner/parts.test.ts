@@ -184,6 +184,22 @@ describe('SiteGuard', () => {
         expect(slow.observe('b', true, 5001, true).siteWide).toBe(false);
         expect(slow.observe('c', true, 5002, true).siteWide).toBe(true);
     });
+
+    it('does not blame the site for worn sessions reaching their cap together, but does once fresh sessions are blocked too', () => {
+        const g = new SiteGuard('s', { minProxies: 3 });
+        for (const p of ['a', 'b', 'c', 'd']) g.observe(p, false, 0);
+        // Sessions created together hit a per-session cap together: their proxies passed, but the sessions were worn.
+        for (const [i, p] of ['a', 'b', 'c', 'd'].entries()) expect(g.observe(p, true, 10 + i, false, true).siteWide).toBe(false);
+        expect(g.inEpisode).toBe(false);
+        // Fresh sessions on the same proxies blocked as well: that is the site (or the check).
+        expect(g.observe('a', true, 20).siteWide).toBe(false);
+        expect(g.observe('b', true, 21).siteWide).toBe(false);
+        expect(g.observe('c', true, 22).siteWide).toBe(true);
+        // A check that refuses pages counts whatever the session's wear.
+        const check = new SiteGuard('s', { minProxies: 3 });
+        for (const [i, p] of ['a', 'b', 'c'].entries()) check.observe(p, true, i, true, true);
+        expect(check.inEpisode).toBe(true);
+    });
 });
 
 describe('PaceLearner', () => {
