@@ -12,7 +12,8 @@ import { healthDelta, healthRecordOf } from './health-mapping.js';
 import { applyDelta, emptyRecord } from './record.js';
 import { retiredDelta, retiredReason, sessionDelta, sessionFieldsOf, type SessionFields } from './session-mapping.js';
 import type { RedisStoreOptions } from './options.js';
-import { RedisSharedState, type SharedChange } from './shared-state.js';
+import type { SharedChange } from './replica.js';
+import { RedisSharedState } from './shared-state.js';
 
 const hkey = (proxyId: string, scope: string) => `${proxyId}\n${scope}`;
 const skey = (pool: string, id: string) => `${pool}\n${id}`;

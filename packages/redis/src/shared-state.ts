@@ -16,18 +16,13 @@ import { log as crawleeLog, type Log } from '@crawlee/core';
 import { redactText, systemClock, type Clock, type JsonObject, type TimerHandle } from '@sessionpack/core';
 
 import { connect, type Connection } from './connection.js';
-import { InternTables, type InternTable } from './interned.js';
-import { Keys, type RecordRef } from './keys.js';
-import { LeaseBook, type LeaseEntry } from './leases.js';
+import { InternTables } from './interned.js';
+import { Keys } from './keys.js';
+import { LeaseBook } from './leases.js';
 import { resolveOptions, DEFAULT_REDIS_URL, type RedisStoreOptions, type ResolvedRedisStoreOptions } from './options.js';
-import { applyDelta, combineDeltas, decodeRecord, emptyRecord, isEmptyDelta, type RecordDelta, type SharedRecord } from './record.js';
+import { emptyRecord, type RecordDelta, type SharedRecord } from './record.js';
+import { Replica, type SharedChange } from './replica.js';
 
-/** A record another worker (or this one) changed, as pulled. */
-export type SharedChange =
-    | { kind: 'health'; proxyId: string; scope: string; record: SharedRecord }
-    /** `record` is undefined when the session is gone from Redis (a retired one whose time ran out). */
-    | { kind: 'session'; pool: string; id: string; record: SharedRecord | undefined }
-    | { kind: 'lease'; pool: string; id: string; leases: ReadonlyMap<string, LeaseEntry> };
 
 /** What one {@link RedisSharedState.sync} did. */
 export interface SyncReport {
@@ -57,17 +52,11 @@ export class RedisSharedState {
     private readonly clock: Clock;
     private conn: Connection | undefined;
     private epoch = '';
-    private cursor = 0;
-    private readonly pulled = new Map<string, SharedRecord>();
-    private pending = new Map<string, RecordDelta>();
-    /** Everything this worker pushed, per record: what it re-seeds an emptied Redis with. */
-    private readonly own = new Map<string, RecordDelta>();
     private readonly leases: LeaseBook;
+    /** What this worker knows of the shared records. */
+    private readonly replica: Replica;
     /** Header sets and fingerprints. */
     private readonly interned = new InternTables();
-    private readonly sessionIndex = new Map<string, Set<string>>();
-    private readonly listeners = new Set<(change: SharedChange) => void>();
-    private toEmit: SharedChange[] = [];
     private readonly beforeSync = new Set<() => void>();
     private lastRenewAt = -Infinity;
     private down = false;
@@ -82,6 +71,7 @@ export class RedisSharedState {
         this.leases = new LeaseBook(this.options.workerId, this.options.leaseTtlMillis);
         this.clock = this.options.clock ?? systemClock;
         this.log = (this.options.log ?? crawleeLog).child({ prefix: 'Redis' });
+        this.replica = new Replica(this.keys, this.clock, this.options.healthHalfLifeMillis, this.leases, this.log);
     }
 
     /** This worker's id in leases. */
@@ -121,8 +111,7 @@ export class RedisSharedState {
 
     /** Calls `listener` for every record pulled from Redis. Returns a function that removes it. */
     onChange(listener: (change: SharedChange) => void): () => void {
-        this.listeners.add(listener);
-        return () => this.listeners.delete(listener);
+        return this.replica.onChange(listener);
     }
 
     /** Calls `hook` at the start of every sync (to queue what changed locally since the last one). */
@@ -132,21 +121,18 @@ export class RedisSharedState {
     }
 
     /** Every health record known here, by proxy id and scope. */
-    *healthRecords(): Iterable<{ proxyId: string; scope: string; record: SharedRecord }> {
-        for (const key of new Set([...this.pulled.keys(), ...this.pending.keys()])) {
-            const ref = this.keys.parse(key);
-            if (ref?.kind === 'health') yield { proxyId: ref.proxyId, scope: ref.scope, record: this.view(key)! };
-        }
+    healthRecords(): Iterable<{ proxyId: string; scope: string; record: SharedRecord }> {
+        return this.replica.healthRecords();
     }
 
     /** The pools that have sessions known here. */
     sessionPools(): string[] {
-        return [...this.sessionIndex.keys()];
+        return this.replica.sessionPools();
     }
 
     /** Health of `proxyId` on `scope` (a pool key, or `'*'` for everywhere): the last pull plus this worker's unpushed changes. */
     health(proxyId: string, scope: string): SharedRecord {
-        return this.view(this.keys.health(proxyId, scope)) ?? emptyRecord();
+        return this.replica.view(this.keys.health(proxyId, scope)) ?? emptyRecord();
     }
 
     /** Queues a change of a proxy's health (pushed on the next sync). Proxies are recorded by id only. */
@@ -154,17 +140,17 @@ export class RedisSharedState {
         if (/:\/\//.test(proxyId) || /:\/\//.test(scope)) {
             throw new TypeError(`RedisSharedState: proxy id and scope must be ids, not URLs (got ${redactText(proxyId)} on ${redactText(scope)}).`);
         }
-        this.queue(this.keys.health(proxyId, scope), delta);
+        this.replica.queue(this.keys.health(proxyId, scope), delta);
     }
 
     /** One session of a pool (undefined if unknown here). */
     session(pool: string, id: string): SharedRecord | undefined {
-        return this.view(this.keys.session(pool, id));
+        return this.replica.view(this.keys.session(pool, id));
     }
 
     /** Ids of the sessions of `pool` known here (retired ones included until they expire). */
     sessionIds(pool: string): string[] {
-        return [...(this.sessionIndex.get(pool) ?? [])];
+        return this.replica.sessionIds(pool);
     }
 
     /** Queues a change of a session. Text is scrubbed of URL credentials before it leaves the process. */
@@ -172,8 +158,8 @@ export class RedisSharedState {
         const safe: RecordDelta = { ...delta };
         if (delta.lww) safe.lww = Object.fromEntries(Object.entries(delta.lww).map(([k, v]) => [k, { value: redactText(v.value), at: v.at }]));
         if (delta.once) safe.once = Object.fromEntries(Object.entries(delta.once).map(([k, v]) => [k, redactText(v)]));
-        this.indexSession(pool, id);
-        this.queue(this.keys.session(pool, id), safe);
+        this.replica.indexSession(pool, id);
+        this.replica.queue(this.keys.session(pool, id), safe);
     }
 
     /** Stores a header set once (content-addressed) and returns its id, which sessions refer to. */
@@ -194,25 +180,6 @@ export class RedisSharedState {
     /** A fingerprint by id (pulled along with the sessions that refer to it). */
     fingerprint(id: string): Readonly<JsonObject> | undefined {
         return this.interned.get('fingerprints', id) as Readonly<JsonObject> | undefined;
-    }
-
-    private view(key: string): SharedRecord | undefined {
-        const base = this.pulled.get(key);
-        const delta = this.pending.get(key);
-        if (!delta) return base;
-        return applyDelta(base ?? emptyRecord(), delta, this.clock.now(), this.options.healthHalfLifeMillis);
-    }
-
-    private queue(key: string, delta: RecordDelta): void {
-        if (isEmptyDelta(delta)) return;
-        const prev = this.pending.get(key);
-        this.pending.set(key, prev ? combineDeltas(prev, delta, this.options.healthHalfLifeMillis) : delta);
-    }
-
-    private indexSession(pool: string, id: string): void {
-        let ids = this.sessionIndex.get(pool);
-        if (!ids) this.sessionIndex.set(pool, (ids = new Set()));
-        ids.add(id);
     }
 
     // ---------------------------------------------------------------- leases
@@ -261,7 +228,7 @@ export class RedisSharedState {
 
     /** Whether Redis (as last pulled) or this worker knows the session. */
     knows(pool: string, id: string): boolean {
-        return this.sessionIndex.get(pool)?.has(id) ?? false;
+        return this.replica.knows(pool, id);
     }
 
     /** Claims a session this worker just created (nobody else can know it yet): no round trip, registered on the next sync. */
@@ -306,8 +273,7 @@ export class RedisSharedState {
         if (this.reseedNeeded) this.prepareReseed();
         const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
         const { releases, claims, renewals } = this.leases.takeWork(now, this.options.leaseIdleMillis, renewDue);
-        const batch = this.pending;
-        this.pending = new Map();
+        const batch = this.replica.takeBatch();
         const internedTables = this.interned.takePending();
 
         const p = conn.client.pipeline() as unknown as Pipeline;
@@ -335,7 +301,7 @@ export class RedisSharedState {
                 this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
             steps.push('renew');
         }
-        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
+        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.replica.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
         steps.push('pull');
 
         let results: [Error | null, unknown][] | null;
@@ -360,14 +326,11 @@ export class RedisSharedState {
             if (step === 'apply') {
                 const lost = Array.isArray(value) && value[0] === 'EPOCH';
                 if (error || lost) {
-                    this.requeue(batch);
+                    this.replica.requeue(batch);
                     epochLost ||= lost;
                 } else {
                     report.pushed = batchKeys.length;
-                    for (const [key, d] of batch) {
-                        const prev = this.own.get(key);
-                        this.own.set(key, prev ? combineDeltas(prev, d, this.options.healthHalfLifeMillis) : d);
-                    }
+                    this.replica.pushed(batch);
                 }
             }
             if (step === 'claim') {
@@ -388,7 +351,7 @@ export class RedisSharedState {
             }
             if (step === 'pull' && !error) {
                 if (Array.isArray(value) && value[0] === 'EPOCH') epochLost = true;
-                else report.pulled += this.ingest(value as unknown[]);
+                else report.pulled += this.replica.ingest(value as unknown[]);
             }
         }
         if (epochLost) {
@@ -402,28 +365,17 @@ export class RedisSharedState {
         }
         if (report.pulled >= PULL_LIMIT) report.pulled += await this.pullAll();
         await this.fetchMissingInterned().catch((e: unknown) => this.markDown(e));
-        this.emit();
+        this.replica.emit();
         report.ok = !this.down || this.markUp(report);
         return report;
-    }
-
-    private requeue(batch: Map<string, RecordDelta>): void {
-        const later = this.pending;
-        this.pending = batch;
-        for (const [key, d] of later) this.queue(key, d);
     }
 
     /** Everything this worker knows goes back to Redis: its own pushed deltas, its leases, its header sets. */
     private prepareReseed(): void {
         this.reseedNeeded = false;
-        const later = this.pending;
-        this.pending = new Map();
-        for (const [key, d] of this.own) this.queue(key, d);
-        this.own.clear();
-        for (const [key, d] of later) this.queue(key, d);
+        this.replica.reseed();
         this.leases.reclaimAll();
         this.interned.requeueAll();
-        this.cursor = 0;
     }
 
     private async adoptEpoch(): Promise<void> {
@@ -437,83 +389,24 @@ export class RedisSharedState {
     private async pullAll(): Promise<number> {
         let total = 0;
         for (;;) {
-            const value = (await this.conn!.client.sessionpackPull(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.cursor, PULL_LIMIT, TOMBSTONE_KEEP)) as unknown[];
+            const value = (await this.conn!.client.sessionpackPull(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.replica.cursor, PULL_LIMIT, TOMBSTONE_KEEP)) as unknown[];
             if (value[0] === 'EPOCH') {
                 await this.adoptEpoch();
-                this.cursor = 0;
+                this.replica.cursor = 0;
                 continue;
             }
-            const n = this.ingest(value);
+            const n = this.replica.ingest(value);
             total += n;
             if (n < PULL_LIMIT) break;
         }
         await this.fetchMissingInterned();
-        this.emit();
+        this.replica.emit();
         return total;
-    }
-
-    /** Takes in the result of pull.lua; returns the number of records. */
-    private ingest(flat: unknown[]): number {
-        let n = 0;
-        for (let i = 0; i + 2 < flat.length; i += 3) {
-            const key = flat[i] as string;
-            const seq = Number(flat[i + 1]);
-            const fields = (flat[i + 2] as string[]) ?? [];
-            if (seq > this.cursor) this.cursor = seq;
-            n++;
-            const ref = this.keys.parse(key);
-            if (!ref) continue;
-            this.take(key, ref, fields);
-        }
-        return n;
-    }
-
-    private take(key: string, ref: RecordRef, fields: string[]): void {
-        let change: SharedChange;
-        if (ref.kind === 'lease') {
-            change = { kind: 'lease', pool: ref.pool, id: ref.id, leases: this.leases.pulled(key, fields, this.clock.now()) };
-        } else if (fields.length === 0) {
-            this.pulled.delete(key);
-            if (ref.kind === 'session') {
-                this.sessionIndex.get(ref.pool)?.delete(ref.id);
-                change = { kind: 'session', pool: ref.pool, id: ref.id, record: undefined };
-            } else return;
-        } else {
-            this.pulled.set(key, decodeRecord(fields));
-            const record = this.view(key)!;
-            if (ref.kind === 'session') {
-                this.indexSession(ref.pool, ref.id);
-                change = { kind: 'session', pool: ref.pool, id: ref.id, record };
-            } else change = { kind: 'health', proxyId: ref.proxyId, scope: ref.scope, record };
-        }
-        this.toEmit.push(change);
-    }
-
-    /** Tells the listeners what came in (after the header sets and fingerprints it refers to arrived). */
-    private emit(): void {
-        const changes = this.toEmit;
-        this.toEmit = [];
-        for (const change of changes) {
-            for (const listener of this.listeners) {
-                try {
-                    listener(change);
-                } catch (error) {
-                    this.log.warning(`A change listener threw: ${redactText(String((error as Error)?.message ?? error))}`);
-                }
-            }
-        }
     }
 
     /** Fetches the header sets and fingerprints that pulled sessions refer to and this worker has not seen. */
     private async fetchMissingInterned(): Promise<void> {
-        const missing = new Map<InternTable, Set<string>>([['headersets', new Set()], ['fingerprints', new Set()]]);
-        for (const [key, record] of this.pulled) {
-            if (!key.startsWith(`${this.keys.prefix}:s:`)) continue;
-            const hs = record.once.headerSet;
-            const fp = record.once.fingerprint;
-            if (hs && !this.interned.get('headersets', hs)) missing.get('headersets')!.add(hs);
-            if (fp && !this.interned.get('fingerprints', fp)) missing.get('fingerprints')!.add(fp);
-        }
+        const missing = this.replica.missingInterned(this.interned);
         if (!this.conn) return;
         for (const [table, set] of missing) {
             if (set.size === 0) continue;
@@ -529,7 +422,7 @@ export class RedisSharedState {
     private markDown(error: unknown): void {
         if (this.down) return;
         this.down = true;
-        const pending = this.pending.size;
+        const pending = this.replica.pendingCount;
         this.log.warning(
             `Lost Redis at ${this.safeUrl} (${redactText(String((error as Error)?.message ?? error))}); crawling on with this worker's local view. ` +
                 `Its changes (${pending} records so far) are kept and merged when Redis is back.`,
@@ -567,7 +460,7 @@ export class RedisSharedState {
         await this.inFlight?.catch(() => undefined);
         for (const key of [...this.leases.held.keys()]) this.leases.release(key);
         await this.syncOnce().catch(() => undefined);
-        if (this.pending.size > 0) this.log.warning(`Closed with ${this.pending.size} changed records not pushed: Redis at ${this.safeUrl} was unreachable.`);
+        if (this.replica.pendingCount > 0) this.log.warning(`Closed with ${this.replica.pendingCount} changed records not pushed: Redis at ${this.safeUrl} was unreachable.`);
         if (this.conn.owned) await this.conn.client.quit().catch(() => this.conn?.client.disconnect());
     }
 }
