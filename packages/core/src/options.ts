@@ -338,7 +338,12 @@ export function validateOptions(options: SessionManagerOptions): void {
         }
     }
     if (options.proxyUrls && options.proxyConfiguration) {
-        throw new TypeError('SessionManager options: give either `proxyUrls` or `proxyConfiguration`, not both.');
+        const tiered = (options.proxyConfiguration as unknown as { tieredProxyUrls?: unknown[] }).tieredProxyUrls?.length ? ' (a tiered one: its `tieredProxyUrls` are the proxies)' : '';
+        throw new TypeError(`SessionManager options: give either \`proxyUrls\` or \`proxyConfiguration\`${tiered}, not both.`);
+    }
+    const t = options.learner?.tiers;
+    if (t?.probeLowerAfterMillis !== undefined && t.maxProbeLowerAfterMillis !== undefined && t.maxProbeLowerAfterMillis < t.probeLowerAfterMillis) {
+        throw new TypeError('SessionManager options: `learner.tiers.maxProbeLowerAfterMillis` must be at least `learner.tiers.probeLowerAfterMillis`.');
     }
     const b = options.proxyBackoff;
     if (b?.baseMillis !== undefined && b.maxMillis !== undefined && b.maxMillis < b.baseMillis) {

@@ -159,6 +159,7 @@ export class LearnedHealth implements ProxyHealthModel {
             goodUses: use.goodUses ?? 0,
             duringInit: use.duringInit ?? false,
             dynamicProxy: use.dynamicProxy ?? false,
+            ...(use.tier !== undefined ? { tier: use.tier, tierProbe: use.tierProbe ?? false } : {}),
         };
         const kind = EFFECT_TO_OUTCOME[effect];
         const outcome: LearnedOutcome =
