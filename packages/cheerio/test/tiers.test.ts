@@ -1,8 +1,8 @@
 /**
  * Tiered proxies (issue 11, item 8) in a real CheerioCrawler on the proving ground, judged by what the site saw per
  * client IP: tier 0 is the farm's first subnet (127.0.1.x), tier 1 its second (127.0.2.x). A healthy tier 0 is all a
- * crawl uses; a tier 0 banned on the site costs at most `blockedToMoveUp` (3) blocked requests before the crawl moves
- * to tier 1, which then gets every page; later (a minute on the manager's clock) one new session probes tier 0 again,
+ * crawl uses; a tier 0 banned on the site costs at most `blockedToMoveUp` (3) blocked requests, plus those already in
+ * flight (2 at 3 requests at a time), before the crawl moves to tier 1, which then gets every page; later (a minute on the manager's clock) one new session probes tier 0 again,
  * and once the site lets tier 0 in again the crawl moves back down.
  *
  * Time: the manager runs on the wall clock plus an offset the test moves forward between crawls (no sleeps: a jump
@@ -98,7 +98,7 @@ describe('tiered proxies on the proving ground', () => {
         expect(manager.stats().pools[pg.siteHost]!.tiers).toEqual({ current: 0, usesPerTier: [30, 0] });
     }, 60_000);
 
-    it('a tier 0 banned on the site: at most 3 blocks there, every page through tier 1, one probe of tier 0 a minute later, back down once tier 0 is let in', async () => {
+    it('a tier 0 banned on the site: at most 3 + 2 in-flight blocks there, every page through tier 1, one probe of tier 0 a minute later, back down once tier 0 is let in', async () => {
         let siteOffset = 0;
         pg = await startProvingGround({
             seed: 32,
@@ -113,14 +113,15 @@ describe('tiered proxies on the proving ground', () => {
         manager = await SessionManager.open({ proxyConfiguration: tiersOf(pg), store: false, statsIntervalSecs: 0, report: false, clock, pool: { maxAgeSecs: 30 } });
         const host = pg.siteHost;
 
-        // 1. Tier 0 is blocked: the crawl moves up after at most blockedToMoveUp (3) blocked requests there (with 3
-        //    requests at a time, no more can be in flight on tier 0 before the third verdict), and gets every page.
+        // 1. Tier 0 is blocked: the crawl moves up at the latest on the third proxy-blamed block there (blockedToMoveUp,
+        //    3 by default); with 3 requests at a time, at most 2 more were already in flight on tier 0 by then. So at
+        //    most 3 + (3 - 1) = 5 blocked requests on tier 0, and not one after: every page comes through tier 1.
         const first = await crawl(manager, pages(pg, 14));
         expect(first.failed).toEqual([]);
         expect(first.handled).toHaveLength(14);
         let site = seen(pg, 0);
         expect(site.requests[0]).toBeGreaterThanOrEqual(1);
-        expect(site.requests[0]).toBeLessThanOrEqual(3);
+        expect(site.requests[0]).toBeLessThanOrEqual(5);
         expect(site.blocked).toEqual([site.requests[0], 0]);
         expect(site.pages).toEqual([0, 14]);
         expect(site.other).toBe(0);
