@@ -121,7 +121,10 @@ export interface StoreOptions {
 export interface SessionManagerOptions<X extends HookExtras = {}> {
     /** Proxy URLs (`null` = a direct connection). Mutually exclusive with `proxyConfiguration`. @default none (direct) */
     proxyUrls?: (string | null)[];
-    /** A Crawlee ProxyConfiguration: its `proxyUrls`/`tieredProxyUrls`, or its `newUrl()` per session. @default none */
+    /**
+     * A Crawlee ProxyConfiguration: its `proxyUrls`; its `tieredProxyUrls` (each site uses the cheapest tier that works
+     * there, see `learner.tiers`); or its `newUrl()` per session. Mutually exclusive with `proxyUrls`. @default none
+     */
     proxyConfiguration?: ProxyConfiguration;
     /** Size and limits of every pool. @default see {@link PoolOptions} */
     pool?: PoolOptions;

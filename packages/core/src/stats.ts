@@ -2,6 +2,7 @@
  * Stats: counters per pool (names as in DESIGN.md), session counts by state, and the one-line summary the manager
  * logs periodically. Counters never contain URLs, so nothing here can leak proxy credentials.
  */
+import type { TierStats } from './tier-gate.js';
 import type { SessionStateName } from './types.js';
 
 /** Counter names, per pool. */
@@ -34,7 +35,7 @@ export interface PoolStats {
     /** The cap the learner found (sessions are retired after this many uses), when it found one. */
     learnedCap?: number;
     /** With tiered proxies: the tier new sessions take (0 = cheapest) and the uses per tier in this run. */
-    tiers?: { current: number; usesPerTier: number[] };
+    tiers?: TierStats;
     counters: Counters;
     sessions: SessionCounts;
 }

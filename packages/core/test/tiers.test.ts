@@ -90,6 +90,11 @@ describe('tiered proxies', () => {
         // Every reported use counted in exactly one tier.
         expect(uses[0]! + uses[1]!).toBe(c['use/ok'] + c['use/blocked']);
         expect(uses[0]).toBe(5);
+        // The crawl report shows the pool's tier, its uses per tier and each proxy's tier.
+        const pool = manager.reportData().pools.find((p) => p.key === SITE)!;
+        expect(pool.extra).toEqual({ 'proxy tier': 0, 'uses per tier': `${uses[0]} / ${uses[1]}` });
+        expect(new Set(pool.proxies.map((p) => p.extra?.tier))).toEqual(new Set([0, 1]));
+        expect(manager.crawlReport()).toContain('uses per tier');
         await manager.close();
     });
 
