@@ -4,6 +4,7 @@
  * stored state, and uses per tier in the stats.
  */
 import { ProxyConfiguration } from '@crawlee/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { ManualClock, SessionManager, type ManagedSession, type PersistedState, type SessionStore } from '../src/index.js';
@@ -11,11 +12,12 @@ import { openManager, quietLog, req, seeded } from './helpers.js';
 
 const T0 = ['http://127.0.0.21:9001', 'http://127.0.0.22:9002', 'http://127.0.0.23:9003'];
 const T1 = ['http://127.0.0.31:9101', 'http://127.0.0.32:9102'];
+const T2 = ['http://127.0.0.41:9201'];
 const tiered = () => new ProxyConfiguration({ tieredProxyUrls: [T0, T1] });
 const URL_ = 'http://shop.test/p';
 const SITE = 'shop.test';
 
-const tierOf = (s: ManagedSession) => (T0.includes(s.identity.proxy!.url) ? 0 : T1.includes(s.identity.proxy!.url) ? 1 : -1);
+const tierOf = (s: ManagedSession) => [T0, T1, T2].findIndex((t) => t.includes(s.identity.proxy!.url));
 
 /** Takes every ready session (so the next acquire has to create one), then creates one. */
 async function newSession(manager: SessionManager): Promise<{ fresh: ManagedSession; held: ManagedSession[] }> {
@@ -168,4 +170,65 @@ describe('tiered proxies', () => {
         expect(manager.stats().pools[SITE]!.tiers).toBeUndefined();
         await manager.close();
     });
+
+    it('property: a new session is on the pool\'s tier (or the probe\'s, one below); a report never moves it up twice, an acquire never down; every use counted once', async () => {
+        const command = fc.oneof(
+            { arbitrary: fc.record({ kind: fc.constant('acquire' as const) }), weight: 3 },
+            { arbitrary: fc.record({ kind: fc.constant('report' as const), pick: fc.nat(), good: fc.boolean() }), weight: 3 },
+            { arbitrary: fc.record({ kind: fc.constant('advance' as const), millis: fc.integer({ min: 0, max: 15_000 }) }), weight: 1 },
+        );
+        let ups = 0;
+        let downs = 0;
+        await fc.assert(
+            fc.asyncProperty(fc.integer(), fc.array(command, { minLength: 30, maxLength: 100 }), async (seed, commands) => {
+                const { manager, clock } = await openManager({
+                    random: seeded(seed),
+                    proxyConfiguration: new ProxyConfiguration({ tieredProxyUrls: [T0, T1, T2] }),
+                    learner: { tiers: { blockedToMoveUp: 2, probeLowerAfterMillis: 10_000 } },
+                    // Sessions last 3 uses: new ones (and so probes) come often.
+                    pool: { acquireTimeoutSecs: 0, maxUses: 3 },
+                });
+                const held: ManagedSession[] = [];
+                let reports = 0;
+                const tierNow = () => manager.stats().pools[SITE]?.tiers?.current ?? 0;
+                const created = () => manager.stats().pools[SITE]?.counters['session/created'] ?? 0;
+                for (const c of commands) {
+                    const before = tierNow();
+                    if (c.kind === 'acquire') {
+                        const n = created();
+                        const s = await manager.acquire(req(URL_)).catch(() => undefined);
+                        if (!s) continue;
+                        held.push(s);
+                        const after = tierNow();
+                        expect(after).toBeGreaterThanOrEqual(before);
+                        if (after > before) ups++;
+                        if (created() > n) {
+                            const t = tierOf(s);
+                            // The current tier, the probe's one below, or (the top tier without a usable proxy) any lower one.
+                            expect(t === after || t === after - 1 || (after === 2 && t < after)).toBe(true);
+                        }
+                    } else if (c.kind === 'report' && held.length > 0) {
+                        const s = held.splice(c.pick % held.length, 1)[0]!;
+                        // Tier 0 is blocked 2 times in 3; the others pass 3 times in 4.
+                        const good = tierOf(s) === 0 ? c.good && c.pick % 3 !== 0 : c.good || c.pick % 2 === 0;
+                        manager.report(s, good ? { type: 'ok' } : { type: 'blocked', reason: '403' });
+                        reports++;
+                        const after = tierNow();
+                        expect(Math.abs(after - before)).toBeLessThanOrEqual(1);
+                        // Down only on a pass on the tier below.
+                        if (after < before) expect(good && tierOf(s) === after).toBe(true);
+                        if (after > before) ups++;
+                        if (after < before) downs++;
+                    } else if (c.kind === 'advance') await clock.advance(c.millis);
+                }
+                const uses = manager.stats().pools[SITE]?.tiers?.usesPerTier ?? [0, 0, 0];
+                expect(uses.reduce((a, b) => a + b, 0)).toBe(reports);
+                await manager.close();
+            }),
+            { seed: 17, numRuns: 80 },
+        );
+        // The runs did climb and come back down (113 moves up, 17 down with this seed): not only checked on tier 0.
+        expect(ups).toBeGreaterThan(20);
+        expect(downs).toBeGreaterThan(5);
+    }, 60_000);
 });
