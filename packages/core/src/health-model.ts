@@ -25,6 +25,10 @@ export interface UseInfo {
     dynamicProxy?: boolean;
     /** The block was the rule's check refusing a page the classifier found fine. */
     checkFailed?: boolean;
+    /** The proxy's tier, with tiered proxies. */
+    tier?: number;
+    /** This use is the tier ladder's probe of the tier below. */
+    tierProbe?: boolean;
 }
 
 /** What the health tracker says about a proxy on a site right now. */

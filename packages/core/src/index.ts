@@ -94,6 +94,7 @@ export type { SiteGuardOptions } from './learner/site-guard.js';
 export type { PaceOptions } from './learner/pace.js';
 export type { CapOptions } from './learner/cap.js';
 export type { TierOptions } from './learner/tiers.js';
+export type { PersistedTierState, TierStats } from './tier-gate.js';
 export type {
     HealthChange,
     HealthHandle,

@@ -29,7 +29,8 @@ import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } fro
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
 import { sharedStateHost, type SharedHostDeps } from './shared-host.js';
-import { storeFor, type PersistedState, type SessionStore } from './store.js';
+import { storeFor, storeHint, type PersistedState, type SessionStore } from './store.js';
+import { TierGate } from './tier-gate.js';
 import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
@@ -60,6 +61,8 @@ export class SessionManager {
     private readonly random: () => number;
     private readonly proxies: ProxySource;
     private readonly fixedIds: readonly string[] | undefined;
+    /** With tiered proxies: which tier new sessions of each pool take. */
+    private readonly tierGate: TierGate | undefined;
     private readonly rules: RuleSet;
     private readonly counters = new StatsCounters();
     private readonly store: SessionStore | undefined;
@@ -88,7 +91,8 @@ export class SessionManager {
         this.config = options.config ?? Configuration.getGlobalConfig();
         this.proxies = ProxySource.create(options, this.redactor);
         this.fixedIds = this.proxies.fixed?.map((p) => p?.id ?? DIRECT_PROXY_ID);
-        this.health = new LearnedHealth(resolveLearner(options), this.clock, this.random, this.fixedIds ?? []);
+        this.health = new LearnedHealth(resolveLearner(options), this.clock, this.random, this.fixedIds ?? [], this.proxies.tiers?.count ?? 0);
+        this.tierGate = TierGate.create(this.proxies.tiers, this.health, this.log);
         const identities = IdentityFactory.forOptions(options, this.random);
         this.rules = new RuleSet(options.rules);
         this.store = storeFor(options.store, this.config);
@@ -100,6 +104,7 @@ export class SessionManager {
             health: this.health,
             proxyById: (id) => this.proxies.byId(id),
             now: this.clock.now(),
+            ...this.tierGate?.reportSources(),
         }));
         this.owner = {
             now: () => this.clock.now(),
@@ -121,7 +126,7 @@ export class SessionManager {
         this.acquireContext = {
             clock: this.clock,
             dynamicProxies: this.proxies.dynamic,
-            proxySummary: (site) => this.proxySummary(site),
+            proxySummary: (site) => (this.fixedIds ? this.health.summarize(this.fixedIds, site) : { total: 0, backoff: 0, banned: 0 }),
             pausedUntil: (site) => this.health.pausedUntil(site),
             create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
             retire: (s, reason) => this.retire(s, reason),
@@ -160,11 +165,6 @@ export class SessionManager {
         const rule = this.rules.ruleFor(request);
         const pool = this.poolFor(poolKeyOf(request, rule), rule);
         return acquireFrom(pool, { request, rule, options }, this.acquireContext);
-    }
-
-    private proxySummary(site: string) {
-        if (!this.fixedIds) return { total: 0, backoff: 0, banned: 0 };
-        return this.health.summarize(this.fixedIds, site);
     }
 
     /** Creates a session on `proxyId` (or a URL from the ProxyConfiguration), hands it out and runs its init. */
@@ -209,6 +209,7 @@ export class SessionManager {
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
+        this.tierGate?.countUse(key, pid);
         // A 5xx is the target's error: a direct connection is never backed off for it.
         const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
         if (!s.isRetired) {
@@ -234,7 +235,9 @@ export class SessionManager {
     }
 
     private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
-        const change = this.health.record(proxyId, site, effect, rateLimitMillis, use);
+        const tierBefore = this.tierGate?.current(site) ?? 0;
+        const change = this.health.record(proxyId, site, effect, rateLimitMillis, { ...use, ...this.tierGate?.useInfo(site, proxyId) });
+        this.tierGate?.recorded(site, proxyId, tierBefore, this.clock.now());
         const pool = this.poolMap.get(site);
         pool?.scheduler.touch(proxyId);
         if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
@@ -314,6 +317,7 @@ export class SessionManager {
             pool = new Pool(key, resolvePoolOptions(this.options, key, rule?.rule.size), {
                 health: this.health,
                 fixedProxies: this.fixedIds,
+                ...(this.tierGate ? { tiers: this.tierGate.forSite(key) } : {}),
                 random: this.random,
                 retire: (s, reason) => this.retire(s, reason),
             });
@@ -335,6 +339,7 @@ export class SessionManager {
             configured: this.proxies.dynamic ? 'dynamic' : this.proxies.fixed!.length,
             sizeOf: (key) => resolvePoolOptions(this.options, key).size,
             learnedCap: (key) => this.health.learner.cap(key, this.clock.now()),
+            tiers: (key) => this.tierGate?.stats(key),
         });
     }
 
@@ -359,7 +364,7 @@ export class SessionManager {
 
     /** The whole state as plain data (what the store saves): live sessions, recently retired ones, proxy health by id. */
     snapshot(): PersistedState {
-        return snapshotState(this.poolMap, this.health, this.clock.now());
+        return snapshotState(this.poolMap, this.health, this.clock.now(), this.tierGate);
     }
 
     /** Writes the whole state to the store now (also done on Crawlee's persist-state event and on close). */
@@ -371,8 +376,9 @@ export class SessionManager {
         if (!this.store || (this.options.store && this.options.store.restore === false)) return;
         const state = await loadState(this.store, this.log, this.redactor);
         if (!state) return;
+        this.tierGate?.restore(state.tiers);
         for (const { site, reopened } of this.health.restore(state.health)) {
-            this.log.warning(reopenedMessage(site, reopened, this.storeHint()));
+            this.log.warning(reopenedMessage(site, reopened, storeHint(this.options.store)));
         }
         const dropped = await restoreState(state, {
             poolFor: (key) => this.poolFor(key, undefined),
@@ -381,15 +387,6 @@ export class SessionManager {
             adopt: (pool, s, proxy, headers, fingerprint) => this.factory.restore(pool, s, proxy, headers, fingerprint),
         });
         this.log.debug(`Restored ${this.factory.live.size} sessions in ${this.poolMap.size} pools${dropped ? ` (${dropped} dropped)` : ''}.`);
-    }
-
-    /** How to clear the stored state, for log lines. */
-    private storeHint(): string {
-        const o = this.options.store;
-        if (o && o.custom) return 'clear your custom store';
-        const name = (o && o.keyValueStoreName) || 'sessionpack';
-        const key = (o && o.key) || 'SESSIONPACK_STATE';
-        return `delete the record "${key}" of the key-value store "${name}", e.g. storage/key_value_stores/${name}/${key}.json, or pass store: { restore: false }`;
     }
 
     // ---------------------------------------------------------------- close

@@ -121,7 +121,10 @@ export interface StoreOptions {
 export interface SessionManagerOptions<X extends HookExtras = {}> {
     /** Proxy URLs (`null` = a direct connection). Mutually exclusive with `proxyConfiguration`. @default none (direct) */
     proxyUrls?: (string | null)[];
-    /** A Crawlee ProxyConfiguration: its `proxyUrls`/`tieredProxyUrls`, or its `newUrl()` per session. @default none */
+    /**
+     * A Crawlee ProxyConfiguration: its `proxyUrls`; its `tieredProxyUrls` (each site uses the cheapest tier that works
+     * there, see `learner.tiers`); or its `newUrl()` per session. Mutually exclusive with `proxyUrls`. @default none
+     */
     proxyConfiguration?: ProxyConfiguration;
     /** Size and limits of every pool. @default see {@link PoolOptions} */
     pool?: PoolOptions;
@@ -338,7 +341,12 @@ export function validateOptions(options: SessionManagerOptions): void {
         }
     }
     if (options.proxyUrls && options.proxyConfiguration) {
-        throw new TypeError('SessionManager options: give either `proxyUrls` or `proxyConfiguration`, not both.');
+        const tiered = (options.proxyConfiguration as unknown as { tieredProxyUrls?: unknown[] }).tieredProxyUrls?.length ? ' (a tiered one: its `tieredProxyUrls` are the proxies)' : '';
+        throw new TypeError(`SessionManager options: give either \`proxyUrls\` or \`proxyConfiguration\`${tiered}, not both.`);
+    }
+    const t = options.learner?.tiers;
+    if (t?.probeLowerAfterMillis !== undefined && t.maxProbeLowerAfterMillis !== undefined && t.maxProbeLowerAfterMillis < t.probeLowerAfterMillis) {
+        throw new TypeError('SessionManager options: `learner.tiers.maxProbeLowerAfterMillis` must be at least `learner.tiers.probeLowerAfterMillis`.');
     }
     const b = options.proxyBackoff;
     if (b?.baseMillis !== undefined && b.maxMillis !== undefined && b.maxMillis < b.baseMillis) {

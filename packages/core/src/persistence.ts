@@ -25,6 +25,7 @@ import {
     type SharedSession,
     type StateChanges,
 } from './store.js';
+import type { PersistedTierState } from './tier-gate.js';
 import type { JsonObject, ProxyRef } from './types.js';
 
 const isRecord = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -93,8 +94,8 @@ export function sharedSessionOf(s: ManagedSession): SharedSession {
 
 const persistable = (s: ManagedSession) => s.initialized && !s.initializing && !s.isRetired;
 
-/** The whole state as plain data: live sessions, recently retired ones, proxy health by id. */
-export function snapshotState(pools: ReadonlyMap<string, Pool>, health: ProxyHealthModel, now: number): PersistedState {
+/** The whole state as plain data: live sessions, recently retired ones, proxy health by id, the tier of each pool. */
+export function snapshotState(pools: ReadonlyMap<string, Pool>, health: ProxyHealthModel, now: number, tiers?: { toJSON(): PersistedTierState }): PersistedState {
     const headers = new Interner<object>();
     const fingerprints = new Interner<object>();
     const out: Record<string, PersistedPool> = {};
@@ -116,6 +117,7 @@ export function snapshotState(pools: ReadonlyMap<string, Pool>, health: ProxyHea
         health: health.toJSON(),
         headerSets: headers.table as Record<string, string>[],
         fingerprints: fingerprints.table as JsonObject[],
+        ...(tiers ? { tiers: tiers.toJSON() } : {}),
     };
 }
 

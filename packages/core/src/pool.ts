@@ -8,7 +8,7 @@ import type { ProxyHealthModel } from './health-model.js';
 import type { ResolvedPoolOptions } from './options.js';
 import { policyByName, type SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SchedulerHost } from './scheduler.js';
 import type { ManagedSession } from './session.js';
 import type { PersistedRetired } from './store.js';
 import { emptySessionCounts, type SessionCounts } from './stats.js';
@@ -21,6 +21,8 @@ export interface PoolDeps {
     health: ProxyHealthModel;
     /** Ids of the fixed proxies, or undefined with a dynamic ProxyConfiguration. */
     fixedProxies: readonly string[] | undefined;
+    /** With tiered proxies: the pool's tier gate (new sessions on the pool's tier only). */
+    tiers?: SchedulerHost['tiers'];
     random: () => number;
     retire(session: ManagedSession, reason: string): void;
 }
@@ -61,6 +63,7 @@ export class Pool {
             policy: this.policy,
             health: deps.health,
             fixedProxies: deps.fixedProxies,
+            ...(deps.tiers ? { tiers: deps.tiers } : {}),
             random: deps.random,
             limits: () => o,
             occupancy: () => this.occupancy,

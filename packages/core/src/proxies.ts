@@ -7,6 +7,7 @@ import { inspect } from 'node:util';
 
 import type { ProxyConfiguration } from '@crawlee/core';
 
+import { readTiers } from './learner/tiered.js';
 import { redactUrl, type Redactor } from './redact.js';
 import type { ProxyRef, RequestLike } from './types.js';
 
@@ -38,14 +39,18 @@ export function proxyRefOf(url: string): ProxyRef {
 export class ProxySource {
     /** The fixed list of proxies, or `undefined` when URLs come from a `newUrlFunction` (one per session). */
     readonly fixed: readonly (ProxyRef | undefined)[] | undefined;
+    /** With `tieredProxyUrls` (two tiers or more): the tier of each fixed proxy by id (0 = cheapest), and how many tiers. */
+    readonly tiers: { of: ReadonlyMap<string, number>; count: number } | undefined;
     private readonly known = new Map<string, ProxyRef>();
 
     private constructor(
         fixed: (ProxyRef | undefined)[] | undefined,
         private readonly configuration: ProxyConfiguration | undefined,
         private readonly redactor: Redactor,
+        tiers?: { of: ReadonlyMap<string, number>; count: number },
     ) {
         this.fixed = fixed;
+        this.tiers = tiers;
         for (const p of fixed ?? []) if (p) this.remember(p);
     }
 
@@ -63,7 +68,17 @@ export class ProxySource {
             newUrlFunction?: unknown;
         };
         if (inner.proxyUrls?.length) return new ProxySource(dedupe(inner.proxyUrls), undefined, redactor);
-        if (inner.tieredProxyUrls?.length) return new ProxySource(dedupe(inner.tieredProxyUrls.flat()), undefined, redactor);
+        const tiered = readTiers(inner);
+        if (tiered) {
+            // Each proxy keeps the first (cheapest) tier it appears in; the ladder decides per site which tier new sessions take.
+            const fixed = dedupe(tiered.urls);
+            const of = new Map<string, number>();
+            for (const url of tiered.urls) {
+                const id = url ? proxyIdOf(url) : DIRECT_PROXY_ID;
+                if (!of.has(id)) of.set(id, tiered.tierOf.get(url ?? '')!);
+            }
+            return new ProxySource(fixed, undefined, redactor, tiered.count > 1 ? { of, count: tiered.count } : undefined);
+        }
         return new ProxySource(undefined, pc, redactor);
     }
 

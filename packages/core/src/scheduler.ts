@@ -43,6 +43,8 @@ export interface SchedulerHost {
     readonly health: ProxyHealthModel;
     /** Ids of the fixed proxies (`direct` for none), or undefined when every session gets its URL from a ProxyConfiguration. */
     readonly fixedProxies: readonly string[] | undefined;
+    /** With tiered proxies: keeps only the proxies of the pool's tier for a new session (see `TierGate`). */
+    readonly tiers?: { narrow(proxies: ProxyCandidate[], now: number): ProxyCandidate[] };
     readonly random: () => number;
     limits(): { size: number; maxUses: number; maxConcurrentUses: number; explorationRate: number };
     /** Live sessions plus those being created. */
@@ -326,7 +328,8 @@ export class Scheduler implements Candidates {
             // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
             // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
             // policy still prefers the least loaded).
-            const offer = policy.onDemand && this.host.occupancy() > 0 && this.heldBack() > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            const open = policy.onDemand && this.host.occupancy() > 0 && this.heldBack() > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            const offer = this.host.tiers ? this.host.tiers.narrow(open, now) : open;
             if (offer.length > 0) return { kind: 'create', proxyId: policy.pickProxy(offer, this.ctx).id, evict };
             if (total === 0) {
                 const n = fixed.length;

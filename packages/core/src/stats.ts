@@ -2,6 +2,7 @@
  * Stats: counters per pool (names as in DESIGN.md), session counts by state, and the one-line summary the manager
  * logs periodically. Counters never contain URLs, so nothing here can leak proxy credentials.
  */
+import type { TierStats } from './tier-gate.js';
 import type { SessionStateName } from './types.js';
 
 /** Counter names, per pool. */
@@ -33,6 +34,8 @@ export interface PoolStats {
     size: number;
     /** The cap the learner found (sessions are retired after this many uses), when it found one. */
     learnedCap?: number;
+    /** With tiered proxies: the tier new sessions take (0 = cheapest) and the uses per tier in this run. */
+    tiers?: TierStats;
     counters: Counters;
     sessions: SessionCounts;
 }
@@ -114,7 +117,12 @@ export function buildStats(
     pools: ReadonlyMap<string, { readonly options: { size: number }; counts(): SessionCounts }>,
     counters: StatsCounters,
     health: { tracked: number; backoff: number; bannedOnSites: number },
-    proxies: { configured: number | 'dynamic'; sizeOf(key: string): number; learnedCap?(key: string): number | undefined },
+    proxies: {
+        configured: number | 'dynamic';
+        sizeOf(key: string): number;
+        learnedCap?(key: string): number | undefined;
+        tiers?(key: string): PoolStats['tiers'];
+    },
 ): ManagerStats {
     const out: ManagerStats['pools'] = {};
     const totals = { counters: emptyCounters(), sessions: emptySessionCounts() };
@@ -124,7 +132,8 @@ export function buildStats(
         const c = counters.get(key);
         const sessions = pool ? pool.counts() : emptySessionCounts();
         const cap = proxies.learnedCap?.(key);
-        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), ...(cap !== undefined ? { learnedCap: cap } : {}), counters: c, sessions };
+        const tiers = proxies.tiers?.(key);
+        out[key] = { size: pool?.options.size ?? proxies.sizeOf(key), ...(cap !== undefined ? { learnedCap: cap } : {}), ...(tiers ? { tiers } : {}), counters: c, sessions };
         addCounters(totals.counters, c);
         addSessionCounts(totals.sessions, sessions);
     }

@@ -5,6 +5,7 @@
 import { Configuration, KeyValueStore } from '@crawlee/core';
 
 import type { LearnedRecord, PersistedHealth } from './health-model.js';
+import type { PersistedTierState } from './tier-gate.js';
 import type { JsonObject } from './types.js';
 
 /** Format marker of the state record; a record without it is "foreign" and gets replaced. */
@@ -64,6 +65,8 @@ export interface PersistedState {
     headerSets?: Record<string, string>[];
     /** Distinct fingerprints, shared likewise (version 2). */
     fingerprints?: JsonObject[];
+    /** With tiered proxies: the tier of each pool and when it probes the tier below (`{ v: 1, sites }`; absent in older states). */
+    tiers?: PersistedTierState;
 }
 
 /**
@@ -203,6 +206,14 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** How to clear the stored state (for log lines), given the manager's `store` option. */
+export function storeHint(o: { custom?: unknown; keyValueStoreName?: string; key?: string } | false | undefined): string {
+    if (o && o.custom) return 'clear your custom store';
+    const name = (o && o.keyValueStoreName) || 'sessionpack';
+    const key = (o && o.key) || 'SESSIONPACK_STATE';
+    return `delete the record "${key}" of the key-value store "${name}", e.g. storage/key_value_stores/${name}/${key}.json, or pass store: { restore: false }`;
+}
 
 /** Checks a loaded record; returns the state, or a string saying why it is not a valid sessionpack state. */
 export function parseState(raw: unknown): PersistedState | string {

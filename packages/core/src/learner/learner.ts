@@ -16,7 +16,7 @@ import { type CapObservation, CapLearner, type CapOptions } from './cap.js';
 import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './health.js';
 import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
 import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
-import { type PersistedTiers, TierLadder, type TierOptions } from './tiers.js';
+import { TierLadder, type TierOptions } from './tiers.js';
 
 /** Options of the learner (`learner` option of the manager); every part has its defaults. */
 export interface LearnerOptions {
@@ -77,7 +77,7 @@ export interface LearnerEffects {
 /** Availability of a proxy on a site: `probing` means its probe use is out, wait for it. */
 export type LearnedAvailability = 'usable' | 'probe' | 'probing' | 'backoff' | 'banned';
 
-/** Persisted state of the learner (by proxy id and pool key only: no URLs, no credentials). */
+/** Persisted state of the learner (by proxy id and pool key only: no URLs, no credentials; the tier ladder is stored by the manager's `TierGate`). */
 export interface PersistedLearnerState {
     v: 2;
     health: PersistedFadedHealth;
@@ -85,7 +85,6 @@ export interface PersistedLearnerState {
     backoffs: Record<string, BackoffRecord>;
     pace: Record<string, PaceRecord>;
     caps: Record<string, CapObservation[]>;
-    tiers: Record<string, PersistedTiers>;
 }
 
 const GLOBAL = '*';
@@ -370,7 +369,6 @@ export class Learner {
             backoffs: Object.fromEntries(this.backoffs),
             pace: this.pace.toJSON(),
             caps: Object.fromEntries([...this.caps].map(([pool, c]) => [pool, c.toJSON()])),
-            tiers: this.tiers?.toJSON() ?? {},
         };
     }
 
@@ -395,7 +393,6 @@ export class Learner {
         this.health.restore(data.health);
         this.pace.restore(data.pace);
         for (const [pool, obs] of Object.entries(data.caps)) this.capOf(pool).restore(obs);
-        this.tiers?.restore(data.tiers);
         const bySite = new Map<string, Map<string, BackoffRecord>>();
         for (const [k, r] of Object.entries(data.backoffs)) {
             const [proxyId, site] = k.split('\u0000') as [string, string];

@@ -159,6 +159,7 @@ export class LearnedHealth implements ProxyHealthModel {
             goodUses: use.goodUses ?? 0,
             duringInit: use.duringInit ?? false,
             dynamicProxy: use.dynamicProxy ?? false,
+            ...(use.tier !== undefined ? { tier: use.tier, tierProbe: use.tierProbe ?? false } : {}),
         };
         const kind = EFFECT_TO_OUTCOME[effect];
         const outcome: LearnedOutcome =
@@ -264,7 +265,7 @@ export class LearnedHealth implements ProxyHealthModel {
      * stored state: they start with one probe per proxy.
      */
     restore(data: PersistedHealth): { site: string; reopened: number }[] {
-        const state: PersistedLearnerState = { v: 2, health: {}, backoffs: {}, pace: {}, caps: {}, tiers: {} };
+        const state: PersistedLearnerState = { v: 2, health: {}, backoffs: {}, pace: {}, caps: {} };
         const take = (id: string, site: string, r: LearnedRecord) => {
             if (typeof r.ok === 'number' && typeof r.bad === 'number' && typeof r.at === 'number') {
                 const h = (state.health[id] ??= { global: { ok: 0, bad: 0, at: 0 }, sites: {} });

@@ -307,29 +307,132 @@ describe('CapLearner', () => {
 describe('TierLadder', () => {
     it('starts cheapest, moves up when blocked in a row, probes lower later and comes back down', () => {
         const t = new TierLadder(3, { blockedToMoveUp: 2, probeLowerAfterMillis: 1000 });
-        expect(t.tierForNewSession('s', 0)).toEqual({ tier: 0, probe: false });
+        expect(t.current('s')).toBe(0);
+        expect(t.probeDue('s', 0)).toBe(false);
         t.onOutcome('s', 0, 'blamed', 1);
         t.onOutcome('s', 0, 'good', 2);
         t.onOutcome('s', 0, 'blamed', 3);
         expect(t.current('s')).toBe(0);
         t.onOutcome('s', 0, 'blamed', 4);
         expect(t.current('s')).toBe(1);
-        expect(t.tierForNewSession('s', 500)).toEqual({ tier: 1, probe: false });
-        expect(t.tierForNewSession('s', 1004)).toEqual({ tier: 0, probe: true });
-        // Only one probe at a time.
-        expect(t.tierForNewSession('s', 1005)).toEqual({ tier: 1, probe: false });
+        // Blocks on the tier the site left do not count against the new one.
+        t.onOutcome('s', 0, 'blamed', 5);
+        t.onOutcome('s', 0, 'blamed', 6);
+        expect(t.current('s')).toBe(1);
+        expect(t.probeDue('s', 500)).toBe(false);
+        expect(t.probeDue('s', 1004)).toBe(true);
+        t.startProbe('s', 'p0', 1004);
+        // Only one probe at a time, and only its proxy's verdict is the probe's.
+        expect(t.probeDue('s', 1005)).toBe(false);
+        expect(t.isProbe('s', 'p0')).toBe(true);
+        expect(t.isProbe('s', 'p1')).toBe(false);
         t.onOutcome('s', 0, 'blamed', 1006, true);
         expect(t.current('s')).toBe(1);
-        expect(t.tierForNewSession('s', 2000)).toEqual({ tier: 1, probe: false });
-        expect(t.tierForNewSession('s', 3007)).toEqual({ tier: 0, probe: true });
+        // A failed probe doubles the wait: 2000 ms after it.
+        expect(t.probeDue('s', 3005)).toBe(false);
+        expect(t.probeDue('s', 3006)).toBe(true);
+        t.startProbe('s', 'p0', 3006);
         t.onOutcome('s', 0, 'good', 3008, true);
         expect(t.current('s')).toBe(0);
-        expect(t.usesPerTier).toEqual([6, 0, 0]);
+        expect(t.probeDue('s', 1e9)).toBe(false);
         t.exhausted('s', 0, 4000);
+        t.exhausted('s', 0, 4001);
         t.exhausted('s', 1, 4001);
         t.exhausted('s', 2, 4002);
         expect(t.current('s')).toBe(2);
+        // Sites are independent.
+        expect(t.current('other')).toBe(0);
     });
+
+    it('lets an inconclusive probe go without doubling, gives up a stale one, and counts uses per site and tier', () => {
+        const t = new TierLadder(2, { probeLowerAfterMillis: 1000 });
+        t.exhausted('s', 0, 0);
+        t.startProbe('s', 'p0', 1000);
+        t.probeInconclusive('s', 'other', 1001);
+        expect(t.isProbe('s', 'p0')).toBe(true);
+        t.probeInconclusive('s', 'p0', 1001);
+        expect(t.probeDue('s', 2000)).toBe(false);
+        expect(t.probeDue('s', 2001)).toBe(true);
+        t.startProbe('s', 'p0', 2001);
+        // Its session vanished: after 5 minutes the probe is given up and may be tried again a wait later.
+        expect(t.probeDue('s', 2001 + 299_999)).toBe(false);
+        expect(t.probeDue('s', 2001 + 300_000)).toBe(false);
+        expect(t.probeDue('s', 2001 + 301_000)).toBe(true);
+        t.countUse('s', 0);
+        t.countUse('s', 1);
+        t.countUse('s', 1);
+        t.countUse('x', 0);
+        t.countUse('s', 5);
+        expect(t.uses('s')).toEqual([1, 2]);
+        expect(t.uses('x')).toEqual([1, 0]);
+    });
+
+    it('persists the tier and the probe schedule per site; restores clamped and skips malformed entries', () => {
+        const t = new TierLadder(3, { probeLowerAfterMillis: 1000 });
+        t.exhausted('a', 0, 10);
+        t.exhausted('a', 1, 20);
+        t.countUse('b', 0);
+        expect(t.toJSON()).toEqual({ a: { current: 2, probeLowerAt: 1020, failedProbes: 0 } });
+        const back = new TierLadder(2);
+        back.restore({ ...t.toJSON(), bad: { current: 'x' } as never, c: { current: 1, probeLowerAt: 5, failedProbes: 2 } });
+        expect(back.current('a')).toBe(1);
+        expect(back.current('bad')).toBe(0);
+        expect(back.current('c')).toBe(1);
+        expect(back.probeDue('a', 1019)).toBe(false);
+        expect(back.probeDue('a', 1020)).toBe(true);
+    });
+
+    it('property: the tier moves one step at a time, up only after blockedToMoveUp blames in a row or exhaustion, down only on a good probe', () => {
+        const event = fc.oneof(
+            fc.record({ kind: fc.constant('outcome' as const), tier: fc.integer({ min: 0, max: 2 }), good: fc.boolean(), probe: fc.boolean() }),
+            fc.record({ kind: fc.constant('exhausted' as const), tier: fc.integer({ min: 0, max: 2 }) }),
+            fc.record({ kind: fc.constant('probe' as const) }),
+            fc.record({ kind: fc.constant('wait' as const), millis: fc.integer({ min: 0, max: 5000 }) }),
+        );
+        fc.assert(
+            fc.property(fc.integer({ min: 1, max: 4 }), fc.array(event, { maxLength: 60 }), (k, events) => {
+                const t = new TierLadder(3, { blockedToMoveUp: k, probeLowerAfterMillis: 1000, maxProbeLowerAfterMillis: 4000 });
+                let now = 0;
+                let inRow = 0;
+                let movedAt = -Infinity;
+                for (const e of events) {
+                    const before = t.current('s');
+                    let probeVerdict = false;
+                    let mayMoveUp = false;
+                    if (e.kind === 'wait') now += e.millis;
+                    else if (e.kind === 'probe') {
+                        const due = t.probeDue('s', now);
+                        // Never due before probeLowerAfterMillis after a move up.
+                        if (due) expect(now - movedAt).toBeGreaterThanOrEqual(1000);
+                        if (due) t.startProbe('s', 'p', now);
+                    } else if (e.kind === 'exhausted') {
+                        mayMoveUp = e.tier === before;
+                        t.exhausted('s', e.tier, now);
+                    } else {
+                        const probe = e.probe && t.isProbe('s', 'p');
+                        probeVerdict = probe;
+                        if (!probe && e.tier === before) {
+                            inRow = e.good ? 0 : inRow + 1;
+                            mayMoveUp = inRow >= k;
+                        }
+                        t.onOutcome('s', e.tier, e.good ? 'good' : 'blamed', now, probe);
+                        if (probe && e.good && e.tier < before) expect(t.current('s')).toBe(e.tier);
+                    }
+                    const after = t.current('s');
+                    expect(after).toBeGreaterThanOrEqual(0);
+                    expect(after).toBeLessThan(3);
+                    expect(Math.abs(after - before)).toBeLessThanOrEqual(1);
+                    if (after > before) {
+                        expect(mayMoveUp).toBe(true);
+                        movedAt = now;
+                    }
+                    if (after < before) expect(probeVerdict).toBe(true);
+                    if (after !== before) inRow = 0;
+                }
+            }),
+            { seed: 5, numRuns: 300 },
+        );
+    }, 30_000);
 });
 
 describe('choices', () => {
