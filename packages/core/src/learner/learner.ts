@@ -17,6 +17,7 @@ import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './h
 import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
 import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
 import { type PersistedTiers, TierLadder, type TierOptions } from './tiers.js';
+import { WearLearner, type WearOptions, WORN_SCORE_FACTOR } from './wear.js';
 
 /** Options of the learner (`learner` option of the manager); every part has its defaults. */
 export interface LearnerOptions {
@@ -25,6 +26,8 @@ export interface LearnerOptions {
     siteWide?: SiteGuardOptions;
     pace?: PaceOptions;
     cap?: CapOptions;
+    /** Learned wear: proxies blocked after about N good uses since their last block are rested before N. */
+    wear?: WearOptions;
     tiers?: TierOptions;
     /** Good uses from which a session blocked while a sibling on its proxy passes is blamed itself. @default 3 */
     manyGoodUses?: number;
@@ -94,6 +97,7 @@ const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
 export class Learner {
     readonly health: FadingHealth;
     readonly pace: PaceLearner;
+    readonly wear: WearLearner;
     readonly tiers: TierLadder | undefined;
     private readonly backoffOptions: ResolvedDecayingBackoff;
     private readonly backoffs = new Map<string, BackoffRecord>();
@@ -112,7 +116,7 @@ export class Learner {
     private readonly gatewayRateLimitsToRetire: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
-    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0 };
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
 
     constructor(
         private readonly options: LearnerOptions,
@@ -121,6 +125,7 @@ export class Learner {
     ) {
         this.health = new FadingHealth(options.health);
         this.pace = new PaceLearner(options.pace);
+        this.wear = new WearLearner(options.wear);
         this.backoffOptions = { ...DEFAULT_DECAYING_BACKOFF, ...options.backoff };
         this.tiers = tierCount > 1 ? new TierLadder(tierCount, options.tiers) : undefined;
         this.manyGoodUses = options.manyGoodUses ?? 3;
@@ -197,7 +202,8 @@ export class Learner {
 
     /** Thompson draw of the proxy's health on the site (for the policy). */
     sample(proxyId: string, site: string, now: number): number {
-        return this.health.sample(proxyId, site, now, this.random);
+        const draw = this.health.sample(proxyId, site, now, this.random);
+        return this.wear.worn(proxyId, site, now) ? WORN_SCORE_FACTOR * draw : draw;
     }
 
     /** Call when a use starts: marks probes, feeds the pace. */
@@ -221,6 +227,12 @@ export class Learner {
                 this.health.record(proxyId, site, true, now);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now);
                 this.pace.onSuccess(proxyId, site, now);
+                const limit = this.wear.onGood(proxyId, site, now);
+                if (limit !== undefined) {
+                    effects.retireSession = true;
+                    effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;
+                    this.counts.rested++;
+                }
                 for (const scope of [GLOBAL, site]) {
                     const k = key(proxyId, scope);
                     const settled = settle(this.backoffs.get(k), now);
@@ -296,6 +308,7 @@ export class Learner {
         effects.retireSession = true;
         if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now);
         if (blame === 'session') return;
+        this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);
         effects.backoff = this.charge(proxyId, site, now);
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
