@@ -34,6 +34,8 @@ export const WORN_SCORE_FACTOR = 0.1;
 interface Run {
     uses: number;
     at: number;
+    /** Its session was retired for wear in this run already. */
+    rested?: boolean;
 }
 
 const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
@@ -74,12 +76,18 @@ export class WearLearner {
         return limit !== undefined && this.uses(proxyId, site, now) >= limit;
     }
 
-    /** A good use; returns the limit when this use made the proxy reach it (retire its session now). */
+    /**
+     * A good use; returns the limit when the proxy has reached it (retire its session now), once per run: a rested
+     * proxy used again because nothing fresher was usable keeps its next session.
+     */
     onGood(proxyId: string, site: string, now: number): number | undefined {
-        const before = this.uses(proxyId, site, now);
-        this.runs.set(key(proxyId, site), { uses: before + 1, at: now });
+        const k = key(proxyId, site);
+        const run: Run = { uses: this.uses(proxyId, site, now) + 1, at: now, rested: this.runs.get(k)?.rested };
+        this.runs.set(k, run);
         const limit = this.limit(site, now);
-        return limit !== undefined && before < limit && before + 1 >= limit ? limit : undefined;
+        if (limit === undefined || run.uses < limit || run.rested) return undefined;
+        run.rested = true;
+        return limit;
     }
 
     /** A block the proxy was blamed for: its run ended there (an observation of the site's limit), and starts over. */
