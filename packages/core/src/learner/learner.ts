@@ -227,7 +227,8 @@ export class Learner {
                 this.health.record(proxyId, site, true, now);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now);
                 this.pace.onSuccess(proxyId, site, now);
-                const limit = this.wear.onGood(proxyId, site, now);
+                // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
+                const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
                 if (limit !== undefined) {
                     effects.retireSession = true;
                     effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;
@@ -308,7 +309,7 @@ export class Learner {
         effects.retireSession = true;
         if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now);
         if (blame === 'session') return;
-        this.wear.onBlamed(proxyId, site, now);
+        if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);
         effects.backoff = this.charge(proxyId, site, now);
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
