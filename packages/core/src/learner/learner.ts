@@ -6,6 +6,7 @@
  * - blame ({@link attributeBlock}) with the site guard ({@link SiteGuard});
  * - decaying backoffs and bans with probes ({@link escalate}), proxy failures backing a proxy off everywhere;
  * - learned pace per (proxy, site) ({@link PaceLearner}) and a learned cap per pool ({@link CapLearner});
+ * - learned wear per site ({@link WearLearner}): proxies that burn after ~N good uses are rested at N;
  * - tiers ({@link TierLadder}) when the proxies come in tiers;
  * - gateways: a dynamic session that keeps getting 429s is retired (its id re-rolled) instead of waited on.
  */
@@ -15,6 +16,7 @@ import { attributeBlock, type Blame, SiblingTracker } from './blame.js';
 import { type CapObservation, CapLearner, type CapOptions } from './cap.js';
 import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './health.js';
 import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
+import { RecoveryTimes } from './recovery.js';
 import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
 import { type PersistedTiers, TierLadder, type TierOptions } from './tiers.js';
 import { WearLearner, type WearOptions, WORN_SCORE_FACTOR } from './wear.js';
@@ -102,10 +104,8 @@ export class Learner {
     private readonly backoffOptions: ResolvedDecayingBackoff;
     private readonly backoffs = new Map<string, BackoffRecord>();
     private readonly lastEscalation = new Map<string, { before: BackoffRecord | undefined; at: number }>();
-    /** Per (proxy, site) in backoff: when its episode began and when it was last blocked (a failed probe). */
-    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
-    /** Per site: recent estimates of how long a blocked proxy takes to recover (the first backoff follows them). */
-    private readonly recoveries = new Map<string, number[]>();
+    /** How long blocked proxies take to recover per site (the first backoff follows it). */
+    private readonly recoveries = new RecoveryTimes();
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
     private readonly caps = new Map<string, CapLearner>();
@@ -239,7 +239,7 @@ export class Learner {
                     const settled = settle(this.backoffs.get(k), now);
                     if (settled && settled.level === 0) {
                         this.backoffs.delete(k);
-                        this.learnRecovery(k, scope, now);
+                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now);
                     }
                 }
                 if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'good', now, ctx.tierProbe);
@@ -320,9 +320,7 @@ export class Learner {
         const k = key(proxyId, scope);
         const before = this.backoffs.get(k);
         if ((before?.until ?? 0) > now) return undefined;
-        const episode = this.episodes.get(k);
-        if (!before || before.level === 0 || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
-        else episode.lastBlocked = now;
+        this.recoveries.onCharged(k, before !== undefined && before.level > 0, now);
         const after = escalate(before, now, this.random, this.scheduleFor(scope));
         this.backoffs.set(k, after);
         this.lastEscalation.set(k, { before, at: now });
@@ -332,31 +330,8 @@ export class Learner {
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
     }
 
-    /**
-     * A proxy in backoff passed again: it recovered somewhere between its last block and now. The midpoint, from the
-     * start of its episode, is one estimate of how long the site takes to let a proxy back in.
-     */
-    private learnRecovery(k: string, scope: string, now: number): void {
-        const episode = this.episodes.get(k);
-        this.episodes.delete(k);
-        if (!episode || scope === GLOBAL) return;
-        const list = this.recoveries.get(scope) ?? [];
-        list.push((episode.lastBlocked + now) / 2 - episode.start);
-        if (list.length > 8) list.shift();
-        this.recoveries.set(scope, list);
-    }
-
-    /**
-     * The backoff schedule on `scope`: the configured one, with its base raised to about the site's typical recovery
-     * time once two recoveries were seen there (a probe before the proxy recovers is one more wasted request).
-     */
     private scheduleFor(scope: string): ResolvedDecayingBackoff {
-        const list = this.recoveries.get(scope);
-        if (!list || list.length < 2) return this.backoffOptions;
-        const sorted = [...list].sort((a, b) => a - b);
-        const median = sorted[Math.floor(sorted.length / 2)]!;
-        const { baseMillis, maxMillis } = this.backoffOptions;
-        return { ...this.backoffOptions, baseMillis: Math.min(maxMillis, Math.max(baseMillis, 1.1 * median)) };
+        return this.recoveries.scheduleFor(scope, this.backoffOptions);
     }
 
     /** The first backoff on a site now (the learned recovery time, or the configured base), for stats. */

@@ -73,7 +73,7 @@ export class WearLearner {
     /** Whether the proxy reached the site's wear limit (rest it). */
     worn(proxyId: string, site: string, now: number): boolean {
         const limit = this.limit(site, now);
-        return limit !== undefined && this.uses(proxyId, site, now) >= limit;
+        return limit !== undefined && Math.round(this.uses(proxyId, site, now)) >= limit;
     }
 
     /**
@@ -85,7 +85,7 @@ export class WearLearner {
         const run: Run = { uses: this.uses(proxyId, site, now) + 1, at: now, rested: this.runs.get(k)?.rested };
         this.runs.set(k, run);
         const limit = this.limit(site, now);
-        if (limit === undefined || run.uses < limit || run.rested) return undefined;
+        if (limit === undefined || Math.round(run.uses) < limit || run.rested) return undefined;
         run.rested = true;
         return limit;
     }
