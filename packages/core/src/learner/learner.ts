@@ -229,10 +229,12 @@ export class Learner {
                 this.pace.onSuccess(proxyId, site, now);
                 // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
                 const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
-                if (limit !== undefined) {
+                if (limit !== undefined) this.counts.rested++;
+                // A session at the learned cap is retired for it anyway (that reason is the more precise one).
+                const capped = (this.caps.get(site)?.cap(now) ?? Infinity) <= ctx.goodUses + 1;
+                if (limit !== undefined && !capped) {
                     effects.retireSession = true;
                     effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;
-                    this.counts.rested++;
                 }
                 for (const scope of [GLOBAL, site]) {
                     const k = key(proxyId, scope);

@@ -72,10 +72,10 @@ describe('WearLearner', () => {
 });
 
 describe('Learner: wear', () => {
-    /** Three proxies that burn after 20-22 good uses, minutes apart, while others keep passing. */
+    /** Three proxies that burn after 20-29 good uses (too far apart for a session cap), minutes apart, while others pass. */
     function burnt(l: Learner): number {
         let t = 0;
-        for (const [i, n] of [20, 22, 21].entries()) {
+        for (const [i, n] of [20, 29, 26].entries()) {
             serve(l, `ok${i}`, 3, t);
             serve(l, `b${i}`, n, t + 1000);
             l.onOutcome(use(`b${i}`, n), { kind: 'blocked' }, t + 1000 + 100 * n);
@@ -87,6 +87,7 @@ describe('Learner: wear', () => {
     it('retires the session of a proxy that reaches the learned wear limit and ranks the proxy low', () => {
         const l = new Learner({}, seeded(3));
         const t = burnt(l);
+        expect(l.cap(SITE, t)).toBeUndefined();
         const effects = serve(l, 'fresh', 21, t);
         const retired = effects.map((e, i) => (e.retireSession ? i + 1 : 0)).filter(Boolean);
         expect(retired).toEqual([20]);
@@ -95,6 +96,20 @@ describe('Learner: wear', () => {
         // Rested: its draw is scaled down (a fresh proxy with the same record would draw up to 1).
         for (let k = 0; k < 20; k++) expect(l.sample('fresh', SITE, t + 5000)).toBeLessThanOrEqual(WORN_SCORE_FACTOR);
         expect(l.counts.rested).toBe(1);
+    });
+
+    it('leaves the retirement to the learned session cap when the session reaches it at the same use', () => {
+        const l = new Learner({}, seeded(3));
+        const t = burnt(l);
+        // Three sessions capped at 20 on proxies whose siblings keep passing: a session cap of 20, and more runs of 20.
+        for (let i = 0; i < 3; i++) {
+            serve(l, `c${i}`, 20, t + 1000 * i);
+            l.onOutcome(use(`c${i}`, 20), { kind: 'blocked' }, t + 1000 * i + 2100);
+        }
+        expect(l.cap(SITE, t + 5000)).toBe(20);
+        const effects = serve(l, 'fresh', 20, t + 10_000);
+        expect(effects.some((e) => e.retireSession)).toBe(false);
+        expect(l.wear.worn('fresh', SITE, t + 13_000)).toBe(true);
     });
 
     it('learns no wear through a gateway (a dynamic proxy id is one session: its exit is shared and unknown)', () => {
