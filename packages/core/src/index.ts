@@ -93,6 +93,7 @@ export type { DecayingBackoffOptions } from './learner/backoff.js';
 export type { SiteGuardOptions } from './learner/site-guard.js';
 export type { PaceOptions } from './learner/pace.js';
 export type { CapOptions } from './learner/cap.js';
+export type { WearOptions } from './learner/wear.js';
 export type { TierOptions } from './learner/tiers.js';
 export type { PersistedTierState, TierStats } from './tier-gate.js';
 export type {

@@ -6,6 +6,7 @@
  * - blame ({@link attributeBlock}) with the site guard ({@link SiteGuard});
  * - decaying backoffs and bans with probes ({@link escalate}), proxy failures backing a proxy off everywhere;
  * - learned pace per (proxy, site) ({@link PaceLearner}) and a learned cap per pool ({@link CapLearner});
+ * - learned wear per site ({@link WearLearner}): proxies that burn after ~N good uses are rested at N;
  * - tiers ({@link TierLadder}) when the proxies come in tiers;
  * - gateways: a dynamic session that keeps getting 429s is retired (its id re-rolled) instead of waited on.
  */
@@ -15,8 +16,10 @@ import { attributeBlock, type Blame, SiblingTracker } from './blame.js';
 import { type CapObservation, CapLearner, type CapOptions } from './cap.js';
 import { FadingHealth, type HealthOptions, type PersistedFadedHealth } from './health.js';
 import { PaceLearner, type PaceOptions, type PaceRecord } from './pace.js';
+import { RecoveryTimes } from './recovery.js';
 import { DEFAULT_SITE_GUARD, SiteGuard, type SiteGuardOptions } from './site-guard.js';
 import { TierLadder, type TierOptions } from './tiers.js';
+import { WearLearner, type WearOptions, WORN_SCORE_FACTOR } from './wear.js';
 
 /** Options of the learner (`learner` option of the manager); every part has its defaults. */
 export interface LearnerOptions {
@@ -25,6 +28,8 @@ export interface LearnerOptions {
     siteWide?: SiteGuardOptions;
     pace?: PaceOptions;
     cap?: CapOptions;
+    /** Learned wear: proxies blocked after about N good uses since their last block are rested before N. */
+    wear?: WearOptions;
     tiers?: TierOptions;
     /** Good uses from which a session blocked while a sibling on its proxy passes is blamed itself. @default 3 */
     manyGoodUses?: number;
@@ -93,14 +98,13 @@ const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
 export class Learner {
     readonly health: FadingHealth;
     readonly pace: PaceLearner;
+    readonly wear: WearLearner;
     readonly tiers: TierLadder | undefined;
     private readonly backoffOptions: ResolvedDecayingBackoff;
     private readonly backoffs = new Map<string, BackoffRecord>();
     private readonly lastEscalation = new Map<string, { before: BackoffRecord | undefined; at: number }>();
-    /** Per (proxy, site) in backoff: when its episode began and when it was last blocked (a failed probe). */
-    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
-    /** Per site: recent estimates of how long a blocked proxy takes to recover (the first backoff follows them). */
-    private readonly recoveries = new Map<string, number[]>();
+    /** How long blocked proxies take to recover per site (the first backoff follows it). */
+    private readonly recoveries = new RecoveryTimes();
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
     private readonly caps = new Map<string, CapLearner>();
@@ -111,7 +115,7 @@ export class Learner {
     private readonly gatewayRateLimitsToRetire: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
-    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0 };
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
 
     constructor(
         private readonly options: LearnerOptions,
@@ -120,6 +124,7 @@ export class Learner {
     ) {
         this.health = new FadingHealth(options.health);
         this.pace = new PaceLearner(options.pace);
+        this.wear = new WearLearner(options.wear);
         this.backoffOptions = { ...DEFAULT_DECAYING_BACKOFF, ...options.backoff };
         this.tiers = tierCount > 1 ? new TierLadder(tierCount, options.tiers) : undefined;
         this.manyGoodUses = options.manyGoodUses ?? 3;
@@ -196,7 +201,8 @@ export class Learner {
 
     /** Thompson draw of the proxy's health on the site (for the policy). */
     sample(proxyId: string, site: string, now: number): number {
-        return this.health.sample(proxyId, site, now, this.random);
+        const draw = this.health.sample(proxyId, site, now, this.random);
+        return this.wear.worn(proxyId, site, now) ? WORN_SCORE_FACTOR * draw : draw;
     }
 
     /** Call when a use starts: marks probes, feeds the pace. */
@@ -220,12 +226,21 @@ export class Learner {
                 this.health.record(proxyId, site, true, now);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now);
                 this.pace.onSuccess(proxyId, site, now);
+                // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
+                const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
+                if (limit !== undefined) this.counts.rested++;
+                // A session at the learned cap is retired for it anyway (that reason is the more precise one).
+                const capped = (this.caps.get(site)?.cap(now) ?? Infinity) <= ctx.goodUses + 1;
+                if (limit !== undefined && !capped) {
+                    effects.retireSession = true;
+                    effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;
+                }
                 for (const scope of [GLOBAL, site]) {
                     const k = key(proxyId, scope);
                     const settled = settle(this.backoffs.get(k), now);
                     if (settled && settled.level === 0) {
                         this.backoffs.delete(k);
-                        this.learnRecovery(k, scope, now);
+                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now);
                     }
                 }
                 if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'good', now, ctx.tierProbe);
@@ -295,6 +310,7 @@ export class Learner {
         effects.retireSession = true;
         if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now);
         if (blame === 'session') return;
+        if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);
         effects.backoff = this.charge(proxyId, site, now);
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
@@ -305,9 +321,7 @@ export class Learner {
         const k = key(proxyId, scope);
         const before = this.backoffs.get(k);
         if ((before?.until ?? 0) > now) return undefined;
-        const episode = this.episodes.get(k);
-        if (!before || before.level === 0 || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
-        else episode.lastBlocked = now;
+        this.recoveries.onCharged(k, before !== undefined && before.level > 0, now);
         const after = escalate(before, now, this.random, this.scheduleFor(scope));
         this.backoffs.set(k, after);
         this.lastEscalation.set(k, { before, at: now });
@@ -317,31 +331,8 @@ export class Learner {
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
     }
 
-    /**
-     * A proxy in backoff passed again: it recovered somewhere between its last block and now. The midpoint, from the
-     * start of its episode, is one estimate of how long the site takes to let a proxy back in.
-     */
-    private learnRecovery(k: string, scope: string, now: number): void {
-        const episode = this.episodes.get(k);
-        this.episodes.delete(k);
-        if (!episode || scope === GLOBAL) return;
-        const list = this.recoveries.get(scope) ?? [];
-        list.push((episode.lastBlocked + now) / 2 - episode.start);
-        if (list.length > 8) list.shift();
-        this.recoveries.set(scope, list);
-    }
-
-    /**
-     * The backoff schedule on `scope`: the configured one, with its base raised to about the site's typical recovery
-     * time once two recoveries were seen there (a probe before the proxy recovers is one more wasted request).
-     */
     private scheduleFor(scope: string): ResolvedDecayingBackoff {
-        const list = this.recoveries.get(scope);
-        if (!list || list.length < 2) return this.backoffOptions;
-        const sorted = [...list].sort((a, b) => a - b);
-        const median = sorted[Math.floor(sorted.length / 2)]!;
-        const { baseMillis, maxMillis } = this.backoffOptions;
-        return { ...this.backoffOptions, baseMillis: Math.min(maxMillis, Math.max(baseMillis, 1.1 * median)) };
+        return this.recoveries.scheduleFor(scope, this.backoffOptions);
     }
 
     /** The first backoff on a site now (the learned recovery time, or the configured base), for stats. */

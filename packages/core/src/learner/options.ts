@@ -47,6 +47,15 @@ export const learnerShape = ow.optional.object.exactShape({
         minShare: fraction,
         forgetAfterMillis: positive,
     }),
+    wear: ow.optional.object.exactShape({
+        minObservations: positiveInt,
+        keep: positiveInt,
+        minCap: positiveInt,
+        maxSpread: ow.optional.number.finite.greaterThanOrEqual(1),
+        minShare: fraction,
+        forgetAfterMillis: positive,
+        runHalfLifeMillis: positive,
+    }),
     tiers: ow.optional.object.exactShape({
         blockedToMoveUp: positiveInt,
         probeLowerAfterMillis: positive,

@@ -1,0 +1,46 @@
+/**
+ * Learned recovery time per site: how long a blocked proxy takes to be let back in. Each backoff episode of a
+ * (proxy, site) runs from its first block to the served page that ends it; the proxy recovered somewhere between its
+ * last block (a failed probe) and that page, and the midpoint, from the episode's start, is one estimate. Once two
+ * were seen on a site, its first backoff is raised to about their median (a probe before the proxy recovers is one
+ * more wasted request).
+ */
+import type { ResolvedDecayingBackoff } from './backoff.js';
+
+/** Estimates kept per site (the most recent). */
+const KEEP = 8;
+
+export class RecoveryTimes {
+    /** Per (proxy, scope) key in backoff: when its episode began and when it was last blocked. */
+    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
+    /** Per site: recent estimates of the recovery time. */
+    private readonly estimates = new Map<string, number[]>();
+
+    /** A block charged to `k`: a new episode unless one runs (`continues`: the backoff was already escalated). */
+    onCharged(k: string, continues: boolean, now: number): void {
+        const episode = this.episodes.get(k);
+        if (!continues || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
+        else episode.lastBlocked = now;
+    }
+
+    /** The backoff of `k` settled to nothing after a served page: one estimate for `site` (none for `global`). */
+    onRecovered(k: string, site: string | undefined, now: number): void {
+        const episode = this.episodes.get(k);
+        this.episodes.delete(k);
+        if (!episode || site === undefined) return;
+        const list = this.estimates.get(site) ?? [];
+        list.push((episode.lastBlocked + now) / 2 - episode.start);
+        if (list.length > KEEP) list.shift();
+        this.estimates.set(site, list);
+    }
+
+    /** The backoff schedule on `site`: `configured`, with its base raised to the learned recovery time. */
+    scheduleFor(site: string, configured: ResolvedDecayingBackoff): ResolvedDecayingBackoff {
+        const list = this.estimates.get(site);
+        if (!list || list.length < 2) return configured;
+        const sorted = [...list].sort((a, b) => a - b);
+        const median = sorted[Math.floor(sorted.length / 2)]!;
+        const { baseMillis, maxMillis } = configured;
+        return { ...configured, baseMillis: Math.min(maxMillis, Math.max(baseMillis, 1.1 * median)) };
+    }
+}

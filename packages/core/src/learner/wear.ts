@@ -1,0 +1,100 @@
+/**
+ * Learned wear per site: when proxies are consistently blocked after about N good uses of the proxy (all its sessions
+ * together) since its last block, the site counts pages per IP and bans an IP past N ("IPs burn after ~N pages").
+ * A proxy that reaches the learned limit is rested: its session is retired and new sessions prefer proxies with
+ * wear left, so the load spreads before a proxy burns instead of after. A rested proxy stays usable (it is only
+ * ranked low), so a crawl never waits on wear alone; its count fades with time, so nothing is rested for good.
+ *
+ * The limit is learned like the session cap ({@link CapLearner}): the low end of the largest cluster of agreeing
+ * observations, bounded below, with expiring observations; its spread is wider by default (per-IP quotas vary more
+ * between IPs than per-cookie caps between sessions). Blocks at first use end no run worth observing.
+ */
+import { CapLearner, type CapOptions } from './cap.js';
+
+/** How wear is learned (`learner.wear` option); the {@link CapOptions} knobs apply to the observed run lengths. */
+export interface WearOptions extends CapOptions {
+    /** Half-life of a proxy's count of good uses since its last block, in milliseconds. @default 600000 (10 minutes) */
+    runHalfLifeMillis?: number;
+}
+
+/** Defaults of {@link WearOptions} (the cap knobs differ from the session cap's only in `maxSpread`). */
+export const DEFAULT_WEAR_OPTIONS: Required<WearOptions> = {
+    minObservations: 3,
+    keep: 8,
+    minCap: 5,
+    maxSpread: 1.5,
+    minShare: 0.5,
+    forgetAfterMillis: 1_800_000,
+    runHalfLifeMillis: 600_000,
+};
+
+/** A rested proxy's Thompson draw is multiplied by this (it is picked only when no proxy with wear left is). */
+export const WORN_SCORE_FACTOR = 0.1;
+
+interface Run {
+    uses: number;
+    at: number;
+    /** Its session was retired for wear in this run already. */
+    rested?: boolean;
+}
+
+const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
+
+export class WearLearner {
+    private readonly runs = new Map<string, Run>();
+    private readonly limits = new Map<string, CapLearner>();
+    private readonly options: Required<WearOptions>;
+
+    constructor(options: WearOptions = {}) {
+        this.options = { ...DEFAULT_WEAR_OPTIONS, ...options };
+    }
+
+    private limitOf(site: string): CapLearner {
+        let c = this.limits.get(site);
+        if (!c) {
+            c = new CapLearner(this.options);
+            this.limits.set(site, c);
+        }
+        return c;
+    }
+
+    /** Good uses of the proxy on the site since its last block, faded by time. */
+    uses(proxyId: string, site: string, now: number): number {
+        const r = this.runs.get(key(proxyId, site));
+        if (!r) return 0;
+        return r.uses * 2 ** (-Math.max(0, now - r.at) / this.options.runHalfLifeMillis);
+    }
+
+    /** The learned wear limit of proxies on the site, if any. */
+    limit(site: string, now: number): number | undefined {
+        return this.limits.get(site)?.cap(now);
+    }
+
+    /** Whether the proxy reached the site's wear limit (rest it). */
+    worn(proxyId: string, site: string, now: number): boolean {
+        const limit = this.limit(site, now);
+        return limit !== undefined && Math.round(this.uses(proxyId, site, now)) >= limit;
+    }
+
+    /**
+     * A good use; returns the limit when the proxy has reached it (retire its session now), once per run: a rested
+     * proxy used again because nothing fresher was usable keeps its next session.
+     */
+    onGood(proxyId: string, site: string, now: number): number | undefined {
+        const k = key(proxyId, site);
+        const run: Run = { uses: this.uses(proxyId, site, now) + 1, at: now, rested: this.runs.get(k)?.rested };
+        this.runs.set(k, run);
+        const limit = this.limit(site, now);
+        if (limit === undefined || Math.round(run.uses) < limit || run.rested) return undefined;
+        run.rested = true;
+        return limit;
+    }
+
+    /** A block the proxy was blamed for: its run ended there (an observation of the site's limit), and starts over. */
+    onBlamed(proxyId: string, site: string, now: number): void {
+        const k = key(proxyId, site);
+        const run = this.runs.get(k);
+        if (run) this.limitOf(site).observe(Math.round(this.uses(proxyId, site, now)), now);
+        this.runs.delete(k);
+    }
+}
