@@ -1,8 +1,8 @@
 /**
  * SessionManager: all pools, proxy health, rules, store and stats, wired together. Core verbs: `acquire(request)`
  * and `report(session, outcome)`; adapters add `evaluate` (classify + checks) and `prepare` (prepare hooks).
- * Each concern lives in its own module: scheduler.ts (which session), init.ts, outcomes.ts, hooks.ts,
- * persistence.ts, stats.ts.
+ * Each concern lives in its own module: scheduler.ts (which session), init.ts, use-report.ts and outcomes.ts (what a
+ * use's outcome does), hooks.ts, persistence.ts, stats.ts, learner/ (proxy health).
  */
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 import type { ReportData } from '@sessionpack/report';
@@ -12,18 +12,16 @@ import { acquireFrom, type AcquireContext } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
-import type { OutcomeEffect, ProxyHealthModel, UseInfo } from './health-model.js';
 import { reopenedMessage } from './learner/learner.js';
 import { LearnedHealth } from './learner/model.js';
 import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDeps, type PrepareInput } from './hooks.js';
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
-import { resolveLearner, resolvePoolOptions, validateOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
-import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
+import { resolveLearner, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { Pool } from './pool.js';
-import { DIRECT_PROXY_ID, proxyLabel, ProxySource } from './proxies.js';
+import { DIRECT_PROXY_ID, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
@@ -31,6 +29,7 @@ import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './sta
 import { sharedStateHost, type SharedHostDeps } from './shared-host.js';
 import { storeFor, storeHint, type PersistedState, type SessionStore } from './store.js';
 import { TierGate } from './tier-gate.js';
+import { UseReports } from './use-report.js';
 import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
 
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
@@ -78,6 +77,7 @@ export class SessionManager {
         this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
     };
     private readonly reporter: CrawlReporter;
+    private readonly uses: UseReports;
     private statsTimer: TimerHandle | undefined;
     private closed = false;
     private listening = false;
@@ -114,13 +114,28 @@ export class SessionManager {
                 this.saver?.sessionChanged(session);
             },
         };
+        this.uses = new UseReports({
+            clock: this.clock,
+            random: this.random,
+            log: this.log,
+            options,
+            pools: this.poolMap,
+            health: this.health,
+            counters: this.counters,
+            proxies: this.proxies,
+            redactor: this.redactor,
+            saver: this.saver,
+            tierGate: this.tierGate,
+            timeline: this.reporter.timeline,
+            retire: (s, reason) => this.retire(s, reason),
+        });
         const now = () => this.clock.now();
         this.factory = new SessionFactory({ proxies: this.proxies, identities, owner: this.owner, events: this.events, log: this.log, random: this.random, now });
         this.hookDeps = { classifier: options.classifier, redactor: this.redactor, log: this.log, now };
         this.initDeps = {
             ...this.hookDeps,
             count: (pool, counter) => this.counters.inc(pool, counter),
-            recordHealth: (pid, pool, effect, ms) => this.recordHealth(pid, pool, effect, ms, { duringInit: true, goodUses: 0 }),
+            recordHealth: (pid, pool, effect, ms) => this.uses.recordHealth(pid, pool, effect, ms, { duringInit: true, goodUses: 0 }),
             retire: (session, reason) => this.retire(session, reason),
         };
         this.acquireContext = {
@@ -188,74 +203,13 @@ export class SessionManager {
     // ---------------------------------------------------------------- report
 
     /**
-     * Ends one open use of `session` (never below zero) and applies the outcome ({@link OUTCOMES}: DESIGN.md's
+     * Ends one open use of `session` (never below zero) and applies the outcome (use-report.ts, through outcomes.ts: DESIGN.md's
      * table). A session given as an attempt's handle (`ctx.session`) merges what was called on it during the attempt:
      * `retire()` turns an ok use into a blocked one, `markBad()` into a target error; an error counts once.
      * `request` (the request of this use) gives the crawl report its example URLs.
      */
     report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
-        const marks = session.attemptMarks;
-        const s = session.real;
-        if (s.inUse > 0) s.inUse--;
-        const type0 = outcomeTypeOf(outcome);
-        const { type, reason } = mergeAttempt(marks, type0, outcome.reason ? this.redactor.text(outcome.reason) : type0);
-        const key = s.poolKey;
-        const pool = this.poolMap.get(key);
-        const o = pool?.options ?? resolvePoolOptions(this.options, key);
-        const rule = OUTCOMES[type];
-        const now = this.clock.now();
-        this.counters.inc(key, rule.counter);
-        this.reporter.timeline?.use(key, type, now, reason, request?.url);
-        const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
-        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
-        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
-        this.tierGate?.countUse(key, pid);
-        // A 5xx is the target's error: a direct connection is never backed off for it.
-        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
-        if (!s.isRetired) {
-            // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
-            const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
-            const cools = effectiveRule.session === 'good' || effectiveRule.session === 'error' || effectiveRule.session === 'use';
-            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
-            if (!retireReason && change.retireSession) retireReason = `${type}: ${reason} (${change.message ?? 'retired by the learner'})`;
-            const cap = this.health.learner.cap(key, now);
-            if (!retireReason && cap !== undefined && s.usageCount >= cap && s.inUse === 0) retireReason = `learned cap reached (${cap} uses)`;
-            if (retireReason) this.retire(s, retireReason);
-            else {
-                pool?.scheduler.settle(s, now);
-                this.saver?.sessionChanged(s);
-            }
-        }
-        pool?.notify();
-    }
-
-    /** The cool-down after an ordinary use: min delay plus jitter (drawn only when there is jitter). */
-    private delayOf(o: ResolvedPoolOptions): number {
-        return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
-    }
-
-    private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
-        const tierBefore = this.tierGate?.current(site) ?? 0;
-        const change = this.health.record(proxyId, site, effect, rateLimitMillis, { ...use, ...this.tierGate?.useInfo(site, proxyId) });
-        this.tierGate?.recorded(site, proxyId, tierBefore, this.clock.now());
-        const pool = this.poolMap.get(site);
-        pool?.scheduler.touch(proxyId);
-        if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
-        if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
-        if (change.pausePoolUntil) this.counters.inc(site, 'pool/paused');
-        const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
-        if (change.backoff) {
-            this.counters.inc(site, 'proxy/backoff');
-            this.log.info(
-                `Proxy ${label} backs off ${change.backoff.scope === 'global' ? 'everywhere' : `for pool "${site}"`} until ` +
-                    `${new Date(change.backoff.untilMillis).toISOString()}.`,
-            );
-        }
-        if (change.banned) this.log.warning(`Proxy ${label} is banned for pool "${site}" (blocked again after repeated backoffs).`);
-        this.saver?.healthChanged(proxyId, Boolean(change.backoff || change.banned));
-        // A global probe holds back sessions of every pool on this proxy: let their waiters look again.
-        if (change.probeEnded) for (const other of this.poolMap.values()) if (other.key !== site) other.notify();
-        return change;
+        this.uses.report(session, outcome, request);
     }
 
     /** Retires a session (any reason): leaves its pool at once, emits `sessionRetired`, wakes waiters. */

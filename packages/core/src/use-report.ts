@@ -1,0 +1,112 @@
+/**
+ * Reporting a use: the end of one open use of a session, its outcome applied through the outcome table (outcomes.ts)
+ * to the session, to proxy health (the learner, which says whose fault a block was) and to the stats, with the log
+ * lines that go with it. The manager's `report()` and the init flow's health records come through here.
+ */
+import type { Log } from '@crawlee/core';
+
+import type { Clock } from './clock.js';
+import type { OutcomeEffect, UseInfo } from './health-model.js';
+import type { LearnedHealth } from './learner/model.js';
+import { resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
+import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
+import type { StateSaver } from './persistence.js';
+import type { Pool } from './pool.js';
+import { DIRECT_PROXY_ID, proxyLabel, type ProxySource } from './proxies.js';
+import type { Redactor } from './redact.js';
+import type { ManagedSession } from './session.js';
+import type { StatsCounters } from './stats.js';
+import type { TierGate } from './tier-gate.js';
+import type { CrawlTimeline } from './timeline.js';
+import type { Outcome, RequestLike } from './types.js';
+
+/** What reporting needs from the manager. */
+export interface UseReportDeps {
+    clock: Clock;
+    random: () => number;
+    log: Log;
+    options: SessionManagerOptions;
+    pools: ReadonlyMap<string, Pool>;
+    health: LearnedHealth;
+    counters: StatsCounters;
+    proxies: ProxySource;
+    redactor: Redactor;
+    saver: StateSaver | undefined;
+    tierGate: TierGate | undefined;
+    timeline: CrawlTimeline | undefined;
+    retire(session: ManagedSession, reason: string): void;
+}
+
+/** See the module comment; one per manager. */
+export class UseReports {
+    constructor(private readonly d: UseReportDeps) {}
+
+    /** The manager's `report()`: see its documentation. */
+    report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
+        const d = this.d;
+        const marks = session.attemptMarks;
+        const s = session.real;
+        if (s.inUse > 0) s.inUse--;
+        const type0 = outcomeTypeOf(outcome);
+        const { type, reason } = mergeAttempt(marks, type0, outcome.reason ? d.redactor.text(outcome.reason) : type0);
+        const key = s.poolKey;
+        const pool = d.pools.get(key);
+        const o = pool?.options ?? resolvePoolOptions(d.options, key);
+        const rule = OUTCOMES[type];
+        const now = d.clock.now();
+        d.counters.inc(key, rule.counter);
+        d.timeline?.use(key, type, now, reason, request?.url);
+        const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
+        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: d.proxies.dynamic, checkFailed: type === 'check-failed' };
+        d.tierGate?.countUse(key, pid);
+        // A 5xx is the target's error: a direct connection is never backed off for it.
+        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
+        if (!s.isRetired) {
+            // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
+            const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
+            const cools = effectiveRule.session === 'good' || effectiveRule.session === 'error' || effectiveRule.session === 'use';
+            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
+            if (!retireReason && change.retireSession) retireReason = `${type}: ${reason} (${change.message ?? 'retired by the learner'})`;
+            const cap = d.health.learner.cap(key, now);
+            if (!retireReason && cap !== undefined && s.usageCount >= cap && s.inUse === 0) retireReason = `learned cap reached (${cap} uses)`;
+            if (retireReason) d.retire(s, retireReason);
+            else {
+                pool?.scheduler.settle(s, now);
+                d.saver?.sessionChanged(s);
+            }
+        }
+        pool?.notify();
+    }
+
+    /** The cool-down after an ordinary use: min delay plus jitter (drawn only when there is jitter). */
+    private delayOf(o: ResolvedPoolOptions): number {
+        return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.d.random() * o.delayJitterMillis : 0);
+    }
+
+    /** Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. */
+    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
+        const d = this.d;
+        const tierBefore = d.tierGate?.current(site) ?? 0;
+        const change = d.health.record(proxyId, site, effect, rateLimitMillis, { ...use, ...d.tierGate?.useInfo(site, proxyId) });
+        d.tierGate?.recorded(site, proxyId, tierBefore, d.clock.now());
+        const pool = d.pools.get(site);
+        pool?.scheduler.touch(proxyId);
+        if (change.message) (change.stop || change.pausePoolUntil ? d.log.warning : d.log.info).call(d.log, change.message);
+        if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
+        if (change.pausePoolUntil) d.counters.inc(site, 'pool/paused');
+        const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(d.proxies.byId(proxyId));
+        if (change.backoff) {
+            d.counters.inc(site, 'proxy/backoff');
+            d.log.info(
+                `Proxy ${label} backs off ${change.backoff.scope === 'global' ? 'everywhere' : `for pool "${site}"`} until ` +
+                    `${new Date(change.backoff.untilMillis).toISOString()}.`,
+            );
+        }
+        if (change.banned) d.log.warning(`Proxy ${label} is banned for pool "${site}" (blocked again after repeated backoffs).`);
+        d.saver?.healthChanged(proxyId, Boolean(change.backoff || change.banned));
+        // A global probe holds back sessions of every pool on this proxy: let their waiters look again.
+        if (change.probeEnded) for (const other of d.pools.values()) if (other.key !== site) other.notify();
+        return change;
+    }
+}
