@@ -139,9 +139,9 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
 
     /**
      * The rendered HTML, as `page.content()` gives it. In Chromium it is read through the page's CDP session
-     * (`DOM.getOuterHTML` of the document): `page.content()` first installs Playwright's injected script in a utility
-     * world of every new document, which cost more than the rest of what sessionpack does per page together. Nothing
-     * runs in the page's JavaScript either way.
+     * (`DOM.getOuterHTML` of the document, the same string): `page.content()` first compiles Playwright's injected
+     * script in a utility world of every new document, a cost stock crawls do not have. Nothing runs in the page's
+     * JavaScript either way.
      */
     async content(page: Page): Promise<string> {
         const cdp = this.cdpSessions.get(page);
