@@ -31,7 +31,10 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
      * closed (its `localStorage` saved first) and its session's next page gets a new context with the same identity,
      * cookies and storage. Bounds the browser's memory when a crawl uses many sessions; keep it at or above the pool
      * size (`pool.size`, 20 by default) unless memory is short, or sessions taking turns recreate their contexts over
-     * and over. @default 20
+     * and over. An idle context costs about 1 MB of Chromium's memory (20 idle: ~20 MB more than 3); a recreation costs
+     * a context created and closed, the saved `localStorage` and a cold HTTP cache. Measured on a 100-page crawl at
+     * concurrency 3 (BENCHMARKS.md, browser-overhead): a bound of 3 instead of 20 was slower and peaked higher, since
+     * contexts being closed and created overlap. @default 20
      */
     maxIdleContexts?: number;
     /**
@@ -305,15 +308,14 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         const headers = browserWideHeaders(session.identity.headers);
         const manager = await this.binding.manager();
         await manager.prepare({ session, request: ctx.request, headers, page });
-        await this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers);
         // The jar is the source of truth (an HTTP crawler or an init's sendRequest may have added to it): whatever it
-        // holds that the context was not given yet goes in (the context got the whole jar when it was created).
+        // holds that the context was not given yet goes in (the context got the whole jar when it was created). Both
+        // round trips to the browser at once: they do not depend on each other.
         const cookies = jarToBrowserCookies(session);
         const key = JSON.stringify(cookies);
-        if (this.jarInBrowser.get(session) !== key) {
-            await this.driver.addCookies(page, cookies);
-            this.jarInBrowser.set(session, key);
-        }
+        const syncCookies = this.jarInBrowser.get(session) === key ? undefined : this.driver.addCookies(page, cookies);
+        await Promise.all([this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers), syncCookies]);
+        if (syncCookies) this.jarInBrowser.set(session, key);
         this.contexts.visited(session, ctx.request.url);
     };
 

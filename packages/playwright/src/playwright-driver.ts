@@ -14,7 +14,7 @@ import {
     type SessionContextOptions,
     userAgentMetadata,
 } from '@sessionpack/browser';
-import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, LaunchOptions, Page, Response } from 'playwright';
+import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, CDPSession, LaunchOptions, Page, Response } from 'playwright';
 
 export interface PlaywrightDriverOptions {
     /** Launches the browser all sessions share (the crawler's launcher and launch options). */
@@ -24,6 +24,8 @@ export interface PlaywrightDriverOptions {
 export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, BrowserContext> {
     readonly name = 'Playwright';
     private readonly injector = new FingerprintInjector();
+    /** The CDP session each Chromium page got its user agent override through (it also reads the rendered HTML). */
+    private readonly cdpSessions = new WeakMap<Page, CDPSession>();
 
     constructor(private readonly options: PlaywrightDriverOptions) {}
 
@@ -116,6 +118,7 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         // with its client hints, so the header, navigator.userAgent (workers too) and userAgentData all agree.
         const { navigator } = fp.fingerprint;
         const cdp = await context.newCDPSession(page);
+        this.cdpSessions.set(page, cdp);
         const override = { userAgent: headers['user-agent'] ?? navigator.userAgent, acceptLanguage: headers['accept-language'], platform: navigator.platform };
         const metadata = userAgentMetadata(fp);
         try {
@@ -134,8 +137,23 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         return page.context().cookies();
     }
 
+    /**
+     * The rendered HTML, as `page.content()` gives it. In Chromium it is read through the page's CDP session
+     * (`DOM.getOuterHTML` of the document, the same string): `page.content()` first compiles Playwright's injected
+     * script in a utility world of every new document, a cost stock crawls do not have. Nothing runs in the page's
+     * JavaScript either way.
+     */
     async content(page: Page): Promise<string> {
-        return page.content();
+        const cdp = this.cdpSessions.get(page);
+        if (!cdp) return page.content();
+        const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
+        try {
+            const { outerHTML } = await cdp.send('DOM.getOuterHTML', { backendNodeId: root.backendNodeId });
+            return outerHTML;
+        } finally {
+            // getDocument turned the DOM domain on for this session: off again, so no DOM events are sent to it.
+            await cdp.send('DOM.disable').catch(() => {});
+        }
     }
 
     url(page: Page): string {
