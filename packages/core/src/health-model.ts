@@ -41,7 +41,7 @@ export type OutcomeEffect = 'success' | 'blocked' | 'proxy-failure' | 'rate-limi
 export interface HealthChange {
     backoff?: { scope: 'global' | 'site'; untilMillis: number };
     banned?: boolean;
-    /** A probe use of this proxy ended: acquirers of any pool waiting for it may go on. */
+    /** The proxy's probe everywhere (after a global backoff) ended: acquirers of other pools waiting for it may go on. */
     probeEnded?: boolean;
     /** For blocks: whose fault it was (the proxy's, the session's, or the site's / the check's). */
     blame?: 'proxy' | 'session' | 'site';

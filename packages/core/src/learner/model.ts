@@ -41,6 +41,14 @@ const TALLY_FIELD: Partial<Record<OutcomeEffect, keyof OutcomeTally>> = {
 };
 const SEP = '\u0000';
 
+/** Per proxy: how often its record changed (a new Thompson draw) and how often what the scheduler reads of it did. */
+interface ProxyVersions {
+    /** Any record, probe, pace or hand-out. */
+    record: number;
+    /** Only what may change availability, backoff deadline, pace or stalled: the handles' `version`. */
+    availability: number;
+}
+
 class Handle implements HealthHandle {
     private scoreVersion = -1;
     private drawn = 0;
@@ -49,9 +57,10 @@ class Handle implements HealthHandle {
         private readonly model: LearnedHealth,
         private readonly proxyId: string,
         private readonly site: string,
+        private readonly versions: ProxyVersions,
     ) {}
     get version(): number {
-        return this.model.versionOf(this.proxyId);
+        return this.versions.availability;
     }
     availability(now: number): ProxyAvailability {
         return this.model.availability(this.proxyId, this.site, now);
@@ -64,7 +73,7 @@ class Handle implements HealthHandle {
     }
     /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
     score(): number {
-        const v = this.model.versionOf(this.proxyId);
+        const v = this.versions.record;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
             this.drawn = this.model.learner.sample(this.proxyId, this.site, this.model.now());
@@ -91,7 +100,7 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
 
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
-    private readonly versions = new Map<string, number>();
+    private readonly versions = new Map<string, ProxyVersions>();
     private changes = 0;
     /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
     private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
@@ -111,23 +120,34 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.clock.now();
     }
 
-    /** Changes whenever anything about the proxy may have changed (any record, probe, pace). */
+    /** Changes whenever anything about the proxy may have changed (any record, probe, pace, hand-out). */
     versionOf(proxyId: string): number {
-        return this.versions.get(proxyId) ?? 0;
+        return this.versions.get(proxyId)?.record ?? 0;
     }
 
-    private bump(proxyId: string): void {
-        this.versions.set(proxyId, this.versionOf(proxyId) + 1);
-        this.changes++;
+    private versionsOf(proxyId: string): ProxyVersions {
+        let v = this.versions.get(proxyId);
+        if (!v) this.versions.set(proxyId, (v = { record: 0, availability: 0 }));
+        return v;
     }
 
-    /** Changes whenever the version of any proxy changes (a pool re-reads its slots then). */
+    /** The proxy's record changed; `availability`: what the scheduler reads of it may have changed too. */
+    private bump(proxyId: string, availability = true): void {
+        const v = this.versionsOf(proxyId);
+        v.record++;
+        if (availability) {
+            v.availability++;
+            this.changes++;
+        }
+    }
+
+    /** Changes whenever the availability version of any proxy changes (a pool re-reads its slots then). */
     get epoch(): number {
         return this.changes;
     }
 
     handle(proxyId: string, site: string): HealthHandle {
-        return new Handle(this, proxyId, site);
+        return new Handle(this, proxyId, site, this.versionsOf(proxyId));
     }
 
     availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {
@@ -146,8 +166,7 @@ export class LearnedHealth implements ProxyHealthModel {
     }
 
     onHandOut(proxyId: string, site: string): void {
-        this.learner.onSend({ site, proxyId, sessionId: '', goodUses: 0 }, this.clock.now());
-        this.bump(proxyId);
+        this.bump(proxyId, this.learner.onSend({ site, proxyId, sessionId: '', goodUses: 0 }, this.clock.now()));
     }
 
     record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}): HealthChange {
@@ -164,9 +183,10 @@ export class LearnedHealth implements ProxyHealthModel {
         const outcome: LearnedOutcome =
             kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
         const e = this.learner.onOutcome(ctx, outcome, now);
-        this.bump(proxyId);
+        this.bump(proxyId, e.availabilityChanged);
         this.count(proxyId, site, effect, Boolean(e.backoff));
-        const change: HealthChange = { probeEnded: true };
+        const change: HealthChange = {};
+        if (e.globalProbeEnded) change.probeEnded = true;
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
         if (e.backoff?.banned) change.banned = true;
         if (e.blame) change.blame = e.blame;

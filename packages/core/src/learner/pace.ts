@@ -88,20 +88,27 @@ export class PaceLearner {
         return Math.max(r.pausedUntil ?? 0, paced);
     }
 
-    /** Call when a use of this proxy on this site starts. */
-    onSend(proxyId: string, site: string, now: number): void {
+    /**
+     * Call when a use of this proxy on this site starts. Returns whether {@link readyAt} may have moved (a pace is in
+     * force, or one just lapsed): false while nothing was ever limited here.
+     */
+    onSend(proxyId: string, site: string, now: number): boolean {
         const r = this.live(proxyId, site);
         r.sends.push(now);
         if (r.sends.length > MAX_SENDS) r.sends.shift();
+        const own = r.rate;
         const rate = this.rate(proxyId, site, now);
         if (rate !== undefined) r.nextAt = Math.max(now, r.nextAt) + 1000 / rate;
+        return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
-    /** A success: the rate grows by `increase`. */
-    onSuccess(proxyId: string, site: string, now: number): void {
+    /** A success: the rate grows by `increase`. Returns whether {@link readyAt} may have moved (a rate just lapsed). */
+    onSuccess(proxyId: string, site: string, now: number): boolean {
         const r = this.live(proxyId, site);
-        if (r.rate === undefined || this.rate(proxyId, site, now) === undefined) return;
-        r.rate = Math.min(r.rate! + this.options.increase, Math.max(r.rate!, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
+        if (r.rate === undefined) return false;
+        if (this.rate(proxyId, site, now) === undefined || r.rate === undefined) return true;
+        r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
+        return false;
     }
 
     /** A 429 (with Retry-After in millis, if any): the rate drops to `decrease` x what was just sent, uses wait. */
