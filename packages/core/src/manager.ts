@@ -210,7 +210,7 @@ export class SessionManager {
         const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: this.proxies.dynamic, checkFailed: type === 'check-failed' };
         // A 5xx is the target's error: a direct connection is never backed off for it.
-        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
+        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use, now);
         if (!s.isRetired) {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
@@ -233,14 +233,14 @@ export class SessionManager {
         return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.random() * o.delayJitterMillis : 0);
     }
 
-    private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
-        const change = this.health.record(proxyId, site, effect, rateLimitMillis, use);
+    private recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now?: number) {
+        const change = this.health.record(proxyId, site, effect, rateLimitMillis, use, now);
         const pool = this.poolMap.get(site);
         pool?.scheduler.touch(proxyId);
         if (change.message) (change.stop || change.pausePoolUntil ? this.log.warning : this.log.info).call(this.log, change.message);
         if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
         if (change.pausePoolUntil) this.counters.inc(site, 'pool/paused');
-        const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId));
+        const label = change.backoff || change.banned ? (proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(this.proxies.byId(proxyId))) : '';
         if (change.backoff) {
             this.counters.inc(site, 'proxy/backoff');
             this.log.info(

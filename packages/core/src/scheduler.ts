@@ -85,6 +85,10 @@ export class Scheduler implements Candidates {
     private nextChange = -Infinity;
     private fixedSlots: ProxySlot[] | undefined;
     private readonly ctx: PolicyContext;
+    /** The time of the decision under way (the {@link Candidates} view reads scores as of then). */
+    private now = 0;
+    /** Scratch space of {@link firstNear}: one score per open slot. */
+    private scores = new Float64Array(16);
 
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
@@ -101,7 +105,7 @@ export class Scheduler implements Candidates {
             site: host.site,
             random: host.random,
             explorationRate: limits.explorationRate,
-            proxyScore: (id) => this.slot(id).score(),
+            proxyScore: (id) => this.slot(id).score(this.now),
             proxyTrials: (id) => this.slot(id).health.trials(),
         };
     }
@@ -150,7 +154,7 @@ export class Scheduler implements Candidates {
         session.inUse++;
         session.handOutSeq = this.nextSeq();
         session.lastUsedAt = now;
-        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site);
+        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site, now);
         this.settle(session, now);
     }
 
@@ -282,6 +286,7 @@ export class Scheduler implements Candidates {
 
     /** One decision: hand out a session, create one (on which proxy), or wait (and until when). */
     decide(now: number): Decision {
+        this.now = now;
         this.advance(now);
         if (this.epoch !== this.host.health.epoch || now >= this.nextChange) this.rebuild(now);
         const total = this.total;
@@ -394,14 +399,20 @@ export class Scheduler implements Candidates {
     firstNear(fraction: number): ManagedSession {
         const before = this.host.policy.order === 'newest-first' ? newer : older;
         const open = this.open;
-        const scores: number[] = [];
+        const n = open.size;
+        const now = this.now;
+        const scores = this.scores.length >= n ? this.scores : (this.scores = new Float64Array(Math.max(n, 2 * this.scores.length)));
         let top = -1;
-        for (let k = 0; k < open.size; k++) top = Math.max(top, (scores[k] = open.at(k).score()));
+        for (let k = 0; k < n; k++) {
+            const score = open.at(k).score(now);
+            scores[k] = score;
+            if (score > top) top = score;
+        }
+        const threshold = fraction * top;
         let best: ManagedSession | undefined;
-        for (let k = 0; k < open.size; k++) {
-            const slot = open.at(k);
-            if (scores[k]! < fraction * top) continue;
-            const candidate = slot.ready.top()!;
+        for (let k = 0; k < n; k++) {
+            if (scores[k]! < threshold) continue;
+            const candidate = open.at(k).ready.top()!;
             if (best === undefined || before(candidate, best)) best = candidate;
         }
         return best!;

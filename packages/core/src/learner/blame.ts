@@ -12,6 +12,7 @@
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
  */
+import { PairMap } from './pair-map.js';
 
 /** Whose fault a block is. */
 export type Blame = 'proxy' | 'session' | 'site';
@@ -39,16 +40,15 @@ export function attributeBlock(input: BlameInput): Blame {
 
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
-    private readonly recent = new Map<string, Map<string, number>>();
+    private readonly recent = new PairMap<Map<string, number>>();
 
     constructor(private readonly windowMillis = 30_000) {}
 
     onGood(proxyId: string, site: string, sessionId: string, now: number): void {
-        const key = `${proxyId}\u0000${site}`;
-        let m = this.recent.get(key);
+        let m = this.recent.get(proxyId, site);
         if (!m) {
             m = new Map();
-            this.recent.set(key, m);
+            this.recent.set(proxyId, site, m);
         }
         m.delete(sessionId);
         m.set(sessionId, now);
@@ -58,7 +58,7 @@ export class SiblingTracker {
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
     otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
-        const m = this.recent.get(`${proxyId}\u0000${site}`);
+        const m = this.recent.get(proxyId, site);
         if (!m) return false;
         for (const [id, at] of m) if (id !== sessionId && at > now - this.windowMillis) return true;
         return false;

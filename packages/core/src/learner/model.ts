@@ -72,11 +72,11 @@ class Handle implements HealthHandle {
         return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
     }
     /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
-    score(): number {
+    score(now?: number): number {
         const v = this.versions.record;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
-            this.drawn = this.model.learner.sample(this.proxyId, this.site, this.model.now());
+            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now());
         }
         return this.drawn;
     }
@@ -165,12 +165,17 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.learner.pausedUntil(site);
     }
 
-    onHandOut(proxyId: string, site: string): void {
-        this.bump(proxyId, this.learner.onSend({ site, proxyId, sessionId: '', goodUses: 0 }, this.clock.now()));
+    onHandOut(proxyId: string, site: string, now = this.clock.now()): void {
+        const ctx = this.sendContext;
+        ctx.site = site;
+        ctx.proxyId = proxyId;
+        this.bump(proxyId, this.learner.onSend(ctx, now));
     }
 
-    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}): HealthChange {
-        const now = this.clock.now();
+    /** What `onSend` reads of a hand-out (one object, reused: a hand-out allocates nothing for it). */
+    private readonly sendContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0 };
+
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}, now = this.clock.now()): HealthChange {
         const ctx: UseContext = {
             site,
             proxyId,

@@ -7,6 +7,7 @@
  * so the first 429 on a site paces them all. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is
  * forgotten.
  */
+import { PairMap } from './pair-map.js';
 
 /** How pace is learned (`learner.pace` option). */
 export interface PaceOptions {
@@ -46,10 +47,11 @@ interface Live extends PaceRecord {
 }
 
 const MAX_SENDS = 64;
+const SEP = '\u0000';
 
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
-    private readonly records = new Map<string, Live>();
+    private readonly records = new PairMap<Live>();
     /** Per site: the rate learned last there, the prior of proxies that have none of their own. */
     private readonly priors = new Map<string, { rate: number; at: number }>();
     private readonly options: ResolvedPaceOptions;
@@ -59,11 +61,10 @@ export class PaceLearner {
     }
 
     private live(proxyId: string, site: string): Live {
-        const key = `${proxyId}\u0000${site}`;
-        let r = this.records.get(key);
+        let r = this.records.get(proxyId, site);
         if (!r) {
             r = { sends: [], nextAt: 0 };
-            this.records.set(key, r);
+            this.records.set(proxyId, site, r);
         }
         return r;
     }
@@ -73,7 +74,10 @@ export class PaceLearner {
      * limited on this site.
      */
     rate(proxyId: string, site: string, now: number): number | undefined {
-        const r = this.live(proxyId, site);
+        return this.rateOf(this.live(proxyId, site), site, now);
+    }
+
+    private rateOf(r: Live, site: string, now: number): number | undefined {
         if (r.rate !== undefined && now - (r.lastLimitedAt ?? 0) >= this.options.forgetAfterMillis) delete r.rate;
         if (r.rate !== undefined) return r.rate;
         const prior = this.priors.get(site);
@@ -84,7 +88,7 @@ export class PaceLearner {
     /** Earliest time a use of this proxy on this site may start (Retry-After and pace). */
     readyAt(proxyId: string, site: string, now: number): number {
         const r = this.live(proxyId, site);
-        const paced = this.rate(proxyId, site, now) === undefined ? 0 : r.nextAt;
+        const paced = this.rateOf(r, site, now) === undefined ? 0 : r.nextAt;
         return Math.max(r.pausedUntil ?? 0, paced);
     }
 
@@ -97,16 +101,16 @@ export class PaceLearner {
         r.sends.push(now);
         if (r.sends.length > MAX_SENDS) r.sends.shift();
         const own = r.rate;
-        const rate = this.rate(proxyId, site, now);
+        const rate = this.rateOf(r, site, now);
         if (rate !== undefined) r.nextAt = Math.max(now, r.nextAt) + 1000 / rate;
         return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
     /** A success: the rate grows by `increase`. Returns whether {@link readyAt} may have moved (a rate just lapsed). */
     onSuccess(proxyId: string, site: string, now: number): boolean {
-        const r = this.live(proxyId, site);
-        if (r.rate === undefined) return false;
-        if (this.rate(proxyId, site, now) === undefined || r.rate === undefined) return true;
+        const r = this.records.get(proxyId, site);
+        if (r?.rate === undefined) return false;
+        if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return true;
         r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
         return false;
     }
@@ -137,9 +141,9 @@ export class PaceLearner {
     /** Plain-data snapshot of what was learned (rates and Retry-After deadlines). */
     toJSON(): Record<string, PaceRecord> {
         const out: Record<string, PaceRecord> = {};
-        for (const [key, r] of this.records) {
+        for (const [proxyId, site, r] of this.records.entries()) {
             if (r.rate === undefined && !r.pausedUntil) continue;
-            out[key] = {
+            out[`${proxyId}${SEP}${site}`] = {
                 ...(r.rate !== undefined ? { rate: r.rate } : {}),
                 ...(r.pausedUntil ? { pausedUntil: r.pausedUntil } : {}),
                 ...(r.lastLimitedAt ? { lastLimitedAt: r.lastLimitedAt } : {}),
@@ -151,7 +155,7 @@ export class PaceLearner {
 
     /** What is stored of one (proxy, site), as in {@link toJSON}, or undefined. */
     recordOf(proxyId: string, site: string): PaceRecord | undefined {
-        const r = this.records.get(`${proxyId}\u0000${site}`);
+        const r = this.records.get(proxyId, site);
         if (!r || (r.rate === undefined && !r.pausedUntil)) return undefined;
         return {
             ...(r.rate !== undefined ? { rate: r.rate } : {}),
@@ -163,16 +167,18 @@ export class PaceLearner {
 
     /** Replaces what is stored of one (proxy, site) with a merged record (its recent sends are kept). */
     replace(proxyId: string, site: string, record: PaceRecord | undefined): void {
-        const key = `${proxyId}\u0000${site}`;
-        const live = this.records.get(key);
+        const live = this.records.get(proxyId, site);
         if (!record) {
-            if (live) this.records.set(key, { sends: live.sends, nextAt: live.nextAt });
+            if (live) this.records.set(proxyId, site, { sends: live.sends, nextAt: live.nextAt });
             return;
         }
-        this.records.set(key, { ...record, sends: live?.sends ?? [], nextAt: live?.nextAt ?? 0 });
+        this.records.set(proxyId, site, { ...record, sends: live?.sends ?? [], nextAt: live?.nextAt ?? 0 });
     }
 
     restore(data: Record<string, PaceRecord>): void {
-        for (const [key, r] of Object.entries(data)) this.records.set(key, { ...r, sends: [], nextAt: 0 });
+        for (const [key, r] of Object.entries(data)) {
+            const at = key.indexOf(SEP);
+            if (at >= 0) this.records.set(key.slice(0, at), key.slice(at + 1), { ...r, sends: [], nextAt: 0 });
+        }
     }
 }
