@@ -98,6 +98,16 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
     neutral: 'neutral',
 };
 
+/** The outcomes that carry nothing but their kind (shared, never written). */
+const SIMPLE_OUTCOMES = Object.freeze({
+    ok: Object.freeze({ kind: 'ok' }),
+    'proxy-failure': Object.freeze({ kind: 'proxy-failure' }),
+    'target-error': Object.freeze({ kind: 'target-error' }),
+    neutral: Object.freeze({ kind: 'neutral' }),
+    blocked: Object.freeze({ kind: 'blocked' }),
+    'rate-limited': Object.freeze({ kind: 'rate-limited' }),
+}) as Readonly<Record<LearnedOutcome['kind'], LearnedOutcome>>;
+
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
     private readonly versions = new Map<string, ProxyVersions>();
@@ -174,19 +184,21 @@ export class LearnedHealth implements ProxyHealthModel {
 
     /** What `onSend` reads of a hand-out (one object, reused: a hand-out allocates nothing for it). */
     private readonly sendContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0 };
+    /** What `onOutcome` reads of a use (reused likewise). */
+    private readonly useContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0, duringInit: false, dynamicProxy: false };
 
     record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}, now = this.clock.now()): HealthChange {
-        const ctx: UseContext = {
-            site,
-            proxyId,
-            sessionId: use.sessionId ?? '',
-            goodUses: use.goodUses ?? 0,
-            duringInit: use.duringInit ?? false,
-            dynamicProxy: use.dynamicProxy ?? false,
-        };
+        // One context object, reused (the learner reads it during the call and keeps nothing of it).
+        const ctx = this.useContext;
+        ctx.site = site;
+        ctx.proxyId = proxyId;
+        ctx.sessionId = use.sessionId ?? '';
+        ctx.goodUses = use.goodUses ?? 0;
+        ctx.duringInit = use.duringInit ?? false;
+        ctx.dynamicProxy = use.dynamicProxy ?? false;
         const kind = EFFECT_TO_OUTCOME[effect];
         const outcome: LearnedOutcome =
-            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
+            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : SIMPLE_OUTCOMES[kind];
         const e = this.learner.onOutcome(ctx, outcome, now);
         this.bump(proxyId, e.availabilityChanged);
         this.count(proxyId, site, effect, Boolean(e.backoff));
