@@ -221,7 +221,7 @@ export class Scheduler implements Candidates {
         slot.refresh(now);
         if (slot.changesAt < this.nextChange) this.nextChange = slot.changesAt;
         if (slot.open(now)) {
-            slot.rank = Math.round(slot.score() * 1000);
+            if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
             slot.counted = slot.ready.size;
             this.total += slot.counted;
             this.open.update(slot);
@@ -245,6 +245,8 @@ export class Scheduler implements Candidates {
 
     /** Its proxy's health changed through this pool (an outcome): re-rank the slot. */
     touch(proxyId: string): void {
+        // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
+        if (!this.host.policy.byScore) return;
         const slot = this.slots.get(proxyId);
         if (slot && slot.openPos >= 0) {
             slot.rank = Math.round(slot.score() * 1000);
@@ -264,7 +266,7 @@ export class Scheduler implements Candidates {
             slot.refresh(now);
             if (slot.changesAt < next) next = slot.changesAt;
             if (slot.open(now)) {
-                slot.rank = Math.round(slot.score() * 1000);
+                if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
                 if (slot.openPos < 0) {
                     slot.counted = slot.ready.size;
                     this.total += slot.counted;
@@ -388,7 +390,7 @@ export class Scheduler implements Candidates {
         for (let k = 0; k < this.open.size; k++) {
             const slot = this.open.at(k);
             const top = slot.ready.top()!;
-            const rank = byScore ? slot.rank : 0;
+            const rank = byScore ? Math.round(slot.score(this.now) * 1000) : 0;
             if (rank < bestRank) continue;
             if (rank > bestRank || best === undefined || before(top, best)) best = top;
             bestRank = rank;
@@ -409,6 +411,8 @@ export class Scheduler implements Candidates {
             if (score > top) top = score;
         }
         const threshold = fraction * top;
+        // Slots in hand-out order (not ranked by score): the first slot's session comes first whenever it is near-best.
+        if (!this.host.policy.byScore && scores[0]! >= threshold) return open.at(0).ready.top()!;
         let best: ManagedSession | undefined;
         for (let k = 0; k < n; k++) {
             if (scores[k]! < threshold) continue;
