@@ -403,6 +403,10 @@ export class Scheduler implements Candidates {
         const open = this.open;
         const n = open.size;
         const now = this.now;
+        const ordered = !this.host.policy.byScore;
+        // Slots in hand-out order: the first slot's session is the pick whenever it is near-best. Scores are at most 1,
+        // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
+        if (ordered && open.at(0).score(now) >= fraction) return open.at(0).ready.top()!;
         const scores = this.scores.length >= n ? this.scores : (this.scores = new Float64Array(Math.max(n, 2 * this.scores.length)));
         let top = -1;
         for (let k = 0; k < n; k++) {
@@ -411,8 +415,7 @@ export class Scheduler implements Candidates {
             if (score > top) top = score;
         }
         const threshold = fraction * top;
-        // Slots in hand-out order (not ranked by score): the first slot's session comes first whenever it is near-best.
-        if (!this.host.policy.byScore && scores[0]! >= threshold) return open.at(0).ready.top()!;
+        if (ordered && scores[0]! >= threshold) return open.at(0).ready.top()!;
         let best: ManagedSession | undefined;
         for (let k = 0; k < n; k++) {
             if (scores[k]! < threshold) continue;
