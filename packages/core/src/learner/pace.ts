@@ -40,7 +40,7 @@ export interface PaceRecord {
 }
 
 interface Live extends PaceRecord {
-    /** Start times of the recent uses (ring, oldest first). */
+    /** Start times of the recent uses, oldest first: the last {@link MAX_SENDS} count (older ones are dropped in batches). */
     sends: number[];
     /** Earliest start of the next use by the pace (epoch millis). */
     nextAt: number;
@@ -99,7 +99,8 @@ export class PaceLearner {
     onSend(proxyId: string, site: string, now: number): boolean {
         const r = this.live(proxyId, site);
         r.sends.push(now);
-        if (r.sends.length > MAX_SENDS) r.sends.shift();
+        // Drop the old ones in batches, not one shift per send.
+        if (r.sends.length >= 2 * MAX_SENDS) r.sends.splice(0, r.sends.length - MAX_SENDS);
         const own = r.rate;
         const rate = this.rateOf(r, site, now);
         if (rate !== undefined) r.nextAt = Math.max(now, r.nextAt) + 1000 / rate;
@@ -119,7 +120,8 @@ export class PaceLearner {
     onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0): void {
         const r = this.live(proxyId, site);
         const { measureMillis, decrease, minRate } = this.options;
-        const recent = r.sends.filter((t) => t > now - measureMillis);
+        const last = r.sends.length > MAX_SENDS ? r.sends.slice(-MAX_SENDS) : r.sends;
+        const recent = last.filter((t) => t > now - measureMillis);
         const span = recent.length > 1 ? Math.max(1000, now - recent[0]!) : measureMillis;
         // The limited use itself is over the limit: the rate the site allowed is one use less.
         const measured = (Math.max(1, recent.length - 1) * 1000) / span;
