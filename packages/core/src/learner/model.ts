@@ -19,6 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
+import { PairMap } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -58,6 +59,8 @@ class Handle implements HealthHandle {
         private readonly proxyId: string,
         private readonly site: string,
         private readonly versions: ProxyVersions,
+        /** Changes of the proxy's record through this site (its uses and outcomes here). */
+        private readonly onSite: { record: number },
     ) {}
     get version(): number {
         return this.versions.availability;
@@ -71,9 +74,14 @@ class Handle implements HealthHandle {
     pacedUntil(): number {
         return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
     }
-    /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
+    /**
+     * A Thompson draw, drawn again only when the proxy's record on this site or its availability changed (a stable rank
+     * between changes): a pool's draw of a proxy follows the proxy's record everywhere (the prior) as of the pool's
+     * last use of it, not every use by other pools.
+     */
     score(now?: number): number {
-        const v = this.versions.record;
+        // Both only grow: their sum changes whenever either does.
+        const v = this.onSite.record + this.versions.availability;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
             this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now());
@@ -111,6 +119,7 @@ const SIMPLE_OUTCOMES = Object.freeze({
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
     private readonly versions = new Map<string, ProxyVersions>();
+    private readonly siteVersions = new PairMap<{ record: number }>();
     private changes = 0;
     /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
     private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
@@ -141,10 +150,20 @@ export class LearnedHealth implements ProxyHealthModel {
         return v;
     }
 
-    /** The proxy's record changed; `availability`: what the scheduler reads of it may have changed too. */
-    private bump(proxyId: string, availability = true): void {
+    private onSiteOf(proxyId: string, site: string): { record: number } {
+        let v = this.siteVersions.get(proxyId, site);
+        if (!v) this.siteVersions.set(proxyId, site, (v = { record: 0 }));
+        return v;
+    }
+
+    /**
+     * The proxy's record changed (through `site`, when given); `availability`: what the scheduler reads of it may have
+     * changed too.
+     */
+    private bump(proxyId: string, availability = true, site?: string): void {
         const v = this.versionsOf(proxyId);
         v.record++;
+        if (site !== undefined) this.onSiteOf(proxyId, site).record++;
         if (availability) {
             v.availability++;
             this.changes++;
@@ -157,7 +176,7 @@ export class LearnedHealth implements ProxyHealthModel {
     }
 
     handle(proxyId: string, site: string): HealthHandle {
-        return new Handle(this, proxyId, site, this.versionsOf(proxyId));
+        return new Handle(this, proxyId, site, this.versionsOf(proxyId), this.onSiteOf(proxyId, site));
     }
 
     availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {
@@ -179,7 +198,7 @@ export class LearnedHealth implements ProxyHealthModel {
         const ctx = this.sendContext;
         ctx.site = site;
         ctx.proxyId = proxyId;
-        this.bump(proxyId, this.learner.onSend(ctx, now));
+        this.bump(proxyId, this.learner.onSend(ctx, now), site);
     }
 
     /** What `onSend` reads of a hand-out (one object, reused: a hand-out allocates nothing for it). */
@@ -200,7 +219,7 @@ export class LearnedHealth implements ProxyHealthModel {
         const outcome: LearnedOutcome =
             kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : SIMPLE_OUTCOMES[kind];
         const e = this.learner.onOutcome(ctx, outcome, now);
-        this.bump(proxyId, e.availabilityChanged);
+        this.bump(proxyId, e.availabilityChanged, site);
         this.count(proxyId, site, effect, Boolean(e.backoff));
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;
