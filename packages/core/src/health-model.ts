@@ -45,7 +45,7 @@ export type OutcomeEffect = 'success' | 'blocked' | 'proxy-failure' | 'rate-limi
 export interface HealthChange {
     backoff?: { scope: 'global' | 'site'; untilMillis: number };
     banned?: boolean;
-    /** A probe use of this proxy ended: acquirers of any pool waiting for it may go on. */
+    /** The proxy's probe everywhere (after a global backoff) ended: acquirers of other pools waiting for it may go on. */
     probeEnded?: boolean;
     /** For blocks: whose fault it was (the proxy's, the session's, or the site's / the check's). */
     blame?: 'proxy' | 'session' | 'site';
@@ -75,8 +75,8 @@ export interface HealthHandle {
     usableAt(): number | undefined;
     /** Sessions on this proxy should not be used on this site before this time (learned pace, rate limits). */
     pacedUntil(): number;
-    /** Estimated chance in [0, 1] that a use goes well (the scored policy ranks proxies by it). */
-    score(): number;
+    /** Estimated chance in [0, 1] that a use goes well (the scored policy ranks proxies by it); `now`: the caller's clock reading. */
+    score(now?: number): number;
     /** Number of judged uses on this site (exploration bonus for little-tried proxies). */
     trials(): number;
     /** True when it is unusable and its last probe failed too: waiting for it is unlikely to help soon. */
@@ -97,9 +97,12 @@ export interface ProxyHealthModel {
     /** When this proxy could be usable again for this site (end of backoff), or undefined when banned. */
     usableAt(proxyId: string, site: string): number | undefined;
     /** A session on this proxy was handed out for this site (the first use after a backoff becomes the probe). */
-    onHandOut(proxyId: string, site: string): void;
-    /** Records the outcome of one use (by `use`, for blame); says what it started (backoff, ban, pause, stop). */
-    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis?: number, use?: UseInfo): HealthChange;
+    onHandOut(proxyId: string, site: string, now?: number): void;
+    /**
+     * Records the outcome of one use (by `use`, for blame); says what it started (backoff, ban, pause, stop). `now`: the
+     * caller's clock reading (default: the clock's).
+     */
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis?: number, use?: UseInfo, now?: number): HealthChange;
     /** Until when the pool of `site` is paused (site-wide blocks); 0 when it is not. */
     pausedUntil(site: string): number;
     /** Counts of `ids` by availability on `site` (error messages). */

@@ -32,6 +32,9 @@ import { TierGate } from './tier-gate.js';
 import { UseReports } from './use-report.js';
 import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
 
+/** The options of an acquire that gives none (shared: an acquire allocates nothing for them). */
+const NO_OPTIONS: AcquireOptions = Object.freeze({});
+
 /** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
 const PERSIST_STATE_EVENT = 'persistState' as never;
 
@@ -175,11 +178,17 @@ export class SessionManager {
      * @throws InitFailedError after `maxInitFailuresInRow` failed inits in a row in this pool.
      * @throws CrawlAbortError when an init hook aborted.
      */
-    async acquire(request: RequestLike, options: AcquireOptions = {}): Promise<ManagedSession> {
-        this.assertOpen();
-        const rule = this.rules.ruleFor(request);
-        const pool = this.poolFor(poolKeyOf(request, rule), rule);
-        return acquireFrom(pool, { request, rule, options }, this.acquireContext);
+    acquire(request: RequestLike, options: AcquireOptions = NO_OPTIONS): Promise<ManagedSession> {
+        // Not async itself: the loop's own promise is the one returned (one promise per acquire, not two); what throws
+        // before it still comes back as a rejection.
+        try {
+            this.assertOpen();
+            const rule = this.rules.ruleFor(request);
+            const pool = this.poolFor(poolKeyOf(request, rule), rule);
+            return acquireFrom(pool, { request, rule, options }, this.acquireContext);
+        } catch (e) {
+            return Promise.reject(e);
+        }
     }
 
     /** Creates a session on `proxyId` (or a URL from the ProxyConfiguration), hands it out and runs its init. */

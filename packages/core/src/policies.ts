@@ -93,7 +93,8 @@ function minBy<T>(items: readonly T[], key: (t: T) => number): T {
  */
 export const scoredPolicy: SessionPolicy = {
     name: 'scored',
-    byScore: true,
+    // It picks with firstNear, which reads the scores itself: the index keeps slots in hand-out order, not by score.
+    byScore: false,
     order: 'oldest-first',
     onDemand: true,
     preferNew: () => false,

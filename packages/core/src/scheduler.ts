@@ -3,7 +3,8 @@
  * should look again. It keeps an index of the pool's sessions by readiness so that no decision scans the pool:
  *
  * - ready sessions sit in their proxy's slot, in a heap in the policy's order; the slots whose proxy is usable sit
- *   in a heap ranked by the policy (best rounded score, then the slot's first session): a pick is O(log n + log p);
+ *   in a heap in the pool's hand-out order (ranked by rounded score first for a policy that asks for it), the
+ *   Candidates view a policy picks from (open-slots.ts): a pick is O(log n + log p), O(p) at worst;
  * - slots are re-read from proxy health only when some proxy's availability changed (the model's `epoch`) or time
  *   reached the end of a backoff or pace: O(proxies) then, not on every acquire;
  * - cooling sessions (min delay between uses, Retry-After) sit in a heap by the time they are ready again;
@@ -12,10 +13,11 @@
  */
 import type { ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
-import type { Candidates, PolicyContext, SessionPolicy } from './policies.js';
+import { OpenSlots } from './open-slots.js';
+import type { PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
 import type { ManagedSession } from './session.js';
-import { idleIn, newer, NO_SESSIONS, older, sessionHeap } from './ready-order.js';
+import { idleIn, NO_SESSIONS, sessionHeap } from './ready-order.js';
 import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
 
 type ProxySlot = Slot<ManagedSession>;
@@ -56,7 +58,7 @@ export interface SchedulerHost {
 
 const proxyIdOfSession = (s: ManagedSession) => s.identity.proxy?.id ?? DIRECT_PROXY_ID;
 
-export class Scheduler implements Candidates {
+export class Scheduler {
     private readonly slots = new Map<string, ProxySlot>();
     /** Slots with at least one ready session. */
     private readonly withReady: ProxySlot[] = [];
@@ -76,10 +78,9 @@ export class Scheduler implements Candidates {
     );
     private seq = 0;
     private ordinals = 0;
-    /** Slots with ready sessions whose proxy is usable now, ranked for the policy (the {@link Candidates} view). */
+    /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
+    private readonly view: OpenSlots;
     private readonly open: IndexedHeap<ProxySlot>;
-    /** Ready sessions in open slots. */
-    private total = 0;
     /** Slots with ready sessions whose proxy is in backoff (sessions there may be evicted when the pool is full). */
     private backoff: ProxySlot[] = [];
     /** The health epoch the open heap was built at, and the time it stops holding. */
@@ -90,20 +91,13 @@ export class Scheduler implements Candidates {
 
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
-        const byScore = host.policy.byScore;
-        const before = host.policy.order === 'newest-first' ? newer : older;
-        this.open = new IndexedHeap<ProxySlot>(
-            (a, b) => (byScore && a.rank !== b.rank ? a.rank > b.rank : before(a.ready.top()!, b.ready.top()!)),
-            (s) => s.openPos,
-            (s, p) => {
-                s.openPos = p;
-            },
-        );
+        this.view = new OpenSlots(host.policy);
+        this.open = this.view.heap;
         this.ctx = {
             site: host.site,
             random: host.random,
             explorationRate: limits.explorationRate,
-            proxyScore: (id) => this.slot(id).score(),
+            proxyScore: (id) => this.slot(id).score(this.view.now),
             proxyTrials: (id) => this.slot(id).health.trials(),
         };
     }
@@ -152,7 +146,7 @@ export class Scheduler implements Candidates {
         session.inUse++;
         session.handOutSeq = this.nextSeq();
         session.lastUsedAt = now;
-        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site);
+        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site, now);
         this.settle(session, now);
     }
 
@@ -189,7 +183,7 @@ export class Scheduler implements Candidates {
     private listed(slot: ProxySlot, now?: number): void {
         const list = this.withReady;
         if (slot.openPos >= 0) {
-            this.total += slot.ready.size - slot.counted;
+            this.view.total += slot.ready.size - slot.counted;
             slot.counted = slot.ready.size;
             if (slot.ready.size === 0) this.open.remove(slot);
             else this.open.update(slot);
@@ -219,9 +213,9 @@ export class Scheduler implements Candidates {
         slot.refresh(now);
         if (slot.changesAt < this.nextChange) this.nextChange = slot.changesAt;
         if (slot.open(now)) {
-            slot.rank = Math.round(slot.score() * 1000);
+            if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
             slot.counted = slot.ready.size;
-            this.total += slot.counted;
+            this.view.total += slot.counted;
             this.open.update(slot);
         } else if (slot.availability === 'backoff') {
             if (!this.backoff.includes(slot)) this.backoff.push(slot);
@@ -243,6 +237,8 @@ export class Scheduler implements Candidates {
 
     /** Its proxy's health changed through this pool (an outcome): re-rank the slot. */
     touch(proxyId: string): void {
+        // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
+        if (!this.host.policy.byScore) return;
         const slot = this.slots.get(proxyId);
         if (slot && slot.openPos >= 0) {
             slot.rank = Math.round(slot.score() * 1000);
@@ -262,17 +258,17 @@ export class Scheduler implements Candidates {
             slot.refresh(now);
             if (slot.changesAt < next) next = slot.changesAt;
             if (slot.open(now)) {
-                slot.rank = Math.round(slot.score() * 1000);
+                if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
                 if (slot.openPos < 0) {
                     slot.counted = slot.ready.size;
-                    this.total += slot.counted;
+                    this.view.total += slot.counted;
                 }
                 this.open.update(slot);
                 continue;
             }
             if (slot.openPos >= 0) {
                 this.open.remove(slot);
-                this.total -= slot.counted;
+                this.view.total -= slot.counted;
                 slot.counted = 0;
             }
             if (slot.availability === 'banned') (banned ??= []).push(slot);
@@ -284,9 +280,10 @@ export class Scheduler implements Candidates {
 
     /** One decision: hand out a session, create one (on which proxy), or wait (and until when). */
     decide(now: number): Decision {
+        this.view.now = now;
         this.advance(now);
         if (this.epoch !== this.host.health.epoch || now >= this.nextChange) this.rebuild(now);
-        const total = this.total;
+        const total = this.view.total;
         let wakeAt = this.nextChange;
         let evictable: ManagedSession | undefined;
         for (const slot of this.backoff) if ((evictable = idleIn(slot))) break;
@@ -338,7 +335,7 @@ export class Scheduler implements Candidates {
                 proxiesStalled = n > 0 && stalled === n;
             }
         }
-        if (total > 0) return { kind: 'session', session: policy.pickSession(this, this.ctx) };
+        if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
         const top = this.cooling.top();
         if (top && top.availableAt < wakeAt) wakeAt = top.availableAt;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
@@ -358,56 +355,6 @@ export class Scheduler implements Candidates {
         for (const s of victims) this.host.retire(s, 'proxy banned for this site');
         // In-use ones leave the ready heap until their report retires them.
         while (slot.ready.size > 0) this.unqueue(slot.ready.top()!);
-    }
-
-    // ------------------------------------------------------------ Candidates (valid during one decision)
-
-    get size(): number {
-        return this.total;
-    }
-
-    at(index: number): ManagedSession {
-        let i = index;
-        const open = this.open;
-        for (let k = 0; k < open.size; k++) {
-            const slot = open.at(k);
-            if (i < slot.ready.size) return slot.ready.at(i);
-            i -= slot.ready.size;
-        }
-        throw new RangeError(`candidate ${index} of ${this.total}`);
-    }
-
-    first(byScore: boolean): ManagedSession {
-        if (byScore === this.host.policy.byScore) return this.open.top()!.ready.top()!;
-        // Asked for another ranking than the index keeps: look at every open slot (O(proxies)).
-        const before = this.host.policy.order === 'newest-first' ? newer : older;
-        let best: ManagedSession | undefined;
-        let bestRank = -1;
-        for (let k = 0; k < this.open.size; k++) {
-            const slot = this.open.at(k);
-            const top = slot.ready.top()!;
-            const rank = byScore ? slot.rank : 0;
-            if (rank < bestRank) continue;
-            if (rank > bestRank || best === undefined || before(top, best)) best = top;
-            bestRank = rank;
-        }
-        return best!;
-    }
-
-    firstNear(fraction: number): ManagedSession {
-        const before = this.host.policy.order === 'newest-first' ? newer : older;
-        const open = this.open;
-        const scores: number[] = [];
-        let top = -1;
-        for (let k = 0; k < open.size; k++) top = Math.max(top, (scores[k] = open.at(k).score()));
-        let best: ManagedSession | undefined;
-        for (let k = 0; k < open.size; k++) {
-            const slot = open.at(k);
-            if (scores[k]! < fraction * top) continue;
-            const candidate = slot.ready.top()!;
-            if (best === undefined || before(candidate, best)) best = candidate;
-        }
-        return best!;
     }
 
     /** Counts for error messages (a full scan: only when an acquire gives up). */

@@ -87,7 +87,7 @@ export class ProxySlot<S> {
     }
 
     /** The proxy's score on the site (cheap: the handle holds the records it reads). */
-    score(): number {
-        return this.health.score();
+    score(now?: number): number {
+        return this.health.score(now);
     }
 }

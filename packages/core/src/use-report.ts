@@ -61,7 +61,7 @@ export class UseReports {
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: d.proxies.dynamic, checkFailed: type === 'check-failed' };
         d.tierGate?.countUse(key, pid);
         // A 5xx is the target's error: a direct connection is never backed off for it.
-        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use);
+        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use, now);
         if (!s.isRetired) {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
@@ -85,17 +85,18 @@ export class UseReports {
     }
 
     /** Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. */
-    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo) {
+    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now()) {
         const d = this.d;
-        const tierBefore = d.tierGate?.current(site) ?? 0;
-        const change = d.health.record(proxyId, site, effect, rateLimitMillis, { ...use, ...d.tierGate?.useInfo(site, proxyId) });
-        d.tierGate?.recorded(site, proxyId, tierBefore, d.clock.now());
+        const gate = d.tierGate;
+        const tierBefore = gate?.current(site) ?? 0;
+        const change = d.health.record(proxyId, site, effect, rateLimitMillis, gate ? { ...use, ...gate.useInfo(site, proxyId) } : use, now);
+        gate?.recorded(site, proxyId, tierBefore, now);
         const pool = d.pools.get(site);
         pool?.scheduler.touch(proxyId);
         if (change.message) (change.stop || change.pausePoolUntil ? d.log.warning : d.log.info).call(d.log, change.message);
         if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
         if (change.pausePoolUntil) d.counters.inc(site, 'pool/paused');
-        const label = proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(d.proxies.byId(proxyId));
+        const label = change.backoff || change.banned ? (proxyId === DIRECT_PROXY_ID ? proxyId : proxyLabel(d.proxies.byId(proxyId))) : '';
         if (change.backoff) {
             d.counters.inc(site, 'proxy/backoff');
             d.log.info(

@@ -12,6 +12,7 @@
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
  */
+import { PairMap } from './pair-map.js';
 
 /** Whose fault a block is. */
 export type Blame = 'proxy' | 'session' | 'site';
@@ -37,30 +38,46 @@ export function attributeBlock(input: BlameInput): Blame {
     return 'proxy';
 }
 
+/** A session's latest good use on one (proxy, site). */
+interface RecentGood {
+    sessionId: string;
+    at: number;
+}
+
+/** How many sessions' latest good uses are kept per (proxy, site): the question is only whether any other one passed lately. */
+const KEPT = 8;
+
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
-    private readonly recent = new Map<string, Map<string, number>>();
+    /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions, oldest first. */
+    private readonly recent = new PairMap<RecentGood[]>();
 
     constructor(private readonly windowMillis = 30_000) {}
 
     onGood(proxyId: string, site: string, sessionId: string, now: number): void {
-        const key = `${proxyId}\u0000${site}`;
-        let m = this.recent.get(key);
-        if (!m) {
-            m = new Map();
-            this.recent.set(key, m);
+        let list = this.recent.get(proxyId, site);
+        if (!list) {
+            list = [];
+            this.recent.set(proxyId, site, list);
         }
-        m.delete(sessionId);
-        m.set(sessionId, now);
-        // Keep a few: the question is only whether any other one passed lately.
-        if (m.size > 8) m.delete(m.keys().next().value!);
+        const last = list[list.length - 1];
+        // The same session again (the usual case with one session per proxy): only its time moves.
+        if (last?.sessionId === sessionId) {
+            last.at = now;
+            return;
+        }
+        const i = list.findIndex((g) => g.sessionId === sessionId);
+        const entry = i >= 0 ? list.splice(i, 1)[0]! : { sessionId, at: now };
+        entry.at = now;
+        list.push(entry);
+        if (list.length > KEPT) list.shift();
     }
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
     otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
-        const m = this.recent.get(`${proxyId}\u0000${site}`);
-        if (!m) return false;
-        for (const [id, at] of m) if (id !== sessionId && at > now - this.windowMillis) return true;
+        const list = this.recent.get(proxyId, site);
+        if (!list) return false;
+        for (const g of list) if (g.sessionId !== sessionId && g.at > now - this.windowMillis) return true;
         return false;
     }
 }

@@ -45,9 +45,14 @@ export interface BetaParameters {
     b: number;
 }
 
+/** How much of counts written at `at` is left at `now`. */
+function fadeFactor(at: number, now: number, halfLifeMillis: number): number {
+    const dt = Math.max(0, now - at);
+    return dt === 0 ? 1 : 2 ** (-dt / halfLifeMillis);
+}
+
 function faded(c: FadedCounts, now: number, halfLifeMillis: number): { ok: number; bad: number } {
-    const dt = Math.max(0, now - c.at);
-    const f = dt === 0 ? 1 : 2 ** (-dt / halfLifeMillis);
+    const f = fadeFactor(c.at, now, halfLifeMillis);
     return { ok: c.ok * f, bad: c.bad * f };
 }
 
@@ -84,38 +89,64 @@ export class FadingHealth {
             else first.bad++;
             this.firstUses.set(site, first);
         }
-        for (const c of [e.global, s]) {
-            const f = faded(c, now, this.options.halfLifeMillis);
-            const d = this.options.discountPerOutcome;
-            c.ok = f.ok * d + (good ? weight : 0);
-            c.bad = f.bad * d + (good ? 0 : weight);
-            c.at = now;
-        }
+        this.add(e.global, good, weight, now);
+        this.add(s, good, weight, now);
+    }
+
+    /** Fades `c` to `now`, discounts it by one outcome and adds this one. */
+    private add(c: FadedCounts, good: boolean, weight: number, now: number): void {
+        const f = fadeFactor(c.at, now, this.options.halfLifeMillis);
+        const d = this.options.discountPerOutcome;
+        c.ok = c.ok * f * d + (good ? weight : 0);
+        c.bad = c.bad * f * d + (good ? 0 : weight);
+        c.at = now;
     }
 
     /** The posterior on `site`: the site's faded counts plus the proxy's record everywhere as a prior. */
     posterior(proxyId: string, site: string, now: number): BetaParameters {
+        this.computePosterior(proxyId, site, now);
+        return { a: this.a, b: this.b };
+    }
+
+    /** Scratch result of {@link computePosterior} (a draw per acquire allocates nothing). */
+    private a = 0;
+    private b = 0;
+
+    private computePosterior(proxyId: string, site: string, now: number): void {
         const e = this.entries.get(proxyId);
         const { halfLifeMillis, priorWeight } = this.options;
-        const g = e ? faded(e.global, now, halfLifeMillis) : { ok: 0, bad: 0 };
+        let gOk = 0;
+        let gBad = 0;
+        if (e) {
+            const f = fadeFactor(e.global.at, now, halfLifeMillis);
+            gOk = e.global.ok * f;
+            gBad = e.global.bad * f;
+        }
         // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
         const base = this.firstUses.get(site);
-        const prior = g.ok + g.bad > 0.01 || !base ? (g.ok + 1) / (g.ok + g.bad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
+        const prior = gOk + gBad > 0.01 || !base ? (gOk + 1) / (gOk + gBad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
         const s = e?.sites.get(site);
-        const c = s ? faded(s, now, halfLifeMillis) : { ok: 0, bad: 0 };
-        return { a: c.ok + priorWeight * prior + 0.5, b: c.bad + priorWeight * (1 - prior) + 0.5 };
+        let ok = 0;
+        let bad = 0;
+        if (s) {
+            const f = fadeFactor(s.at, now, halfLifeMillis);
+            ok = s.ok * f;
+            bad = s.bad * f;
+        }
+        this.a = ok + priorWeight * prior + 0.5;
+        this.b = bad + priorWeight * (1 - prior) + 0.5;
     }
 
     /** Expected chance that a use of this proxy on this site goes well. */
     mean(proxyId: string, site: string, now: number): number {
-        const { a, b } = this.posterior(proxyId, site, now);
-        return a / (a + b);
+        this.computePosterior(proxyId, site, now);
+        return this.a / (this.a + this.b);
     }
 
     /** A draw from the posterior (Thompson sampling). */
     sample(proxyId: string, site: string, now: number, random: Random): number {
-        const { a, b } = this.posterior(proxyId, site, now);
-        return sampleBeta(a, b, random);
+        this.computePosterior(proxyId, site, now);
+        return sampleBeta(this.a, this.b, random);
     }
 
     /** Faded number of judged uses on this site (how much the posterior knows). */

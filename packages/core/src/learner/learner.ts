@@ -77,6 +77,13 @@ export interface LearnerEffects {
     stop?: string;
     /** A line for the log. */
     message?: string;
+    /**
+     * Whether what the scheduler reads of the proxy (availability, backoff deadline, pace, probe) may have changed: an
+     * ordinary success on a proxy without backoff, probe or pace changes none of it.
+     */
+    availabilityChanged: boolean;
+    /** The proxy's probe everywhere (after a global backoff) ended: pools of other sites waiting for it may go on. */
+    globalProbeEnded: boolean;
 }
 
 /** Availability of a proxy on a site: `probing` means its probe use is out, wait for it. */
@@ -153,6 +160,8 @@ export class Learner {
     /** Whether a session on `proxyId` may be handed out for `site` now. */
     availability(proxyId: string, site: string, now: number): LearnedAvailability {
         let result: LearnedAvailability = 'usable';
+        // No backoff anywhere (the usual case): nothing to look up.
+        if (this.backoffs.size === 0) return result;
         for (const scope of [GLOBAL, site]) {
             const state: BackoffState = backoffState(this.backoffs.get(key(proxyId, scope)), now, this.backoffOptions);
             if (state === 'banned') return 'banned';
@@ -205,27 +214,44 @@ export class Learner {
         return this.wear.worn(proxyId, site, now) ? WORN_SCORE_FACTOR * draw : draw;
     }
 
-    /** Call when a use starts: marks probes, feeds the pace. */
-    onSend(ctx: UseContext, now: number): void {
-        for (const scope of [GLOBAL, ctx.site]) {
-            if (backoffState(this.backoffs.get(key(ctx.proxyId, scope)), now, this.backoffOptions) === 'probe') this.probesOut.add(key(ctx.proxyId, scope));
+    /**
+     * Call when a use starts: marks probes, feeds the pace. Returns whether the proxy's availability or pace may have
+     * changed by it (a probe went out, a pace moved its next slot).
+     */
+    onSend(ctx: UseContext, now: number): boolean {
+        let changed = false;
+        if (this.backoffs.size > 0) {
+            for (const scope of [GLOBAL, ctx.site]) {
+                const k = key(ctx.proxyId, scope);
+                if (backoffState(this.backoffs.get(k), now, this.backoffOptions) === 'probe' && !this.probesOut.has(k)) {
+                    this.probesOut.add(k);
+                    changed = true;
+                }
+            }
         }
-        this.pace.onSend(ctx.proxyId, ctx.site, now);
+        return this.pace.onSend(ctx.proxyId, ctx.site, now) || changed;
     }
 
     /** Learns from one outcome and says what to do. */
     onOutcome(ctx: UseContext, outcome: LearnedOutcome, now: number): LearnerEffects {
         const { site, proxyId } = ctx;
-        const probeEnded = [GLOBAL, site].map((s) => this.probesOut.delete(key(proxyId, s))).some(Boolean);
-        const effects: LearnerEffects = { retireSession: false };
-        if (outcome.kind !== 'rate-limited') this.limitedInRow.delete(ctx.sessionId);
-        if (outcome.kind !== 'target-error') this.targetErrors.delete(key(proxyId, site));
+        let globalProbeEnded = false;
+        let probeEnded = false;
+        if (this.probesOut.size > 0) {
+            globalProbeEnded = this.probesOut.delete(key(proxyId, GLOBAL));
+            probeEnded = this.probesOut.delete(key(proxyId, site)) || globalProbeEnded;
+        }
+        // Anything but an ordinary success may change what the scheduler reads of the proxy (the cases below say).
+        const effects: LearnerEffects = { retireSession: false, availabilityChanged: outcome.kind !== 'ok' && outcome.kind !== 'neutral', globalProbeEnded };
+        if (probeEnded) effects.availabilityChanged = true;
+        if (outcome.kind !== 'rate-limited' && this.limitedInRow.size > 0) this.limitedInRow.delete(ctx.sessionId);
+        if (outcome.kind !== 'target-error' && this.targetErrors.size > 0) this.targetErrors.delete(key(proxyId, site));
         switch (outcome.kind) {
             case 'ok': {
                 this.guard(site).observe(proxyId, false, now);
                 this.health.record(proxyId, site, true, now);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now);
-                this.pace.onSuccess(proxyId, site, now);
+                if (this.pace.onSuccess(proxyId, site, now)) effects.availabilityChanged = true;
                 // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
                 const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
                 if (limit !== undefined) this.counts.rested++;
@@ -235,12 +261,14 @@ export class Learner {
                     effects.retireSession = true;
                     effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;
                 }
-                for (const scope of [GLOBAL, site]) {
+                for (let i = 0; i < 2 && this.backoffs.size > 0; i++) {
+                    const scope = i === 0 ? GLOBAL : site;
                     const k = key(proxyId, scope);
                     const settled = settle(this.backoffs.get(k), now);
                     if (settled && settled.level === 0) {
                         this.backoffs.delete(k);
                         this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now);
+                        effects.availabilityChanged = true;
                     }
                 }
                 if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'good', now, ctx.tierProbe);

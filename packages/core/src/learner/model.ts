@@ -19,6 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
+import { PairMap } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -41,6 +42,14 @@ const TALLY_FIELD: Partial<Record<OutcomeEffect, keyof OutcomeTally>> = {
 };
 const SEP = '\u0000';
 
+/** Per proxy: how often its record changed (a new Thompson draw) and how often what the scheduler reads of it did. */
+interface ProxyVersions {
+    /** Any record, probe, pace or hand-out. */
+    record: number;
+    /** Only what may change availability, backoff deadline, pace or stalled: the handles' `version`. */
+    availability: number;
+}
+
 class Handle implements HealthHandle {
     private scoreVersion = -1;
     private drawn = 0;
@@ -49,9 +58,12 @@ class Handle implements HealthHandle {
         private readonly model: LearnedHealth,
         private readonly proxyId: string,
         private readonly site: string,
+        private readonly versions: ProxyVersions,
+        /** Changes of the proxy's record through this site (its uses and outcomes here). */
+        private readonly onSite: { record: number },
     ) {}
     get version(): number {
-        return this.model.versionOf(this.proxyId);
+        return this.versions.availability;
     }
     availability(now: number): ProxyAvailability {
         return this.model.availability(this.proxyId, this.site, now);
@@ -62,12 +74,17 @@ class Handle implements HealthHandle {
     pacedUntil(): number {
         return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
     }
-    /** A Thompson draw, drawn again only when the proxy's record changed (a stable rank between changes). */
-    score(): number {
-        const v = this.model.versionOf(this.proxyId);
+    /**
+     * A Thompson draw, drawn again only when the proxy's record on this site or its availability changed (a stable rank
+     * between changes): a pool's draw of a proxy follows the proxy's record everywhere (the prior) as of the pool's
+     * last use of it, not every use by other pools.
+     */
+    score(now?: number): number {
+        // Both only grow: their sum changes whenever either does.
+        const v = this.onSite.record + this.versions.availability;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
-            this.drawn = this.model.learner.sample(this.proxyId, this.site, this.model.now());
+            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now());
         }
         return this.drawn;
     }
@@ -89,9 +106,20 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
     neutral: 'neutral',
 };
 
+/** The outcomes that carry nothing but their kind (shared, never written). */
+const SIMPLE_OUTCOMES = Object.freeze({
+    ok: Object.freeze({ kind: 'ok' }),
+    'proxy-failure': Object.freeze({ kind: 'proxy-failure' }),
+    'target-error': Object.freeze({ kind: 'target-error' }),
+    neutral: Object.freeze({ kind: 'neutral' }),
+    blocked: Object.freeze({ kind: 'blocked' }),
+    'rate-limited': Object.freeze({ kind: 'rate-limited' }),
+}) as Readonly<Record<LearnedOutcome['kind'], LearnedOutcome>>;
+
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
-    private readonly versions = new Map<string, number>();
+    private readonly versions = new Map<string, ProxyVersions>();
+    private readonly siteVersions = new PairMap<{ record: number }>();
     private changes = 0;
     /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
     private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
@@ -111,23 +139,44 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.clock.now();
     }
 
-    /** Changes whenever anything about the proxy may have changed (any record, probe, pace). */
+    /** Changes whenever anything about the proxy may have changed (any record, probe, pace, hand-out). */
     versionOf(proxyId: string): number {
-        return this.versions.get(proxyId) ?? 0;
+        return this.versions.get(proxyId)?.record ?? 0;
     }
 
-    private bump(proxyId: string): void {
-        this.versions.set(proxyId, this.versionOf(proxyId) + 1);
-        this.changes++;
+    private versionsOf(proxyId: string): ProxyVersions {
+        let v = this.versions.get(proxyId);
+        if (!v) this.versions.set(proxyId, (v = { record: 0, availability: 0 }));
+        return v;
     }
 
-    /** Changes whenever the version of any proxy changes (a pool re-reads its slots then). */
+    private onSiteOf(proxyId: string, site: string): { record: number } {
+        let v = this.siteVersions.get(proxyId, site);
+        if (!v) this.siteVersions.set(proxyId, site, (v = { record: 0 }));
+        return v;
+    }
+
+    /**
+     * The proxy's record changed (through `site`, when given); `availability`: what the scheduler reads of it may have
+     * changed too.
+     */
+    private bump(proxyId: string, availability = true, site?: string): void {
+        const v = this.versionsOf(proxyId);
+        v.record++;
+        if (site !== undefined) this.onSiteOf(proxyId, site).record++;
+        if (availability) {
+            v.availability++;
+            this.changes++;
+        }
+    }
+
+    /** Changes whenever the availability version of any proxy changes (a pool re-reads its slots then). */
     get epoch(): number {
         return this.changes;
     }
 
     handle(proxyId: string, site: string): HealthHandle {
-        return new Handle(this, proxyId, site);
+        return new Handle(this, proxyId, site, this.versionsOf(proxyId), this.onSiteOf(proxyId, site));
     }
 
     availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {
@@ -145,29 +194,37 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.learner.pausedUntil(site);
     }
 
-    onHandOut(proxyId: string, site: string): void {
-        this.learner.onSend({ site, proxyId, sessionId: '', goodUses: 0 }, this.clock.now());
-        this.bump(proxyId);
+    onHandOut(proxyId: string, site: string, now = this.clock.now()): void {
+        const ctx = this.sendContext;
+        ctx.site = site;
+        ctx.proxyId = proxyId;
+        this.bump(proxyId, this.learner.onSend(ctx, now), site);
     }
 
-    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}): HealthChange {
-        const now = this.clock.now();
-        const ctx: UseContext = {
-            site,
-            proxyId,
-            sessionId: use.sessionId ?? '',
-            goodUses: use.goodUses ?? 0,
-            duringInit: use.duringInit ?? false,
-            dynamicProxy: use.dynamicProxy ?? false,
-            ...(use.tier !== undefined ? { tier: use.tier, tierProbe: use.tierProbe ?? false } : {}),
-        };
+    /** What `onSend` reads of a hand-out (one object, reused: a hand-out allocates nothing for it). */
+    private readonly sendContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0 };
+    /** What `onOutcome` reads of a use (reused likewise). */
+    private readonly useContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0, duringInit: false, dynamicProxy: false };
+
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}, now = this.clock.now()): HealthChange {
+        // One context object, reused (the learner reads it during the call and keeps nothing of it).
+        const ctx = this.useContext;
+        ctx.site = site;
+        ctx.proxyId = proxyId;
+        ctx.sessionId = use.sessionId ?? '';
+        ctx.goodUses = use.goodUses ?? 0;
+        ctx.duringInit = use.duringInit ?? false;
+        ctx.dynamicProxy = use.dynamicProxy ?? false;
+        ctx.tier = use.tier;
+        ctx.tierProbe = use.tier !== undefined && (use.tierProbe ?? false);
         const kind = EFFECT_TO_OUTCOME[effect];
         const outcome: LearnedOutcome =
-            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : { kind };
+            kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : SIMPLE_OUTCOMES[kind];
         const e = this.learner.onOutcome(ctx, outcome, now);
-        this.bump(proxyId);
+        this.bump(proxyId, e.availabilityChanged, site);
         this.count(proxyId, site, effect, Boolean(e.backoff));
-        const change: HealthChange = { probeEnded: true };
+        const change: HealthChange = {};
+        if (e.globalProbeEnded) change.probeEnded = true;
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
         if (e.backoff?.banned) change.banned = true;
         if (e.blame) change.blame = e.blame;

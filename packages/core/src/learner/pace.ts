@@ -7,6 +7,7 @@
  * so the first 429 on a site paces them all. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is
  * forgotten.
  */
+import { PairMap } from './pair-map.js';
 
 /** How pace is learned (`learner.pace` option). */
 export interface PaceOptions {
@@ -39,17 +40,18 @@ export interface PaceRecord {
 }
 
 interface Live extends PaceRecord {
-    /** Start times of the recent uses (ring, oldest first). */
+    /** Start times of the recent uses, oldest first: the last {@link MAX_SENDS} count (older ones are dropped in batches). */
     sends: number[];
     /** Earliest start of the next use by the pace (epoch millis). */
     nextAt: number;
 }
 
 const MAX_SENDS = 64;
+const SEP = '\u0000';
 
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
-    private readonly records = new Map<string, Live>();
+    private readonly records = new PairMap<Live>();
     /** Per site: the rate learned last there, the prior of proxies that have none of their own. */
     private readonly priors = new Map<string, { rate: number; at: number }>();
     private readonly options: ResolvedPaceOptions;
@@ -59,11 +61,10 @@ export class PaceLearner {
     }
 
     private live(proxyId: string, site: string): Live {
-        const key = `${proxyId}\u0000${site}`;
-        let r = this.records.get(key);
+        let r = this.records.get(proxyId, site);
         if (!r) {
             r = { sends: [], nextAt: 0 };
-            this.records.set(key, r);
+            this.records.set(proxyId, site, r);
         }
         return r;
     }
@@ -73,7 +74,10 @@ export class PaceLearner {
      * limited on this site.
      */
     rate(proxyId: string, site: string, now: number): number | undefined {
-        const r = this.live(proxyId, site);
+        return this.rateOf(this.live(proxyId, site), site, now);
+    }
+
+    private rateOf(r: Live, site: string, now: number): number | undefined {
         if (r.rate !== undefined && now - (r.lastLimitedAt ?? 0) >= this.options.forgetAfterMillis) delete r.rate;
         if (r.rate !== undefined) return r.rate;
         const prior = this.priors.get(site);
@@ -84,31 +88,40 @@ export class PaceLearner {
     /** Earliest time a use of this proxy on this site may start (Retry-After and pace). */
     readyAt(proxyId: string, site: string, now: number): number {
         const r = this.live(proxyId, site);
-        const paced = this.rate(proxyId, site, now) === undefined ? 0 : r.nextAt;
+        const paced = this.rateOf(r, site, now) === undefined ? 0 : r.nextAt;
         return Math.max(r.pausedUntil ?? 0, paced);
     }
 
-    /** Call when a use of this proxy on this site starts. */
-    onSend(proxyId: string, site: string, now: number): void {
+    /**
+     * Call when a use of this proxy on this site starts. Returns whether {@link readyAt} may have moved (a pace is in
+     * force, or one just lapsed): false while nothing was ever limited here.
+     */
+    onSend(proxyId: string, site: string, now: number): boolean {
         const r = this.live(proxyId, site);
         r.sends.push(now);
-        if (r.sends.length > MAX_SENDS) r.sends.shift();
-        const rate = this.rate(proxyId, site, now);
+        // Drop the old ones in batches, not one shift per send.
+        if (r.sends.length >= 2 * MAX_SENDS) r.sends.splice(0, r.sends.length - MAX_SENDS);
+        const own = r.rate;
+        const rate = this.rateOf(r, site, now);
         if (rate !== undefined) r.nextAt = Math.max(now, r.nextAt) + 1000 / rate;
+        return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
-    /** A success: the rate grows by `increase`. */
-    onSuccess(proxyId: string, site: string, now: number): void {
-        const r = this.live(proxyId, site);
-        if (r.rate === undefined || this.rate(proxyId, site, now) === undefined) return;
-        r.rate = Math.min(r.rate! + this.options.increase, Math.max(r.rate!, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
+    /** A success: the rate grows by `increase`. Returns whether {@link readyAt} may have moved (a rate just lapsed). */
+    onSuccess(proxyId: string, site: string, now: number): boolean {
+        const r = this.records.get(proxyId, site);
+        if (r?.rate === undefined) return false;
+        if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return true;
+        r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
+        return false;
     }
 
     /** A 429 (with Retry-After in millis, if any): the rate drops to `decrease` x what was just sent, uses wait. */
     onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0): void {
         const r = this.live(proxyId, site);
         const { measureMillis, decrease, minRate } = this.options;
-        const recent = r.sends.filter((t) => t > now - measureMillis);
+        const last = r.sends.length > MAX_SENDS ? r.sends.slice(-MAX_SENDS) : r.sends;
+        const recent = last.filter((t) => t > now - measureMillis);
         const span = recent.length > 1 ? Math.max(1000, now - recent[0]!) : measureMillis;
         // The limited use itself is over the limit: the rate the site allowed is one use less.
         const measured = (Math.max(1, recent.length - 1) * 1000) / span;
@@ -130,9 +143,9 @@ export class PaceLearner {
     /** Plain-data snapshot of what was learned (rates and Retry-After deadlines). */
     toJSON(): Record<string, PaceRecord> {
         const out: Record<string, PaceRecord> = {};
-        for (const [key, r] of this.records) {
+        for (const [proxyId, site, r] of this.records.entries()) {
             if (r.rate === undefined && !r.pausedUntil) continue;
-            out[key] = {
+            out[`${proxyId}${SEP}${site}`] = {
                 ...(r.rate !== undefined ? { rate: r.rate } : {}),
                 ...(r.pausedUntil ? { pausedUntil: r.pausedUntil } : {}),
                 ...(r.lastLimitedAt ? { lastLimitedAt: r.lastLimitedAt } : {}),
@@ -144,7 +157,7 @@ export class PaceLearner {
 
     /** What is stored of one (proxy, site), as in {@link toJSON}, or undefined. */
     recordOf(proxyId: string, site: string): PaceRecord | undefined {
-        const r = this.records.get(`${proxyId}\u0000${site}`);
+        const r = this.records.get(proxyId, site);
         if (!r || (r.rate === undefined && !r.pausedUntil)) return undefined;
         return {
             ...(r.rate !== undefined ? { rate: r.rate } : {}),
@@ -156,16 +169,18 @@ export class PaceLearner {
 
     /** Replaces what is stored of one (proxy, site) with a merged record (its recent sends are kept). */
     replace(proxyId: string, site: string, record: PaceRecord | undefined): void {
-        const key = `${proxyId}\u0000${site}`;
-        const live = this.records.get(key);
+        const live = this.records.get(proxyId, site);
         if (!record) {
-            if (live) this.records.set(key, { sends: live.sends, nextAt: live.nextAt });
+            if (live) this.records.set(proxyId, site, { sends: live.sends, nextAt: live.nextAt });
             return;
         }
-        this.records.set(key, { ...record, sends: live?.sends ?? [], nextAt: live?.nextAt ?? 0 });
+        this.records.set(proxyId, site, { ...record, sends: live?.sends ?? [], nextAt: live?.nextAt ?? 0 });
     }
 
     restore(data: Record<string, PaceRecord>): void {
-        for (const [key, r] of Object.entries(data)) this.records.set(key, { ...r, sends: [], nextAt: 0 });
+        for (const [key, r] of Object.entries(data)) {
+            const at = key.indexOf(SEP);
+            if (at >= 0) this.records.set(key.slice(0, at), key.slice(at + 1), { ...r, sends: [], nextAt: 0 });
+        }
     }
 }
