@@ -64,13 +64,7 @@ function persistSession(s: ManagedSession, headers: Interner<object>, fingerprin
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
         headers: headers.ref(s.identity.headers),
         ...(fp ? { fingerprint: fingerprints.ref(fp) } : {}),
-        cookies: cookiesOf(s),
-        userData: s.userData as Record<string, unknown>,
-        createdAt: s.createdAt.getTime(),
-        expiresAt: s.expiresAt.getTime(),
-        usageCount: s.usageCount,
-        errorScore: s.errorScore,
-        availableAt: s.availableAt,
+        ...sessionStateOf(s),
     };
 }
 
@@ -82,6 +76,13 @@ export function sharedSessionOf(s: ManagedSession): SharedSession {
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
         headers: s.identity.headers,
         ...(fp ? { fingerprint: fp } : {}),
+        ...sessionStateOf(s),
+    };
+}
+
+/** What the stored and the shared form of a session both hold besides its identity: cookies, user data, counters. */
+function sessionStateOf(s: ManagedSession) {
+    return {
         cookies: cookiesOf(s),
         userData: s.userData as Record<string, unknown>,
         createdAt: s.createdAt.getTime(),

@@ -8,6 +8,16 @@ const positive = ow.optional.number.finite.positive;
 const positiveInt = ow.optional.number.integer.positive;
 const fraction = ow.optional.number.inRange(0, 1);
 
+/** The knobs of {@link CapOptions}. */
+const capShape = {
+    minObservations: positiveInt,
+    keep: positiveInt,
+    minCap: positiveInt,
+    maxSpread: ow.optional.number.finite.greaterThanOrEqual(1),
+    minShare: fraction,
+    forgetAfterMillis: positive,
+};
+
 /** The `ow` shape of {@link LearnerOptions}, for the manager's options shape. */
 export const learnerShape = ow.optional.object.exactShape({
     health: ow.optional.object.exactShape({
@@ -39,23 +49,9 @@ export const learnerShape = ow.optional.object.exactShape({
         measureMillis: positive,
         forgetAfterMillis: positive,
     }),
-    cap: ow.optional.object.exactShape({
-        minObservations: positiveInt,
-        keep: positiveInt,
-        minCap: positiveInt,
-        maxSpread: ow.optional.number.finite.greaterThanOrEqual(1),
-        minShare: fraction,
-        forgetAfterMillis: positive,
-    }),
-    wear: ow.optional.object.exactShape({
-        minObservations: positiveInt,
-        keep: positiveInt,
-        minCap: positiveInt,
-        maxSpread: ow.optional.number.finite.greaterThanOrEqual(1),
-        minShare: fraction,
-        forgetAfterMillis: positive,
-        runHalfLifeMillis: positive,
-    }),
+    cap: ow.optional.object.exactShape(capShape),
+    // WearOptions extends CapOptions.
+    wear: ow.optional.object.exactShape({ ...capShape, runHalfLifeMillis: positive }),
     tiers: ow.optional.object.exactShape({
         blockedToMoveUp: positiveInt,
         probeLowerAfterMillis: positive,
