@@ -13,10 +13,11 @@ import { promisify } from 'node:util';
 
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { Configuration } from '@crawlee/core';
+import { shopHttpRule } from '@sessionpack/actor-kit';
 import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
 import { withSessions } from '@sessionpack/cheerio';
-import { COUNTER_NAMES, type ManagerStats, type Rule, SessionManager } from '@sessionpack/core';
-import { CSRF_FIELD, CSRF_HEADER, type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
+import { COUNTER_NAMES, type ManagerStats, SessionManager } from '@sessionpack/core';
+import { type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
 import { chromium, type Browser, type Page } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -25,24 +26,6 @@ const root = resolve(import.meta.dirname, '..');
 const artifacts = join(root, 'test', 'artifacts');
 const PASSWORD = 'report-s3cret-pw';
 const USERNAME = 'report-user';
-
-/** The shop's session set-up: landing page (cookie), location form with its CSRF token, the token on every request. */
-function shopRule(site: string): Rule {
-    return {
-        match: `${site}/**`,
-        init: async ({ session, sendRequest }) => {
-            await sendRequest(`${site}/`);
-            const form = await sendRequest(`${site}/location`);
-            const token = new RegExp(`name="${CSRF_FIELD}" value="([^"]+)"`).exec(form.body)?.[1];
-            if (!token) throw new Error(`no CSRF token in the location form (status ${form.statusCode})`);
-            await sendRequest({ url: `${site}/location`, method: 'POST', form: { [CSRF_FIELD]: token, location: 'DE' } });
-            session.userData.csrf = token;
-        },
-        prepare: ({ session, headers }) => {
-            if (session.userData.csrf) headers[CSRF_HEADER] = String(session.userData.csrf);
-        },
-    };
-}
 
 let pg: ProvingGround;
 let storage: string;
@@ -64,7 +47,7 @@ beforeAll(async () => {
     const manager = await SessionManager.open({
         proxyUrls: [...pg.proxyUrls],
         pool: { size: 8 },
-        rules: [shopRule(pg.siteUrl)],
+        rules: [shopHttpRule(pg.siteUrl)],
         store: false,
         statsIntervalSecs: 0,
         config,
