@@ -17,3 +17,4 @@ export type { BrowserHookExtras } from './hook-extras.js';
 export { FingerprintInjector } from 'fingerprint-injector';
 export type { BrowserFingerprintWithHeaders, FingerprintGeneratorOptions } from 'fingerprint-generator';
 export { withChromiumIdentities } from './identities.js';
+export { viewWith } from './view.js';

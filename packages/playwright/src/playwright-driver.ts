@@ -13,6 +13,7 @@ import {
     type ResponseInfo,
     type SessionContextOptions,
     userAgentMetadata,
+    viewWith,
 } from '@sessionpack/browser';
 import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, CDPSession, LaunchOptions, Page, Response } from 'playwright';
 
@@ -46,15 +47,9 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
      * `proxy.server` is the attempt's route; it closes the browser with `close()`.
      */
     viewForCrawlee(browser: Browser, hooks: BrowserHooks<Page>): Browser {
-        return new Proxy(browser, {
-            get: (target, property) => {
-                if (property === 'newPage') {
-                    return async (contextOptions?: BrowserContextOptions) => hooks.newPage(contextOptions?.proxy?.server);
-                }
-                if (property === 'close') return async () => hooks.release();
-                const value = Reflect.get(target, property, target) as unknown;
-                return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-            },
+        return viewWith(browser, {
+            newPage: async (contextOptions?: BrowserContextOptions) => hooks.newPage(contextOptions?.proxy?.server),
+            close: async () => hooks.release(),
         });
     }
 
@@ -183,11 +178,5 @@ function toPlaywrightCookie(cookie: BrowserCookie) {
  * shared browser.
  */
 export function sharedLauncher(launcher: BrowserType, launchView: () => Promise<Browser>): BrowserType {
-    return new Proxy(launcher, {
-        get: (target, property) => {
-            if (property === 'launch') return async (_options?: LaunchOptions) => launchView();
-            const value = Reflect.get(target, property, target) as unknown;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-    });
+    return viewWith(launcher, { launch: async (_options?: LaunchOptions) => launchView() });
 }

@@ -14,6 +14,7 @@ import {
     type ResponseInfo,
     type SessionContextOptions,
     userAgentMetadata,
+    viewWith,
 } from '@sessionpack/browser';
 import type { Browser, BrowserContext, BrowserContextOptions, CookieData, HTTPResponse, LaunchOptions, Page, PuppeteerNode } from 'puppeteer';
 
@@ -48,19 +49,13 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
      * and `context.newPage()`, `options.proxyServer` being the attempt's route, and closes that context with the page.
      */
     viewForCrawlee(browser: Browser, hooks: BrowserHooks<Page>): Browser {
-        return new Proxy(browser, {
-            get: (target, property) => {
-                if (property === 'createBrowserContext') {
-                    return async (options?: BrowserContextOptions) => ({
-                        newPage: async () => hooks.newPage(options?.proxyServer),
-                        // The session's context outlives the page.
-                        close: async () => {},
-                    });
-                }
-                if (property === 'close') return async () => hooks.release();
-                const value = Reflect.get(target, property, target) as unknown;
-                return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-            },
+        return viewWith(browser, {
+            createBrowserContext: async (options?: BrowserContextOptions) => ({
+                newPage: async () => hooks.newPage(options?.proxyServer),
+                // The session's context outlives the page.
+                close: async () => {},
+            }),
+            close: async () => hooks.release(),
         });
     }
 
@@ -187,11 +182,5 @@ async function onEachOrigin(context: BrowserContext, origins: readonly string[],
 
 /** The launcher Crawlee gets (`launchContext.launcher`): Puppeteer, except that `launch()` gives a view of the shared browser. */
 export function sharedLauncher(launcher: PuppeteerNode, launchView: () => Promise<Browser>): PuppeteerNode {
-    return new Proxy(launcher, {
-        get: (target, property) => {
-            if (property === 'launch') return async (_options?: LaunchOptions) => launchView();
-            const value = Reflect.get(target, property, target) as unknown;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        },
-    });
+    return viewWith(launcher, { launch: async (_options?: LaunchOptions) => launchView() });
 }
