@@ -120,7 +120,12 @@ export class SiteGuard {
         const before = this.latest.get(proxyId);
         if (before) this.forget(proxyId, before);
         const everOk = (before?.everOk ?? false) || !blocked;
-        const entry = { blocked, at: now, everOk, credible: blocked && (checkFailed || (everOk && !worn)) };
+        // The proxy's record is reused (this runs on every judged use): re-inserted, it moves to the newest end.
+        const entry = before ?? { blocked, at: now, everOk, credible: false };
+        entry.blocked = blocked;
+        entry.at = now;
+        entry.everOk = everOk;
+        entry.credible = blocked && (checkFailed || (everOk && !worn));
         this.latest.set(proxyId, entry);
         if (entry.blocked) this.blockedCount++;
         if (entry.credible) this.credibleCount++;
