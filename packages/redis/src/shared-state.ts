@@ -277,53 +277,18 @@ export class RedisSharedState {
         const internedTables = this.interned.takePending();
 
         const p = conn.client.pipeline() as unknown as Pipeline;
-        const steps: string[] = [];
+        /** What to do with the reply of each queued command, in the order they were queued. */
+        const replies: ((error: Error | null, value: unknown) => void)[] = [];
+        let epochLost = false;
         for (const [table, ids] of internedTables) {
             p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.interned.get(table, id))]));
-            steps.push('interned');
+            replies.push((error) => void (error && this.interned.requeue(table, ids)));
         }
         const batchKeys = [...batch.keys()];
         if (batchKeys.length > 0) {
             p.sessionpackApply!(3 + batchKeys.length, this.keys.epoch, this.keys.seq, this.keys.changes, ...batchKeys,
                 this.epoch, now, this.options.healthHalfLifeMillis, this.options.retiredTtlMillis, JSON.stringify(batchKeys.map((k) => batch.get(k))));
-            steps.push('apply');
-        }
-        for (const [key, h] of claims) {
-            p.sessionpackLease!(4, '', this.keys.seq, this.keys.changes, key, this.workerId, h.slots, h.cap, 1, now, this.options.leaseTtlMillis);
-            steps.push('claim');
-        }
-        if (releases.size > 0) {
-            p.sessionpackRelease!(3 + releases.size, '', this.keys.seq, this.keys.changes, ...releases, this.workerId);
-            steps.push('release');
-        }
-        if (renewDue) {
-            p.sessionpackRenew!(3 + renewals.length, '', this.keys.seq, this.keys.changes, ...renewals.map(([k]) => k),
-                this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
-            steps.push('renew');
-        }
-        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.replica.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
-        steps.push('pull');
-
-        let results: [Error | null, unknown][] | null;
-        try {
-            results = await p.exec();
-            if (!results) throw new Error('pipeline aborted');
-        } catch (error) {
-            results = steps.map(() => [error as Error, undefined]);
-        }
-        let failure: unknown;
-        let claimIndex = 0;
-        let internIndex = 0;
-        let epochLost = false;
-        for (let i = 0; i < steps.length; i++) {
-            const [error, value] = results[i] ?? [new Error('no reply'), undefined];
-            const step = steps[i]!;
-            if (error) failure ??= error;
-            if (step === 'interned') {
-                const [table, ids] = internedTables[internIndex++]!;
-                if (error) this.interned.requeue(table, ids);
-            }
-            if (step === 'apply') {
+            replies.push((error, value) => {
                 const lost = Array.isArray(value) && value[0] === 'EPOCH';
                 if (error || lost) {
                     this.replica.requeue(batch);
@@ -332,27 +297,52 @@ export class RedisSharedState {
                     report.pushed = batchKeys.length;
                     this.replica.pushed(batch);
                 }
-            }
-            if (step === 'claim') {
-                const [key, h] = claims[claimIndex++]!;
-                if (!error && Array.isArray(value)) {
-                    const [granted, taken] = value as [number, number];
-                    if (!this.leases.claimed(key, h, granted, taken, now)) report.lostLeases.push({ pool: h.pool, id: h.id });
-                }
-            }
-            if (step === 'release' && error) this.leases.requeueReleases(releases);
-            if (step === 'renew' && !error && Array.isArray(value)) {
+            });
+        }
+        for (const [key, h] of claims) {
+            p.sessionpackLease!(4, '', this.keys.seq, this.keys.changes, key, this.workerId, h.slots, h.cap, 1, now, this.options.leaseTtlMillis);
+            replies.push((error, value) => {
+                if (error || !Array.isArray(value)) return;
+                const [granted, taken] = value as [number, number];
+                if (!this.leases.claimed(key, h, granted, taken, now)) report.lostLeases.push({ pool: h.pool, id: h.id });
+            });
+        }
+        if (releases.size > 0) {
+            p.sessionpackRelease!(3 + releases.size, '', this.keys.seq, this.keys.changes, ...releases, this.workerId);
+            replies.push((error) => void (error && this.leases.requeueReleases(releases)));
+        }
+        if (renewDue) {
+            p.sessionpackRenew!(3 + renewals.length, '', this.keys.seq, this.keys.changes, ...renewals.map(([k]) => k),
+                this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
+            replies.push((error, value) => {
+                if (error || !Array.isArray(value)) return;
                 this.lastRenewAt = now;
                 for (const index of value as number[]) {
                     const [key, h] = renewals[index - 1]!;
                     this.leases.lost(key, h);
                     report.lostLeases.push({ pool: h.pool, id: h.id });
                 }
-            }
-            if (step === 'pull' && !error) {
-                if (Array.isArray(value) && value[0] === 'EPOCH') epochLost = true;
-                else report.pulled += this.replica.ingest(value as unknown[]);
-            }
+            });
+        }
+        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.replica.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
+        replies.push((error, value) => {
+            if (error) return;
+            if (Array.isArray(value) && value[0] === 'EPOCH') epochLost = true;
+            else report.pulled += this.replica.ingest(value as unknown[]);
+        });
+
+        let results: [Error | null, unknown][] | null;
+        try {
+            results = await p.exec();
+            if (!results) throw new Error('pipeline aborted');
+        } catch (error) {
+            results = replies.map(() => [error as Error, undefined]);
+        }
+        let failure: unknown;
+        for (let i = 0; i < replies.length; i++) {
+            const [error, value] = results[i] ?? [new Error('no reply'), undefined];
+            if (error) failure ??= error;
+            replies[i]!(error, value);
         }
         if (epochLost) {
             // Redis lost what was shared: adopt (or start) its new epoch and push, on the next round, all this worker knows.
