@@ -59,6 +59,12 @@ export interface BrowserOverheadRow {
     recreations: number;
     /** Peak resident memory of the process tree during the run, MiB. */
     peakRssMiB: number;
+    /**
+     * Mean rendered area per page in megapixels (viewport width x height x device scale factor, as the page was
+     * crawled): what Chromium lays out, rasterizes and composites. Stock gives every page of a browser the one
+     * fingerprint the browser was launched with, sessionpack each session its own, so this moves with the draws.
+     */
+    megapixels: number;
 }
 
 export interface BrowserOverheadResult extends PartResult {
@@ -102,6 +108,14 @@ function sumTree(psOutput: string, exclude: number | undefined): number {
     return total;
 }
 
+function envInt(name: string): number | undefined {
+    const value = process.env[name];
+    if (value === undefined || value === '') return undefined;
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
+    return n;
+}
+
 async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg: ProvingGround, urls: string[], seed: number): Promise<BrowserOverheadRow> {
     const config = new Configuration({ persistStorage: false });
     const contexts = new Set<object>();
@@ -110,6 +124,7 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
     let recreations = 0;
     let extracted = 0;
     let handled = 0;
+    let pixels = 0;
     let failed = 0;
     const contextOf = (page: PlaywrightPage | PuppeteerPage): object =>
         browser === 'playwright' ? (page as PlaywrightPage).context() : (page as PuppeteerPage).browserContext();
@@ -126,6 +141,7 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
                 if (before && before !== context) recreations++;
                 contextOfSession.set(session.id, context);
             }
+            pixels += await renderedPixels(page);
             // The page is rendered and readable (every product page of the benign shop has a price).
             if (await page.$('.price')) extracted++;
             handled++;
@@ -187,16 +203,30 @@ async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg:
         sessions: sessions.size,
         recreations,
         peakRssMiB: peak / 1024,
+        megapixels: handled ? pixels / handled / 1e6 : 0,
     };
+
+    async function renderedPixels(page: PlaywrightPage | PuppeteerPage): Promise<number> {
+        if (browser === 'playwright') {
+            // Playwright emulates the viewport at a device scale factor of 1 (neither variant sets one).
+            const size = (page as PlaywrightPage).viewportSize();
+            return size ? size.width * size.height : 0;
+        }
+        // Puppeteer's own viewport() does not see the metrics fingerprint-injector sets over its own CDP session (both
+        // variants): the page's layout viewport and scale factor do.
+        const [width, height, scale] = await (page as PuppeteerPage).evaluate(() => [window.innerWidth, window.innerHeight, window.devicePixelRatio]);
+        return width! * height! * scale! ** 2;
+    }
 }
 
 export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): Promise<BrowserOverheadResult> {
     const wallStart = Date.now();
     const smoke = options.smoke ?? false;
     const seed = options.seed ?? 1;
-    const pages = options.pages ?? (smoke ? 6 : 100);
-    const repeats = options.repeats ?? (smoke ? 1 : 2);
-    const browsers = options.browsers ?? ['playwright', 'puppeteer'];
+    // BENCH_BROWSER_REPEATS / BENCH_BROWSER_PAGES / BENCH_BROWSERS (comma-separated): for iterating; recorded runs use the defaults.
+    const pages = options.pages ?? envInt('BENCH_BROWSER_PAGES') ?? (smoke ? 6 : 100);
+    const repeats = options.repeats ?? envInt('BENCH_BROWSER_REPEATS') ?? (smoke ? 1 : 2);
+    const browsers = options.browsers ?? (process.env.BENCH_BROWSERS?.split(',') as BrowserName[] | undefined) ?? ['playwright', 'puppeteer'];
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
     const previousLevel = crawleeLog.getLevel();
     crawleeLog.setLevel(LogLevel.OFF);
@@ -216,7 +246,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                     runs[variant].push(row);
                     progress(
                         `browser-overhead ${row.crawler} ${variant} run ${r + 1}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
-                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB`,
+                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB, ${fmt(row.megapixels, 2)} Mpx per page`,
                     );
                 }
             }
@@ -234,6 +264,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                     sessions: Math.max(...list.map((x) => x.sessions)),
                     recreations: Math.max(...list.map((x) => x.recreations)),
                     peakRssMiB: median(list.map((x) => x.peakRssMiB)),
+                    megapixels: median(list.map((x) => x.megapixels)),
                 });
             }
         }
@@ -259,7 +290,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
         title:
             `Browser crawlers on a site with no defenses (proving ground "benign", ${PROXIES} good proxies), ${pages} pages per run, concurrency ${CONCURRENCY}, ` +
             `stock vs sessionpack in one run, ${repeats} alternating runs each (medians)`,
-        columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)'],
+        columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)', 'Mpx per page'],
         rows: rows.map((r) => [
             r.crawler,
             r.variant,
@@ -272,13 +303,16 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
             r.sessions,
             r.recreations,
             fmt(r.peakRssMiB, 0),
+            fmt(r.megapixels, 2),
         ]),
         notes: [
             'Stock: useIncognitoPages (a new context per page; without it Crawlee sends every page through the first proxy), Crawlee\'s session pool, ' +
                 `ProxyConfiguration with the same ${PROXIES} proxies. sessionpack: withSessions() at its defaults (pool of 20 sessions, maxIdleContexts 20), one shared browser.`,
             '"contexts", "sessions", "recreations": the most of any run; "contexts" are the distinct browser contexts the crawled pages were in, counted ' +
                 'from the pages; "recreations": pages whose session had been in another context before. Peak RSS (median of the runs): the Node process ' +
-                'and every descendant (Chromium, renderers), sampled every 200 ms (by an asynchronous `ps`, which does not hold up the crawl).',
+                'and every descendant (Chromium, renderers), sampled every 200 ms (by an asynchronous `ps`, which does not hold up the crawl). ' +
+                '"Mpx per page" (median of the runs): the mean rendered area of the crawled pages (viewport x device scale factor squared), ' +
+                'which memory and speed follow; stock renders every page of a browser with the one fingerprint it was launched with.',
         ],
     };
     return { part: 'browser-overhead', seeds: [seed], seconds: (Date.now() - wallStart) / 1000, tables: [table], verdicts, rows };
