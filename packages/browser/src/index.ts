@@ -18,3 +18,4 @@ export { FingerprintInjector } from 'fingerprint-injector';
 export type { BrowserFingerprintWithHeaders, FingerprintGeneratorOptions } from 'fingerprint-generator';
 export { withChromiumIdentities } from './identities.js';
 export { viewWith } from './view.js';
+export { windowViewport, BROWSER_UI_HEIGHT } from './viewport.js';

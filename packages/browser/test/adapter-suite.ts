@@ -168,7 +168,17 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
         });
 
         describe('a crawl through half-banned proxies', () => {
-            const visits: { url: string; session: string; proxyIp?: string; ua: string; navigatorUa: string; fingerprint: string; rendered?: string | null }[] = [];
+            const visits: {
+                url: string;
+                session: string;
+                proxyIp?: string;
+                ua: string;
+                navigatorUa: string;
+                fingerprint: string;
+                /** The page's window as its scripts see it: inner and outer size, screen. */
+                window: { innerWidth: number; innerHeight: number; outerWidth: number; outerHeight: number; screenWidth: number; screenHeight: number };
+                rendered?: string | null;
+            }[] = [];
             let maxContexts = 0;
             let maxBrowsers = 0;
             let manager: SessionManager;
@@ -214,6 +224,14 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                                             info ? gl!.getParameter(info.UNMASKED_RENDERER_WEBGL) : '',
                                         ].join('|');
                                     }),
+                                    window: await page.evaluate(() => ({
+                                        innerWidth: window.innerWidth,
+                                        innerHeight: window.innerHeight,
+                                        outerWidth: window.outerWidth,
+                                        outerHeight: window.outerHeight,
+                                        screenWidth: screen.width,
+                                        screenHeight: screen.height,
+                                    })),
                                     rendered: request.url.endsWith('/js')
                                         ? await page.$eval('#rendered', (el: Element) => el.textContent).catch(() => null)
                                         : undefined,
@@ -291,6 +309,18 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 // Contexts of one browser do not share one fingerprint (Crawlee's own fingerprints are per browser).
                 const distinct = new Set([...bySession.values()].map((f) => [...f][0]));
                 expect(distinct.size).toBeGreaterThan(1);
+            });
+
+            it('renders pages in a window that fits its screen: inner size within the outer size, as in a real browser', () => {
+                expect(visits.length).toBeGreaterThan(0);
+                for (const { window: w } of visits) {
+                    expect(w.innerWidth).toBeGreaterThan(0);
+                    expect(w.innerWidth).toBeLessThanOrEqual(w.outerWidth);
+                    // (A viewport the size of the screen, as before, had innerHeight > outerHeight.)
+                    expect(w.innerHeight).toBeLessThanOrEqual(w.outerHeight);
+                    expect(w.innerWidth).toBeLessThanOrEqual(w.screenWidth);
+                    expect(w.innerHeight).toBeLessThan(w.screenHeight);
+                }
             });
 
             it('retires sessions on soft blocks and challenges and learns which proxies are banned', () => {

@@ -1,6 +1,7 @@
 import { Session } from '@crawlee/core';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -13,6 +14,8 @@ import {
     saveBrowserCookies,
     SessionFingerprints,
     userAgentMetadata,
+    windowViewport,
+    BROWSER_UI_HEIGHT,
 } from '../src/index.js';
 
 const CHROME_HEADERS = {
@@ -134,6 +137,49 @@ describe('SessionFingerprints', () => {
         expect(headers).not.toHaveProperty('sec-fetch-site');
         expect(headers).not.toHaveProperty('upgrade-insecure-requests');
     });
+});
+
+describe('windowViewport', () => {
+    const fingerprintWith = (screen: Record<string, number>) => ({ screen }) as never;
+
+    it('is the window inner size: its outer width, its outer height less the browser UI, within the screen', () => {
+        expect(windowViewport(fingerprintWith({ width: 1920, height: 1080, outerWidth: 1920, outerHeight: 1032 }))).toEqual({
+            width: 1920,
+            height: 1032 - BROWSER_UI_HEIGHT,
+        });
+        expect(windowViewport(fingerprintWith({ width: 1920, height: 1080, outerWidth: 654, outerHeight: 1039 }))).toEqual({ width: 654, height: 1039 - BROWSER_UI_HEIGHT });
+        // A window larger than its screen (a sample's quirk): clipped to the screen.
+        expect(windowViewport(fingerprintWith({ width: 1280, height: 720, outerWidth: 1300, outerHeight: 800 }))).toEqual({ width: 1280, height: 720 - BROWSER_UI_HEIGHT });
+    });
+
+    it('falls back to the whole screen when the fingerprint has no usable window size', () => {
+        expect(windowViewport(fingerprintWith({ width: 1366, height: 768, outerWidth: 0, outerHeight: 0 }))).toEqual({ width: 1366, height: 768 });
+        expect(windowViewport(fingerprintWith({ width: 1366, height: 768 }))).toEqual({ width: 1366, height: 768 });
+        expect(windowViewport(fingerprintWith({ width: 1366, height: 768, outerWidth: 1366, outerHeight: 120 }))).toEqual({ width: 1366, height: 768 });
+    });
+
+    it('never exceeds the screen, and leaves the page less height than the window (seeded)', () => {
+        fc.assert(
+            fc.property(
+                fc.integer({ min: 1, max: 8000 }),
+                fc.integer({ min: 1, max: 8000 }),
+                fc.integer({ min: 0, max: 9000 }),
+                fc.integer({ min: 0, max: 9000 }),
+                (width, height, outerWidth, outerHeight) => {
+                    const v = windowViewport(fingerprintWith({ width, height, outerWidth, outerHeight }));
+                    expect(Number.isInteger(v.width) && Number.isInteger(v.height)).toBe(true);
+                    expect(v.width).toBeLessThanOrEqual(width);
+                    expect(v.height).toBeLessThanOrEqual(height);
+                    const fromWindow = v.width !== width || v.height !== height;
+                    if (fromWindow) {
+                        expect(v.width).toBeLessThanOrEqual(outerWidth);
+                        expect(v.height).toBe(Math.min(outerHeight, height) - BROWSER_UI_HEIGHT);
+                    }
+                },
+            ),
+            { seed: 12, numRuns: 500 },
+        );
+    }, 20_000);
 });
 
 describe('page routes', () => {

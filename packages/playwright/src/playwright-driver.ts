@@ -14,6 +14,7 @@ import {
     type SessionContextOptions,
     userAgentMetadata,
     viewWith,
+    windowViewport,
 } from '@sessionpack/browser';
 import type { Browser, BrowserContext, BrowserContextOptions, BrowserType, CDPSession, LaunchOptions, Page, Response } from 'playwright';
 
@@ -59,7 +60,8 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         const userAgent = headers['user-agent'] ?? fingerprint.fingerprint.navigator.userAgent;
         const contextOptions: BrowserContextOptions = {
             userAgent,
-            viewport: { width: screen.width, height: screen.height },
+            // The window's inner size (the screen is the fingerprint's): see windowViewport().
+            viewport: windowViewport(fingerprint.fingerprint),
             screen: { width: screen.width, height: screen.height },
             storageState: { cookies: options.cookies.map(toPlaywrightCookie), origins: options.origins },
         };
@@ -142,13 +144,11 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         const cdp = this.cdpSessions.get(page);
         if (!cdp) return page.content();
         const { root } = await cdp.send('DOM.getDocument', { depth: 0 });
-        try {
-            const { outerHTML } = await cdp.send('DOM.getOuterHTML', { backendNodeId: root.backendNodeId });
-            return outerHTML;
-        } finally {
-            // getDocument turned the DOM domain on for this session: off again, so no DOM events are sent to it.
-            await cdp.send('DOM.disable').catch(() => {});
-        }
+        const outerHTML = cdp.send('DOM.getOuterHTML', { backendNodeId: root.backendNodeId });
+        // getDocument turned the DOM domain on for this session: off again, so no DOM events are sent to it. Not waited
+        // for: the session runs its commands in order, so it follows the read without a round trip of its own.
+        void cdp.send('DOM.disable').catch(() => {});
+        return (await outerHTML).outerHTML;
     }
 
     url(page: Page): string {

@@ -15,6 +15,7 @@ import {
     type SessionContextOptions,
     userAgentMetadata,
     viewWith,
+    windowViewport,
 } from '@sessionpack/browser';
 import type { Browser, BrowserContext, BrowserContextOptions, CookieData, HTTPResponse, LaunchOptions, Page, PuppeteerNode } from 'puppeteer';
 
@@ -116,17 +117,44 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
         return browser.browserContexts().length - 1;
     }
 
+    /**
+     * What fingerprint-injector's `attachFingerprintToPuppeteer` sets on a page (user agent, screen metrics, the
+     * browser-wide headers, dark color scheme, the navigator/screen/WebGL override script), plus client hints
+     * consistent with the user agent, sent at once instead of one round trip after the other: none of them depends on
+     * another, and each is a round trip to the browser before the page may navigate (eight in a row, before).
+     */
     async applyPageIdentity(page: Page, fp: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void> {
-        const userAgent = headers['user-agent'] ?? fp.fingerprint.navigator.userAgent;
-        // User agent (header and navigator alike), screen metrics, browser-wide headers and the navigator overrides.
-        await this.injector.attachFingerprintToPuppeteer(page as never, { fingerprint: fp.fingerprint, headers: { ...headers, 'user-agent': userAgent } });
-        // Client hints consistent with the user agent (the injector sets the user agent without them).
+        const { screen, navigator } = fp.fingerprint;
+        const userAgent = headers['user-agent'] ?? navigator.userAgent;
         const metadata = userAgentMetadata(fp);
-        if (metadata) {
-            await page
-                .setUserAgent({ userAgent, userAgentMetadata: metadata as never, platform: fp.fingerprint.navigator.platform })
-                .catch(async () => page.setUserAgent({ userAgent }));
-        }
+        // The screen metrics go over a CDP session of our own that stays attached (Chromium drops a session's overrides
+        // when it detaches; it ends with the page), as the injector does.
+        // The page area is the window's inner size (see windowViewport()), the screen the fingerprint's.
+        const viewport = windowViewport(fp.fingerprint);
+        const metrics = page.createCDPSession().then(async (cdp) =>
+            cdp.send('Page.setDeviceMetricsOverride', {
+                screenHeight: screen.height,
+                screenWidth: screen.width,
+                width: viewport.width,
+                height: viewport.height,
+                mobile: /phone|android|mobile/i.test(userAgent),
+                screenOrientation: screen.height > screen.width ? { angle: 0, type: 'portraitPrimary' } : { angle: 90, type: 'landscapePrimary' },
+                deviceScaleFactor: screen.devicePixelRatio,
+            }),
+        );
+        const userAgentOverride = metadata
+            ? page
+                  .setUserAgent({ userAgent, userAgentMetadata: metadata as never, platform: navigator.platform })
+                  .catch(async () => page.setUserAgent({ userAgent }))
+            : page.setUserAgent({ userAgent });
+        await Promise.all([
+            userAgentOverride,
+            metrics,
+            // `headers` are browser-wide already (no accept, sec-fetch-*, te...: what the injector leaves out too).
+            page.setExtraHTTPHeaders({ ...headers, 'user-agent': userAgent }),
+            page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]),
+            page.evaluateOnNewDocument(this.injector.getInjectableScript({ fingerprint: fp.fingerprint, headers })),
+        ]);
     }
 
     async addCookies(page: Page, cookies: BrowserCookie[]): Promise<void> {
