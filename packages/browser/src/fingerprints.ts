@@ -31,7 +31,10 @@ const MISSING_VALUE = '*MISSING_VALUE*';
 
 /** What fingerprint-generator keeps internally (public at run time, not in its types). */
 interface GeneratorInternals {
-    fingerprintGeneratorNetwork: { generateConsistentSampleWhenPossible(constraints: Record<string, string[]>): Record<string, any> };
+    fingerprintGeneratorNetwork: {
+        generateConsistentSampleWhenPossible(constraints: Record<string, string[]>): Record<string, any>;
+        nodesByName: Record<string, { possibleValues: string[] } | undefined>;
+    };
     transformFingerprint(raw: Record<string, any>): BrowserFingerprintWithHeaders['fingerprint'];
 }
 
@@ -49,6 +52,8 @@ export interface SessionFingerprintsOptions {
 export class SessionFingerprints {
     private readonly generator: FingerprintGenerator;
     private readonly cache = new WeakMap<object, BrowserFingerprintWithHeaders>();
+    /** The network's screens within `fingerprintGeneratorOptions.screen` (computed once), if it limits them. */
+    private screens?: string[];
 
     constructor(private readonly options: SessionFingerprintsOptions = {}) {
         this.generator = new FingerprintGenerator();
@@ -70,17 +75,29 @@ export class SessionFingerprints {
         return fingerprint;
     }
 
+    /** `{ screen }` constraints when `fingerprintGeneratorOptions.screen` limits screens, else none. */
+    private screenConstraint(internals: GeneratorInternals): { screen?: string[] } {
+        const limits = this.options.fingerprintGeneratorOptions?.screen;
+        if (!limits || Object.keys(limits).length === 0) return {};
+        this.screens ??= screensWithin(internals.fingerprintGeneratorNetwork, limits);
+        return { screen: this.screens };
+    }
+
     /**
      * A new fingerprint for `identity` (not cached): fingerprint-generator's network sampled under the condition of the
-     * identity's user agent (what its `getFingerprint()` does for the user agent of headers it generated itself), with
-     * the identity's languages; when the network cannot match the user agent, any fingerprint, made to report it.
+     * identity's user agent (what its `getFingerprint()` does for the user agent of headers it generated itself) and
+     * within `fingerprintGeneratorOptions.screen`, with the identity's languages; when the network cannot match them,
+     * any fingerprint within those options, made to report the user agent.
      */
     generate(identity: FingerprintIdentity): BrowserFingerprintWithHeaders {
         const headers = identityHeaders(identity);
         const internals = this.generator as unknown as GeneratorInternals;
         let fingerprint: BrowserFingerprintWithHeaders['fingerprint'] | undefined;
         for (let attempt = 0; attempt < 10 && !fingerprint; attempt++) {
-            const raw = internals.fingerprintGeneratorNetwork.generateConsistentSampleWhenPossible({ userAgent: [identity.userAgent] });
+            const raw = internals.fingerprintGeneratorNetwork.generateConsistentSampleWhenPossible({
+                userAgent: [identity.userAgent],
+                ...this.screenConstraint(internals),
+            });
             for (const [key, value] of Object.entries(raw)) {
                 if (value === MISSING_VALUE) raw[key] = null;
                 else if (typeof value === 'string' && value.startsWith(STRINGIFIED_PREFIX)) raw[key] = JSON.parse(value.slice(STRINGIFIED_PREFIX.length));
@@ -112,6 +129,19 @@ export class SessionFingerprints {
         }
         return { fingerprint, headers };
     }
+}
+
+/** The screens `fingerprintGeneratorOptions.screen` allows, as the network's values (what its own `getFingerprint()` filters). */
+function screensWithin(network: GeneratorInternals['fingerprintGeneratorNetwork'], limits: NonNullable<FingerprintGeneratorOptions['screen']>): string[] {
+    return (network.nodesByName.screen?.possibleValues ?? []).filter((value) => {
+        const screen = JSON.parse(value.slice(value.indexOf(STRINGIFIED_PREFIX) + STRINGIFIED_PREFIX.length)) as { width: number; height: number };
+        return (
+            screen.width >= (limits.minWidth ?? 0) &&
+            screen.width <= (limits.maxWidth ?? Infinity) &&
+            screen.height >= (limits.minHeight ?? 0) &&
+            screen.height <= (limits.maxHeight ?? Infinity)
+        );
+    });
 }
 
 /** The identity's headers with the two fingerprint-generator needs (`user-agent`, `accept-language`) always present. */

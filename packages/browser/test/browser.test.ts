@@ -128,6 +128,20 @@ describe('SessionFingerprints', () => {
         expect(fp.fingerprint.navigator.userAgent).toBe(ua);
     });
 
+    it('keeps screens within fingerprintGeneratorOptions.screen, for the identity\'s user agent', () => {
+        const fingerprints = new SessionFingerprints({ fingerprintGeneratorOptions: { screen: { maxWidth: 1440, maxHeight: 900 } } });
+        const identity = { userAgent: CHROME_HEADERS['user-agent'], headers: CHROME_HEADERS };
+        const screens = Array.from({ length: 25 }, () => fingerprints.generate(identity).fingerprint);
+        for (const fp of screens) {
+            expect(fp.screen.width).toBeLessThanOrEqual(1440);
+            expect(fp.screen.height).toBeLessThanOrEqual(900);
+            expect(fp.navigator.userAgent).toBe(identity.userAgent);
+        }
+        // Without limits the same identity gets larger screens too (1920x1080 is the most common).
+        const unlimited = new SessionFingerprints();
+        expect(Array.from({ length: 60 }, () => unlimited.generate(identity).fingerprint.screen.width).some((w) => w > 1440)).toBe(true);
+    }, 60_000);
+
     it('sends only browser-wide headers on every request', () => {
         const headers = browserWideHeaders(CHROME_HEADERS);
         expect(headers).toHaveProperty('user-agent');
