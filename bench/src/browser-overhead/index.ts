@@ -4,25 +4,21 @@
  * PlaywrightCrawler and PuppeteerCrawler at a fixed concurrency, each stock (`useIncognitoPages`, Crawlee's own
  * session pool, the same 6 proxies) and with sessionpack (a context per session, one shared browser). Measured:
  * pages per minute, browser contexts that held pages (counted in the browser: distinct context objects of the
- * crawled pages), sessions used, and the peak resident memory of the whole process tree (Node, Chromium and its
- * children) while the crawl runs.
+ * crawled pages), sessions used, and the peak resident memory of the crawl's process tree (its Node process, Chromium
+ * and its children) while the crawl runs. Each crawl runs in a child process of its own, so that its peak is its own:
+ * in one shared process every crawl started from the heap the crawls before it had grown, and the proving ground's
+ * memory was counted in it too.
  */
-import { execFile } from 'node:child_process';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
-import { Configuration, log as crawleeLog, LogLevel, ProxyConfiguration } from '@crawlee/core';
-import { PlaywrightCrawler } from '@crawlee/playwright';
-import { PuppeteerCrawler } from '@crawlee/puppeteer';
-import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
-import { SessionManager } from '@sessionpack/core';
-import { withSessions as withPlaywrightSessions } from '@sessionpack/playwright';
-import { startProvingGround, type ProvingGround } from '@sessionpack/proving-ground';
-import { withSessions as withPuppeteerSessions } from '@sessionpack/puppeteer';
-import type { Page as PlaywrightPage } from 'playwright';
-import type { Page as PuppeteerPage } from 'puppeteer';
+import { log as crawleeLog, LogLevel } from '@crawlee/core';
+import { startProvingGround } from '@sessionpack/proving-ground';
 
-import { derive, withSeededMathRandom } from '../shared/prng.js';
 import { median } from '../shared/stats.js';
 import { fmt, type PartResult, type Table } from '../shared/table.js';
+import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow } from './crawl.js';
+import { samplePeak } from './process-tree.js';
 
 export interface BrowserOverheadOptions {
     smoke?: boolean;
@@ -36,77 +32,19 @@ export interface BrowserOverheadOptions {
     progress?: (line: string) => void;
 }
 
-type BrowserName = 'playwright' | 'puppeteer';
-
-export interface BrowserOverheadRow {
-    crawler: string;
-    variant: 'stock' | 'sessionpack';
-    /** Pages handled (the request handler ran on them). */
-    pages: number;
-    /** Of those, pages where the handler found the price. */
-    extracted: number;
-    /** Requests that reached failedRequestHandler. */
-    failed: number;
-    /** Pages crawled per wall-clock minute (the median of the runs, in the table). */
-    pagesPerMinute: number;
-    /** Pages per minute of each run. */
-    runsPagesPerMinute?: number[];
-    /** Distinct browser contexts the crawled pages were in. */
-    contexts: number;
-    /** Distinct sessions the crawled pages were made with. */
-    sessions: number;
-    /** Pages whose session had been in another context before (its context was closed as idle, then recreated). */
-    recreations: number;
-    /** Peak resident memory of the process tree during the run, MiB. */
+/** One crawl's row, with the peak memory its process tree reached. */
+export interface BrowserOverheadRow extends CrawlRow {
+    /** Peak resident memory of the crawl's process tree (its own Node process, Chromium and Chromium's children), MiB. */
     peakRssMiB: number;
-    /**
-     * Mean rendered area per page in megapixels (viewport width x height x device scale factor, as the page was
-     * crawled): what Chromium lays out, rasterizes and composites. Stock gives every page of a browser the one
-     * fingerprint the browser was launched with, sessionpack each session its own, so this moves with the draws.
-     */
-    megapixels: number;
+    /** The most processes that tree had at once (each renderer adds its own copy of what is not shared). */
+    processes: number;
 }
 
 export interface BrowserOverheadResult extends PartResult {
     rows: BrowserOverheadRow[];
 }
 
-/** Pages in flight per crawler, fixed (minConcurrency = maxConcurrency) for both variants. */
-const CONCURRENCY = 3;
 const PROXIES = 6;
-
-/**
- * Resident memory (KiB) of this process and all its descendants but the sampling `ps` itself. Asynchronous: a
- * synchronous `ps` every 200 ms blocked the event loop the crawlers (and the proving ground) run on for about a third
- * of the run. The `ps` child is left out: between its fork and its exec it shows up as a copy of this process.
- */
-function treeRssKiB(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const ps = execFile('ps', ['-eo', 'pid=,ppid=,rss='], { encoding: 'utf8' }, (error, stdout) => {
-            if (error) reject(error);
-            else resolve(sumTree(stdout, ps.pid));
-        });
-    });
-}
-
-/** Sums the RSS column of `ps -eo pid=,ppid=,rss=` output over this process's tree, without `exclude`. */
-function sumTree(psOutput: string, exclude: number | undefined): number {
-    const rows = psOutput
-        .split('\n')
-        .map((line) => line.trim().split(/\s+/).map(Number))
-        .filter((r) => r.length === 3 && r.every(Number.isFinite) && r[0] !== exclude);
-    const children = new Map<number, number[][]>();
-    for (const r of rows) children.set(r[1]!, [...(children.get(r[1]!) ?? []), r]);
-    let total = rows.find((r) => r[0] === process.pid)?.[2] ?? 0;
-    const stack = [process.pid];
-    while (stack.length) {
-        for (const child of children.get(stack.pop()!) ?? []) {
-            total += child[2]!;
-            stack.push(child[0]!);
-        }
-    }
-    return total;
-}
 
 function envInt(name: string): number | undefined {
     const value = process.env[name];
@@ -116,107 +54,24 @@ function envInt(name: string): number | undefined {
     return n;
 }
 
-async function crawl(browser: BrowserName, variant: 'stock' | 'sessionpack', pg: ProvingGround, urls: string[], seed: number): Promise<BrowserOverheadRow> {
-    const config = new Configuration({ persistStorage: false });
-    const contexts = new Set<object>();
-    const sessions = new Set<string>();
-    const contextOfSession = new Map<string, object>();
-    let recreations = 0;
-    let extracted = 0;
-    let handled = 0;
-    let pixels = 0;
-    let failed = 0;
-    const contextOf = (page: PlaywrightPage | PuppeteerPage): object =>
-        browser === 'playwright' ? (page as PlaywrightPage).context() : (page as PuppeteerPage).browserContext();
-    const crawlerOptions = {
-        minConcurrency: CONCURRENCY,
-        maxConcurrency: CONCURRENCY,
-        maxRequestRetries: 3,
-        requestHandler: async ({ page, session }: { page: PlaywrightPage & PuppeteerPage; session?: { id: string } }) => {
-            const context = contextOf(page);
-            contexts.add(context);
-            if (session) {
-                sessions.add(session.id);
-                const before = contextOfSession.get(session.id);
-                if (before && before !== context) recreations++;
-                contextOfSession.set(session.id, context);
-            }
-            pixels += await renderedPixels(page);
-            // The page is rendered and readable (every product page of the benign shop has a price).
-            if (await page.$('.price')) extracted++;
-            handled++;
-        },
-        failedRequestHandler: async () => void failed++,
-    };
-    const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs([], { noSandboxAsRoot: browser === 'puppeteer' }) };
-    const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
-        run(urls: string[]): Promise<unknown>;
-    };
-    let manager: SessionManager | undefined;
-    let crawler: { run(urls: string[]): Promise<unknown> };
-    if (variant === 'sessionpack') {
-        manager = await SessionManager.open({
-            proxyUrls: pg.proxyUrls.slice(0, PROXIES),
-            store: false,
-            statsIntervalSecs: 0,
-            random: derive(seed, 'browser-overhead', browser),
-            config,
+/** Runs one crawl in a child process of its own and samples the memory of that child's tree while it runs. */
+function crawlInChild(job: CrawlJob, run: number): Promise<BrowserOverheadRow> {
+    return new Promise((resolve, reject) => {
+        const child = fork(fileURLToPath(new URL('./child.js', import.meta.url)), [JSON.stringify({ ...job, run })], {
+            execArgv: ['--expose-gc'],
+            stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
         });
-        const withSessions = (browser === 'playwright' ? withPlaywrightSessions : withPuppeteerSessions) as (options: object, manager: SessionManager) => object;
-        crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, manager), config);
-    } else {
-        crawler = new Crawler(
-            {
-                ...crawlerOptions,
-                proxyConfiguration: new ProxyConfiguration({ proxyUrls: pg.proxyUrls.slice(0, PROXIES) }),
-                launchContext: { useIncognitoPages: true, launchOptions },
-            },
-            config,
-        );
-    }
-    let peak = await treeRssKiB();
-    let sampling = false;
-    const sampler = setInterval(() => {
-        if (sampling) return;
-        sampling = true;
-        treeRssKiB()
-            .then((kib) => void (peak = Math.max(peak, kib)))
-            .catch(() => {})
-            .finally(() => void (sampling = false));
-    }, 200);
-    const started = Date.now();
-    try {
-        await crawler.run(urls);
-    } finally {
-        clearInterval(sampler);
-    }
-    const seconds = (Date.now() - started) / 1000;
-    await manager?.close();
-    return {
-        crawler: browser === 'playwright' ? 'PlaywrightCrawler' : 'PuppeteerCrawler',
-        variant,
-        pages: handled,
-        extracted,
-        failed,
-        pagesPerMinute: (handled / seconds) * 60,
-        contexts: contexts.size,
-        sessions: sessions.size,
-        recreations,
-        peakRssMiB: peak / 1024,
-        megapixels: handled ? pixels / handled / 1e6 : 0,
-    };
-
-    async function renderedPixels(page: PlaywrightPage | PuppeteerPage): Promise<number> {
-        if (browser === 'playwright') {
-            // Playwright emulates the viewport at a device scale factor of 1 (neither variant sets one).
-            const size = (page as PlaywrightPage).viewportSize();
-            return size ? size.width * size.height : 0;
-        }
-        // Puppeteer's own viewport() does not see the metrics fingerprint-injector sets over its own CDP session (both
-        // variants): the page's layout viewport and scale factor do.
-        const [width, height, scale] = await (page as PuppeteerPage).evaluate(() => [window.innerWidth, window.innerHeight, window.devicePixelRatio]);
-        return width! * height! * scale! ** 2;
-    }
+        const sampler = samplePeak(child.pid!);
+        let row: CrawlRow | undefined;
+        child.once('message', (message) => void (row = message as CrawlRow));
+        child.once('error', reject);
+        child.once('exit', (code) => {
+            void sampler.stop().then((peak) => {
+                if (row && code === 0) resolve({ ...row, peakRssMiB: peak.kib / 1024, processes: peak.processes });
+                else reject(new Error(`browser-overhead: the ${job.browser} ${job.variant} crawl exited with code ${code} without its result`));
+            });
+        });
+    });
 }
 
 export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): Promise<BrowserOverheadResult> {
@@ -242,11 +97,11 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                 for (const variant of order) {
                     const urls = Array.from({ length: pages }, (_, i) => `${pg.siteUrl}/product/${((offset + i) % 400) + 1}`);
                     offset += pages;
-                    const row = await withSeededMathRandom(derive(seed, 'browser-overhead', browser, variant, r), () => crawl(browser, variant, pg, urls, seed));
+                    const row = await crawlInChild({ browser, variant, proxyUrls: pg.proxyUrls.slice(0, PROXIES), urls, seed }, r);
                     runs[variant].push(row);
                     progress(
                         `browser-overhead ${row.crawler} ${variant} run ${r + 1}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
-                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB, ${fmt(row.megapixels, 2)} Mpx per page`,
+                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB in up to ${row.processes} processes, ${fmt(row.megapixels, 2)} Mpx per page`,
                     );
                 }
             }
@@ -264,6 +119,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                     sessions: Math.max(...list.map((x) => x.sessions)),
                     recreations: Math.max(...list.map((x) => x.recreations)),
                     peakRssMiB: median(list.map((x) => x.peakRssMiB)),
+                    processes: Math.max(...list.map((x) => x.processes)),
                     megapixels: median(list.map((x) => x.megapixels)),
                 });
             }
@@ -290,7 +146,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
         title:
             `Browser crawlers on a site with no defenses (proving ground "benign", ${PROXIES} good proxies), ${pages} pages per run, concurrency ${CONCURRENCY}, ` +
             `stock vs sessionpack in one run, ${repeats} alternating runs each (medians)`,
-        columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)', 'Mpx per page'],
+        columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)', 'processes', 'Mpx per page'],
         rows: rows.map((r) => [
             r.crawler,
             r.variant,
@@ -303,14 +159,15 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
             r.sessions,
             r.recreations,
             fmt(r.peakRssMiB, 0),
+            r.processes,
             fmt(r.megapixels, 2),
         ]),
         notes: [
             'Stock: useIncognitoPages (a new context per page; without it Crawlee sends every page through the first proxy), Crawlee\'s session pool, ' +
                 `ProxyConfiguration with the same ${PROXIES} proxies. sessionpack: withSessions() at its defaults (pool of 20 sessions, maxIdleContexts 20), one shared browser.`,
-            '"contexts", "sessions", "recreations": the most of any run; "contexts" are the distinct browser contexts the crawled pages were in, counted ' +
-                'from the pages; "recreations": pages whose session had been in another context before. Peak RSS (median of the runs): the Node process ' +
-                'and every descendant (Chromium, renderers), sampled every 200 ms (by an asynchronous `ps`, which does not hold up the crawl). ' +
+            '"contexts", "sessions", "recreations", "processes": the most of any run; "contexts" are the distinct browser contexts the crawled pages were in, counted ' +
+                'from the pages; "recreations": pages whose session had been in another context before. Peak RSS (median of the runs): the crawl\'s own child process ' +
+                'and every descendant (Chromium, renderers, GPU process; not the proving ground), sampled every 200 ms (by an asynchronous `ps`, which does not hold up the crawl). ' +
                 '"Mpx per page" (median of the runs): the mean rendered area of the crawled pages (viewport x device scale factor squared), ' +
                 'which memory and speed follow; stock renders every page of a browser with the one fingerprint it was launched with.',
         ],
