@@ -206,7 +206,7 @@ export class Learner {
                 break;
             case 'rate-limited': {
                 this.guard(site).observe(proxyId, false, now);
-                if (this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis)) effects.siteChanged = true;
+                if (this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis, ctx.dynamicProxy)) effects.siteChanged = true;
                 const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
                 this.limitedInRow.set(ctx.sessionId, inRow);
                 if (ctx.dynamicProxy && inRow >= this.gatewayRateLimitsToRetire) {

@@ -188,10 +188,11 @@ export class PaceLearner {
      * A 429 (with Retry-After in millis, if any): the proxy's rate drops to `decrease` x what it just sent, uses wait.
      * The site's prior (for proxies without a rate of their own) is `decrease` x what the site allowed over the whole
      * measure window: a burst cut off by a 429 says the site allows that many per its window, which may be longer than
-     * the burst; it only rises from there when a proxy's clean uses show more (see {@link demonstrate}). Returns true
-     * when the prior was set or rose: every proxy of the site may be paced differently now.
+     * the burst; it only rises from there when a proxy's clean uses show more (see {@link demonstrate}). `shared`: the
+     * proxy is a gateway session whose exit is unknown and may be shared; its own rate is read as cautiously. Returns
+     * true when the prior was set or rose: every proxy of the site may be paced differently now.
      */
-    onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0): boolean {
+    onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0, shared = false): boolean {
         const r = this.live(proxyId, site);
         const { measureMillis, decrease, minRate } = this.options;
         const last = r.sends.length > MAX_SENDS ? r.sends.slice(-MAX_SENDS) : r.sends;
@@ -207,11 +208,15 @@ export class PaceLearner {
         // One use in the window says nothing about a rate (the limit is another client's, or per window): Retry-After only.
         if (recent.length >= 2 && (!duringPause || r.rate === undefined)) {
             // Its own evidence only: each proxy's 429 measures what that proxy sent (the prior does not compound).
-            const base = r.rate === undefined ? measured : Math.min(r.rate, measured);
+            // What the site allowed, spread over the whole window (the cautious reading, see the prior below).
+            const spread = (allowed * 1000) / measureMillis;
+            // Through a gateway the exit may carry other session ids' uses too: the session's burst is not its own limit.
+            const own = shared ? spread : measured;
+            const base = r.rate === undefined ? own : Math.min(r.rate, own);
             r.rate = Math.max(minRate, base * decrease);
             r.ceiling = measured;
             r.allowed = allowed;
-            const floor = Math.max(minRate, (decrease * allowed * 1000) / measureMillis);
+            const floor = Math.max(minRate, decrease * spread);
             const prior = this.livePrior(site, now);
             if (!prior) {
                 this.priors.set(site, { rate: floor, at: now, version: (this.priors.get(site)?.version ?? 0) + 1 });
