@@ -81,6 +81,24 @@ describe('LearnedHealth (the learner as the proxy-health model)', () => {
         expect(health.handle('b', 'shop.test').pacedUntil()).toBe(clock.now() + 3000);
     });
 
+    it("a site's first 429 paces the site's other proxies at once, for the uses they already sent", async () => {
+        const { clock, health } = make();
+        const b = health.handle('b', 'shop.test');
+        for (let i = 0; i < 10; i++) {
+            health.onHandOut('a', 'shop.test');
+            if (i < 4) health.onHandOut('b', 'shop.test');
+            await clock.advance(100);
+        }
+        const before = b.version;
+        expect(b.pacedUntil()).toBe(0);
+        health.record('a', 'shop.test', 'rate-limited', 5000, { sessionId: 's1', goodUses: 9 });
+        // b's version moved without a use of b: a pool re-reads it. Its 4 uses, replayed at a's rate (0.8 x 9 allowed per
+        // 10 s), push its next use past now.
+        expect(b.version).not.toBe(before);
+        expect(b.pacedUntil()).toBeGreaterThan(clock.now());
+        expect(health.handle('b', 'news.test').pacedUntil()).toBe(0);
+    });
+
     it('round-trips through toJSON/restore with deadlines kept, by proxy id only; old records carry nothing', () => {
         const { clock, health } = make();
         health.record('a', 'shop.test', 'blocked', 0, { goodUses: 0 });

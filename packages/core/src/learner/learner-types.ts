@@ -73,6 +73,8 @@ export interface LearnerEffects {
     availabilityChanged: boolean;
     /** The proxy's probe everywhere (after a global backoff) ended: pools of other sites waiting for it may go on. */
     globalProbeEnded: boolean;
+    /** What the scheduler reads of every proxy on the site may have changed (the site's pace prior was set or rose). */
+    siteChanged?: boolean;
 }
 
 /** Availability of a proxy on a site: `probing` means its probe use is out, wait for it. */

@@ -176,7 +176,9 @@ export class Learner {
                 this.guard(site).observe(proxyId, false, now);
                 this.health.record(proxyId, site, true, now);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now);
-                if (this.pace.onSuccess(proxyId, site, now)) effects.availabilityChanged = true;
+                const paced = this.pace.onSuccess(proxyId, site, now);
+                if (paced) effects.availabilityChanged = true;
+                if (paced === 'site') effects.siteChanged = true;
                 // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
                 const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
                 if (limit !== undefined) this.counts.rested++;
@@ -204,7 +206,7 @@ export class Learner {
                 break;
             case 'rate-limited': {
                 this.guard(site).observe(proxyId, false, now);
-                this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis);
+                if (this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis, ctx.dynamicProxy)) effects.siteChanged = true;
                 const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
                 this.limitedInRow.set(ctx.sessionId, inRow);
                 if (ctx.dynamicProxy && inRow >= this.gatewayRateLimitsToRetire) {

@@ -222,6 +222,8 @@ export class LearnedHealth implements ProxyHealthModel {
             kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : SIMPLE_OUTCOMES[kind];
         const e = this.learner.onOutcome(ctx, outcome, now);
         this.bump(proxyId, e.availabilityChanged, site);
+        // Rare (the site's pace prior was set, or rose by 10% or more): every proxy's pace may have changed, pools re-read them.
+        if (e.siteChanged) for (const id of this.versions.keys()) if (id !== proxyId) this.bump(id);
         this.count(proxyId, site, effect, Boolean(e.backoff));
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;

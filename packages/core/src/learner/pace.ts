@@ -1,11 +1,17 @@
 /**
  * Learned pace per (proxy, site): the request rate a proxy's IP sustains on a site, learned from 429s and Retry-After
- * by additive increase, multiplicative decrease. Until the first 429 nothing is paced. A 429 sets the rate to a
- * fraction of what was just sent (measured over the recent sends) and waits out Retry-After; each success then adds
- * a little. Uses of any session on that proxy are spaced by 1 / rate, so after the first 429 per IP repeats are rare.
- * The rate learned last on a site is the prior of that site's other proxies (IPs of one site usually share its limit),
- * so the first 429 on a site paces them all. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is
- * forgotten.
+ * by additive increase, multiplicative decrease. Until the first 429 nothing is paced. A 429 sets the proxy's rate to a
+ * fraction of what it just sent (measured over its uses since its last pause) and waits out Retry-After; each success
+ * then adds a little, up to just below the rate that was limited. Uses of any session on that proxy are spaced by
+ * 1 / rate, so after the first 429 per IP repeats are rare.
+ *
+ * Proxies of the site without a 429 of their own are paced by the site's prior (IPs of one site usually share its
+ * limit), set by the site's first 429 and from then on at once for all of them. The prior is cautious: what the site
+ * allowed the limited proxy, spread over the whole measure window (a burst cut off by a 429 does not say how long the
+ * site's window is), and each proxy counts the uses it already sent in the window, so proxies that burst beside the
+ * first limited one wait instead of crossing the limit too. It rises when a proxy's clean uses show the site sustains
+ * more (a shorter window, see `demonstrate`), and to the highest rate another 429 shows; one proxy's 429 never lowers
+ * another's rate. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is forgotten.
  */
 import { PairMap } from './pair-map.js';
 
@@ -17,7 +23,7 @@ export interface PaceOptions {
     increase?: number;
     /** Lowest rate learned, in requests per second. @default 0.05 */
     minRate?: number;
-    /** Window over which the sent rate is measured at a 429, in milliseconds. @default 10000 */
+    /** Window over which the allowed rate is measured at a 429 (the shortest rate-limit window assumed), in milliseconds. @default 10000 */
     measureMillis?: number;
     /** A learned rate without a 429 for this long is forgotten, in milliseconds. @default 600000 */
     forgetAfterMillis?: number;
@@ -44,16 +50,32 @@ interface Live extends PaceRecord {
     sends: number[];
     /** Earliest start of the next use by the pace (epoch millis). */
     nextAt: number;
+    /** The version of the site's prior `nextAt` was derived at (a proxy without a rate of its own). */
+    priorVersion?: number;
+    /** Uses the site let through before this proxy's last 429. */
+    allowed?: number;
+    /** Uses sent since its last pause ended, none limited (what they show about the site's limit). */
+    clean?: number;
+}
+
+/** Per site: the prior of proxies without a rate of their own. */
+interface SitePrior {
+    rate: number;
+    /** Last 429 on the site (the prior is forgotten with the site's paces). */
+    at: number;
+    /** Bumped whenever the rate rises: paced proxies derive their next use again. */
+    version: number;
 }
 
 const MAX_SENDS = 64;
 const SEP = '\u0000';
+/** The prior rises only by this factor or more (each rise makes every proxy of the site be re-read). */
+const PRIOR_STEP = 1.1;
 
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
     private readonly records = new PairMap<Live>();
-    /** Per site: the rate learned last there, the prior of proxies that have none of their own. */
-    private readonly priors = new Map<string, { rate: number; at: number }>();
+    private readonly priors = new Map<string, SitePrior>();
     private readonly options: ResolvedPaceOptions;
 
     constructor(options: PaceOptions = {}) {
@@ -77,12 +99,35 @@ export class PaceLearner {
         return this.rateOf(this.live(proxyId, site), site, now);
     }
 
+    private livePrior(site: string, now: number): SitePrior | undefined {
+        const prior = this.priors.get(site);
+        return prior && now - prior.at < this.options.forgetAfterMillis ? prior : undefined;
+    }
+
     private rateOf(r: Live, site: string, now: number): number | undefined {
         if (r.rate !== undefined && now - (r.lastLimitedAt ?? 0) >= this.options.forgetAfterMillis) delete r.rate;
         if (r.rate !== undefined) return r.rate;
-        const prior = this.priors.get(site);
-        if (prior && now - prior.at < this.options.forgetAfterMillis) return prior.rate;
-        return undefined;
+        const prior = this.priors.size > 0 ? this.livePrior(site, now) : undefined;
+        if (!prior) {
+            r.priorVersion = undefined;
+            return undefined;
+        }
+        if (r.priorVersion !== prior.version) {
+            // The prior starts to pace this proxy (or rose): its uses in the measure window count, as if they had been
+            // paced at it. A proxy that burst beside the one first limited waits instead of crossing the limit too.
+            r.priorVersion = prior.version;
+            r.nextAt = this.replay(r.sends, now, prior.rate);
+        }
+        return prior.rate;
+    }
+
+    /** When the next use may start had the uses in the measure window been spaced by `rate`. */
+    private replay(sends: readonly number[], now: number, rate: number): number {
+        const gap = 1000 / rate;
+        const from = now - this.options.measureMillis;
+        let at = 0;
+        for (const t of sends) if (t > from) at = Math.max(at, t) + gap;
+        return at;
     }
 
     /** Earliest time a use of this proxy on this site may start (Retry-After and pace). */
@@ -98,46 +143,99 @@ export class PaceLearner {
      */
     onSend(proxyId: string, site: string, now: number): boolean {
         const r = this.live(proxyId, site);
+        const own = r.rate;
+        const rate = this.rateOf(r, site, now);
         r.sends.push(now);
         // Drop the old ones in batches, not one shift per send.
         if (r.sends.length >= 2 * MAX_SENDS) r.sends.splice(0, r.sends.length - MAX_SENDS);
-        const own = r.rate;
-        const rate = this.rateOf(r, site, now);
+        if (r.clean !== undefined && now >= (r.pausedUntil ?? 0)) r.clean++;
         if (rate !== undefined) r.nextAt = Math.max(now, r.nextAt) + 1000 / rate;
         return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
-    /** A success: the rate grows by `increase`. Returns whether {@link readyAt} may have moved (a rate just lapsed). */
-    onSuccess(proxyId: string, site: string, now: number): boolean {
+    /**
+     * A success: the rate grows by `increase`. Returns what may have moved in {@link readyAt}: `proxy` (a rate just
+     * lapsed), `site` (the site's prior rose: every proxy of the site), or nothing.
+     */
+    onSuccess(proxyId: string, site: string, now: number): 'proxy' | 'site' | undefined {
         const r = this.records.get(proxyId, site);
-        if (r?.rate === undefined) return false;
-        if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return true;
+        if (r?.rate === undefined) return undefined;
+        if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return 'proxy';
         r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
-        return false;
+        return this.demonstrate(r, site, now) ? 'site' : undefined;
     }
 
-    /** A 429 (with Retry-After in millis, if any): the rate drops to `decrease` x what was just sent, uses wait. */
-    onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0): void {
+    /**
+     * What a proxy's clean uses since its pause show: a window of N uses (fixed or sliding, any length W) lets at most
+     * N x (T / W + 2) through in time T, so c uses in T without a 429 mean the site sustains at least (c - 2N) / T. When
+     * that is well above the site's prior, the prior rises to `decrease` x it (the site's window is shorter than the
+     * measure window assumed).
+     */
+    private demonstrate(r: Live, site: string, now: number): boolean {
+        const prior = this.priors.get(site);
+        if (!prior || r.clean === undefined || r.allowed === undefined) return false;
+        const elapsed = now - (r.pausedUntil ?? now);
+        const surplus = r.clean - 2 * r.allowed;
+        if (elapsed < 1000 || surplus <= 0) return false;
+        const shown = (this.options.decrease * surplus * 1000) / elapsed;
+        if (shown < PRIOR_STEP * prior.rate) return false;
+        prior.rate = shown;
+        prior.version++;
+        return true;
+    }
+
+    /**
+     * A 429 (with Retry-After in millis, if any): the proxy's rate drops to `decrease` x what it just sent, uses wait.
+     * The site's prior (for proxies without a rate of their own) is `decrease` x what the site allowed over the whole
+     * measure window: a burst cut off by a 429 says the site allows that many per its window, which may be longer than
+     * the burst; it only rises from there when a proxy's clean uses show more (see {@link demonstrate}). `shared`: the
+     * proxy is a gateway session whose exit is unknown and may be shared; its own rate is read as cautiously. Returns
+     * true when the prior was set or rose: every proxy of the site may be paced differently now.
+     */
+    onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0, shared = false): boolean {
         const r = this.live(proxyId, site);
         const { measureMillis, decrease, minRate } = this.options;
         const last = r.sends.length > MAX_SENDS ? r.sends.slice(-MAX_SENDS) : r.sends;
-        const recent = last.filter((t) => t > now - measureMillis);
-        const span = recent.length > 1 ? Math.max(1000, now - recent[0]!) : measureMillis;
-        // The limited use itself is over the limit: the rate the site allowed is one use less.
-        const measured = (Math.max(1, recent.length - 1) * 1000) / span;
+        // The uses in the measure window since its last pause ended (the site counts afresh from there).
+        const from = Math.max(now - measureMillis, (r.pausedUntil ?? 0) - 1);
+        const recent = last.filter((t) => t > from);
+        // The limited use itself is over the limit: the site allowed one use less.
+        const allowed = Math.max(1, recent.length - 1);
+        const measured = (allowed * 1000) / (recent.length > 1 ? Math.max(1000, now - recent[0]!) : measureMillis);
         // A 429 during a pause came from a use sent before the pause: it says nothing new about the rate.
         const duringPause = (r.pausedUntil ?? 0) > now - 1;
+        let siteChanged = false;
         // One use in the window says nothing about a rate (the limit is another client's, or per window): Retry-After only.
         if (recent.length >= 2 && (!duringPause || r.rate === undefined)) {
-            const own = r.rate ?? this.rate(proxyId, site, now);
-            const base = own === undefined ? measured : Math.min(own, measured);
+            // Its own evidence only: each proxy's 429 measures what that proxy sent (the prior does not compound).
+            // What the site allowed, spread over the whole window (the cautious reading, see the prior below).
+            const spread = (allowed * 1000) / measureMillis;
+            // Through a gateway the exit may carry other session ids' uses too: the session's burst is not its own limit.
+            const own = shared ? spread : measured;
+            const base = r.rate === undefined ? own : Math.min(r.rate, own);
             r.rate = Math.max(minRate, base * decrease);
             r.ceiling = measured;
-            this.priors.set(site, { rate: r.rate, at: now });
+            r.allowed = allowed;
+            const floor = Math.max(minRate, decrease * spread);
+            const prior = this.livePrior(site, now);
+            if (!prior) {
+                this.priors.set(site, { rate: floor, at: now, version: (this.priors.get(site)?.version ?? 0) + 1 });
+                siteChanged = true;
+            } else {
+                prior.at = now;
+                // The highest lately: lower ones are IPs shared with other traffic (a gateway's exits, other clients).
+                if (floor >= PRIOR_STEP * prior.rate) {
+                    prior.rate = floor;
+                    prior.version++;
+                    siteChanged = true;
+                }
+            }
         }
         r.lastLimitedAt = now;
         if (retryAfterMillis > 0) r.pausedUntil = Math.max(r.pausedUntil ?? 0, now + retryAfterMillis);
         r.nextAt = Math.max(r.nextAt, r.pausedUntil ?? now);
+        r.clean = 0;
+        return siteChanged;
     }
 
     /** Plain-data snapshot of what was learned (rates and Retry-After deadlines). */

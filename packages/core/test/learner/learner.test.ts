@@ -115,6 +115,22 @@ describe('Learner: gateways and pace', () => {
         expect(l.readyAt('p', SITE, 700)).toBe(2600);
     });
 
+    it("reads a gateway session's burst cautiously: its exit may carry other session ids' uses", () => {
+        const l = new Learner({}, seeded(1));
+        const g = use('gw-s1', 's1', 10, { dynamicProxy: true });
+        const f = use('p', 's2', 10);
+        // Both burst 11 uses in a second; the 11th is limited: 10 allowed.
+        for (let t = 0; t < 11; t++) {
+            l.onSend(g, t * 100);
+            l.onSend(f, t * 100);
+        }
+        l.onOutcome(g, { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        l.onOutcome(f, { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        // The fixed proxy: 0.8 x the 10 per second it sent; the gateway session: 0.8 x 10 per 10 s.
+        expect(l.pace.rate('p', SITE, 1000)).toBeCloseTo(8, 6);
+        expect(l.pace.rate('gw-s1', SITE, 1000)).toBeCloseTo(0.8, 6);
+    });
+
     it('backs a proxy off everywhere on a proxy failure', () => {
         const l = new Learner({}, seeded(1));
         expect(l.onOutcome(use('p', 's', 2), { kind: 'proxy-failure' }, 0)).toMatchObject({ retireSession: true, backoff: { scope: 'global' } });

@@ -257,6 +257,126 @@ describe('PaceLearner', () => {
         );
     }, 30_000);
 
+    /** A fixed window per IP like the selection bench's (b): `limit` per `windowMs`, penalty restarted by requests in it. */
+    function windowLimiter(limit: number, windowMs: number, penalty: number) {
+        let start = Number.NaN;
+        let count = 0;
+        let until = -1;
+        return (now: number): boolean => {
+            if (now < until) {
+                until = now + penalty;
+                start = until;
+                count = 0;
+                return false;
+            }
+            if (Number.isNaN(start) || now - start >= windowMs) {
+                start = now;
+                count = 0;
+            }
+            if (++count > limit) {
+                until = now + penalty;
+                start = until;
+                count = 0;
+                return false;
+            }
+            return true;
+        };
+    }
+
+    it("the site's first 429 paces its other proxies too, counting what each already sent in a burst", () => {
+        fc.assert(
+            fc.property(fc.integer(), fc.integer({ min: 2, max: 12 }), fc.integer({ min: 5, max: 30 }), (seed, proxies, limit) => {
+                const random = seeded(seed);
+                const pace = new PaceLearner();
+                const ids = Array.from({ length: proxies }, (_, i) => `p${i}`);
+                const allow = ids.map(() => windowLimiter(limit, 10_000, 5_000));
+                let now = 0;
+                let first: { at: number; id: string } | undefined;
+                const limited: { at: number; id: string }[] = [];
+                let served = 0;
+                // Uses go to any proxy its pace lets through, as fast as the crawl can send: every proxy bursts at first.
+                while (served < 40 * proxies) {
+                    now += 5 + random() * 20;
+                    const ready = ids.filter((id) => pace.readyAt(id, 's', now) <= now);
+                    if (ready.length === 0) continue;
+                    const i = Math.floor(random() * ready.length);
+                    const id = ready[i]!;
+                    pace.onSend(id, 's', now);
+                    if (allow[ids.indexOf(id)]!(now)) {
+                        served++;
+                        pace.onSuccess(id, 's', now);
+                    } else {
+                        first ??= { at: now, id };
+                        limited.push({ at: now, id });
+                        pace.onRateLimited(id, 's', now, 5000);
+                    }
+                }
+                // Some proxy crossed the window first; every other one, mid-burst then, was held before it did too (the
+                // first one probes its own faster rate after its pause and may be limited again).
+                expect(first).toBeDefined();
+                expect(limited.filter((l) => l.at < first!.at + 10_000 && l.id !== first!.id)).toEqual([]);
+            }),
+            { seed: 7, numRuns: 60 },
+        );
+    }, 30_000);
+
+    it("raises the site's prior as a proxy's clean uses show a shorter window, never above the site's limit", () => {
+        fc.assert(
+            fc.property(
+                fc.integer(),
+                fc.integer({ min: 2, max: 10 }),
+                fc.integer({ min: 500, max: 10_000 }),
+                fc.integer({ min: 500, max: 5000 }),
+                (seed, limit, windowMs, penalty) => {
+                    const random = seeded(seed);
+                    const pace = new PaceLearner();
+                    const allow = windowLimiter(limit, windowMs, penalty);
+                    const allowed = (limit * 1000) / windowMs;
+                    let now = 0;
+                    let highest = 0;
+                    while (now < 120_000) {
+                        now = Math.max(now + 5 + random() * 20, pace.readyAt('p', 's', now));
+                        pace.onSend('p', 's', now);
+                        if (allow(now)) pace.onSuccess('p', 's', now);
+                        else pace.onRateLimited('p', 's', now, penalty);
+                        highest = Math.max(highest, pace.rate('fresh', 's', now) ?? 0);
+                    }
+                    // A window no longer than the measure window: the prior (what a proxy without a 429 of its own is
+                    // paced at) never exceeds what the site allows; with a short one it rises well above the floor the
+                    // first 429 set (0.8 x the limit per 10 s).
+                    expect(highest).toBeLessThanOrEqual(allowed);
+                    if (windowMs <= 2000) expect(pace.rate('fresh', 's', now)!).toBeGreaterThan(2 * 0.8 * (limit / 10));
+                },
+            ),
+            { seed: 3, numRuns: 60 },
+        );
+    }, 30_000);
+
+    it("paces a site's other proxies at what it allowed over the measure window; one proxy's 429 does not lower another's rate", () => {
+        const pace = new PaceLearner();
+        // Three proxies burst 11 uses in one second each; the 11th is limited: 10 allowed.
+        for (const [k, id] of ['a', 'b', 'c'].entries()) {
+            for (let t = 0; t < 11; t++) pace.onSend(id, 's', k * 100 + t * 100);
+            pace.onRateLimited(id, 's', k * 100 + 1000, 5000);
+        }
+        // Each limited proxy: 0.8 x the 10 per second it sent (not 0.8^3 of it); a fresh proxy (the site's prior):
+        // 0.8 x 10 per 10 s, the burst spread over the measure window.
+        for (const id of ['a', 'b', 'c']) expect(pace.rate(id, 's', 2000)).toBeCloseTo(8, 6);
+        expect(pace.rate('fresh', 's', 2000)).toBeCloseTo(0.8, 6);
+        // A proxy that sent 5 uses just before the site's first 429 waits as if they had been paced (1.25 s apart from 0).
+        const other = new PaceLearner();
+        for (let t = 0; t < 5; t++) other.onSend('busy', 's', t * 100);
+        for (let t = 0; t < 11; t++) other.onSend('first', 's', t * 100);
+        expect(other.onRateLimited('first', 's', 1000, 5000)).toBe(true);
+        expect(other.readyAt('busy', 's', 1000)).toBeCloseTo(5 * 1250, 6);
+        expect(other.readyAt('fresh', 's', 1000)).toBe(0);
+        // Its own 429 is its reset: the limited proxy waits for Retry-After, not for a replay of its burst.
+        expect(other.readyAt('first', 's', 1000)).toBe(6000);
+        // Not the site's first any more.
+        for (let t = 0; t < 3; t++) other.onSend('busy', 's', 2000 + t * 1250);
+        expect(other.onRateLimited('busy', 's', 5000, 5000)).toBe(false);
+    });
+
     it('paces nothing before a 429, forgets a pace, and keeps it in a snapshot', () => {
         const pace = new PaceLearner({ forgetAfterMillis: 60_000 });
         pace.onSend('p', 's', 0);
