@@ -87,6 +87,11 @@ export class Scheduler {
     private epoch = -1;
     private nextChange = -Infinity;
     private fixedSlots: ProxySlot[] | undefined;
+    /**
+     * With a dynamic ProxyConfiguration (a gateway): proxy URLs whose session was used up (its cap, use limit or age)
+     * and never blocked, oldest first. A new session takes one of them before asking for a new URL (see {@link reuseLater}).
+     */
+    private readonly reusable: string[] = [];
     private readonly ctx: PolicyContext;
 
     constructor(private readonly host: SchedulerHost) {
@@ -139,6 +144,34 @@ export class Scheduler {
     /** A new session was put on `proxyId` (round-robin of proxies). */
     pickedProxy(proxyId: string): void {
         this.slot(proxyId).lastPickedSeq = this.nextSeq();
+    }
+
+    /**
+     * Through a gateway, the session on `proxyId` was retired used up, not blocked: its URL (a sticky session id, so one
+     * exit IP) is known to serve, so the next new session takes it (fresh cookies, same exit) instead of drawing a new
+     * session id, which may land on a banned or burnt exit. At most the pool's size of them are kept.
+     */
+    reuseLater(proxyId: string): void {
+        if (this.reusable.includes(proxyId)) return;
+        this.reusable.push(proxyId);
+        if (this.reusable.length > this.host.limits().size) this.reusable.shift();
+    }
+
+    /** A kept URL free for a new session now (no live session on it, usable, not paced), taken off the list; or undefined. */
+    private takeReusable(now: number): string | undefined {
+        for (let i = 0; i < this.reusable.length; i++) {
+            const slot = this.slot(this.reusable[i]!);
+            if (slot.live > 0) continue;
+            slot.refresh(now);
+            if (slot.availability === 'banned' || slot.availability === 'backoff') {
+                this.reusable.splice(i--, 1);
+                continue;
+            }
+            if (!slot.open(now)) continue;
+            this.reusable.splice(i, 1);
+            return slot.id;
+        }
+        return undefined;
     }
 
     /** Counts one more open use of `session`. */
@@ -297,7 +330,7 @@ export class Scheduler {
         if (room && (total === 0 || policy.preferNew(total > 0))) {
             const evict = hasRoom ? undefined : evictable;
             const fixed = this.host.fixedProxies;
-            if (!fixed) return { kind: 'create', proxyId: undefined, evict };
+            if (!fixed) return { kind: 'create', proxyId: this.reusable.length > 0 ? this.takeReusable(now) : undefined, evict };
             this.fixedSlots ??= fixed.map((id) => this.slot(id));
             const proxies: ProxyCandidate[] = [];
             let bannedCount = 0;

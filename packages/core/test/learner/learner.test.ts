@@ -115,6 +115,17 @@ describe('Learner: gateways and pace', () => {
         expect(l.readyAt('p', SITE, 700)).toBe(2600);
     });
 
+    it("waits out a gateway session's Retry-After twice over (its exit is shared), a fixed proxy's once", () => {
+        const l = new Learner({}, seeded(1));
+        l.onOutcome(use('gw-s1', 's1', 3, { dynamicProxy: true }), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(l.readyAt('gw-s1', SITE, 1100)).toBe(5000);
+        l.onOutcome(use('p', 's2', 3), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(l.readyAt('p', SITE, 1100)).toBe(3000);
+        const once = new Learner({ gatewayRetryAfterFactor: 1 }, seeded(1));
+        once.onOutcome(use('gw-s1', 's1', 3, { dynamicProxy: true }), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(once.readyAt('gw-s1', SITE, 1100)).toBe(3000);
+    });
+
     it('backs a proxy off everywhere on a proxy failure', () => {
         const l = new Learner({}, seeded(1));
         expect(l.onOutcome(use('p', 's', 2), { kind: 'proxy-failure' }, 0)).toMatchObject({ retireSession: true, backoff: { scope: 'global' } });
