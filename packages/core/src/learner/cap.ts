@@ -39,8 +39,8 @@ export interface CapObservation {
 
 /**
  * Through a gateway, blocks of several session ids within this long of each other, after disagreeing numbers of good
- * uses, are one exit burning under all of them (its other session ids meet the ban at their next use), not a cap; after
- * agreeing numbers they count as one observation (session ids created together on one exit burn together too).
+ * uses, are one exit burning under all of them (its other session ids meet the ban at their next use), not a cap.
+ * Agreeing ones count: sessions created together reach a per-session cap together.
  */
 const BURST_MILLIS = 5_000;
 
@@ -63,14 +63,10 @@ export class CapLearner {
         if (shared) {
             o.shared = true;
             const { maxSpread } = this.options;
-            let agrees = false;
             for (const p of this.observations) {
                 if (!p.shared || now - p.at > BURST_MILLIS) continue;
                 if (Math.max(p.uses, goodUses) > maxSpread * Math.min(p.uses, goodUses)) p.burst = o.burst = true;
-                else agrees = true;
             }
-            // Agreeing blocks in one burst are one event (session ids created together on one exit wear out together).
-            if (agrees && !o.burst) return;
         }
         this.observations.push(o);
         if (this.observations.length > this.options.keep) this.observations.shift();
