@@ -212,9 +212,14 @@ export class Learner {
                 this.pace.onRateLimited(proxyId, site, now, wait);
                 const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
                 this.limitedInRow.set(ctx.sessionId, inRow);
-                if (ctx.dynamicProxy && inRow >= this.gatewayRateLimitsToRetire) {
+                // Limited with no other use of its own in the last second: another client (another session id) shares its exit.
+                const shared = ctx.dynamicProxy === true && this.pace.sendsSince(proxyId, site, now - 1000) === 1;
+                if (ctx.dynamicProxy && (inRow >= this.gatewayRateLimitsToRetire || shared)) {
                     effects.retireSession = true;
-                    effects.message = `session ${ctx.sessionId} got ${inRow} rate limits in a row through a dynamic proxy: retiring it for a new session id`;
+                    effects.message =
+                        inRow >= this.gatewayRateLimitsToRetire
+                            ? `session ${ctx.sessionId} got ${inRow} rate limits in a row through a dynamic proxy: retiring it for a new session id`
+                            : `session ${ctx.sessionId} was rate-limited through a dynamic proxy with no other request of its own in the last second (its exit is shared): retiring it for a new session id`;
                     this.limitedInRow.delete(ctx.sessionId);
                     this.counts.gatewayRerolls++;
                 }

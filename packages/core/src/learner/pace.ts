@@ -107,6 +107,15 @@ export class PaceLearner {
         return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
+    /** Uses of this proxy on this site that started after `since` (epoch millis), counted from the newest. */
+    sendsSince(proxyId: string, site: string, since: number): number {
+        const sends = this.records.get(proxyId, site)?.sends;
+        if (!sends) return 0;
+        let n = 0;
+        for (let i = sends.length - 1; i >= 0 && sends[i]! > since; i--) n++;
+        return n;
+    }
+
     /** A success: the rate grows by `increase`. Returns whether {@link readyAt} may have moved (a rate just lapsed). */
     onSuccess(proxyId: string, site: string, now: number): boolean {
         const r = this.records.get(proxyId, site);

@@ -115,6 +115,23 @@ describe('Learner: gateways and pace', () => {
         expect(l.readyAt('p', SITE, 700)).toBe(2600);
     });
 
+    it('re-rolls a gateway session limited at its only use in the last second (its exit is shared); a busy one learns a pace first', () => {
+        const l = new Learner({}, seeded(1));
+        const lone = use('gw-s1', 's1', 4, { dynamicProxy: true });
+        l.onSend(lone, 0);
+        l.onSend(lone, 5_000);
+        const e = l.onOutcome(lone, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_050);
+        expect(e.retireSession).toBe(true);
+        expect(e.message).toMatch(/exit is shared/);
+        const busy = use('gw-s2', 's2', 4, { dynamicProxy: true });
+        for (const t of [5_000, 5_300, 5_600]) l.onSend(busy, t);
+        expect(l.onOutcome(busy, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_650).retireSession).toBe(false);
+        // A fixed proxy is never re-rolled for it.
+        const fixed = use('p', 's3', 4);
+        l.onSend(fixed, 5_000);
+        expect(l.onOutcome(fixed, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_050).retireSession).toBe(false);
+    });
+
     it("waits out a gateway session's Retry-After twice over (its exit is shared), a fixed proxy's once", () => {
         const l = new Learner({}, seeded(1));
         l.onOutcome(use('gw-s1', 's1', 3, { dynamicProxy: true }), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
