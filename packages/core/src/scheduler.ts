@@ -13,6 +13,7 @@
  */
 import type { ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
+import { KeptUrls } from './kept-urls.js';
 import { OpenSlots } from './open-slots.js';
 import type { PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
@@ -87,11 +88,8 @@ export class Scheduler {
     private epoch = -1;
     private nextChange = -Infinity;
     private fixedSlots: ProxySlot[] | undefined;
-    /**
-     * With a dynamic ProxyConfiguration (a gateway): proxy URLs whose session was used up (its cap, use limit or age)
-     * and never blocked, oldest first. A new session takes one of them before asking for a new URL (see {@link reuseLater}).
-     */
-    private readonly reusable: string[] = [];
+    /** With a dynamic ProxyConfiguration (a gateway): URLs of used-up sessions, taken by new sessions first. */
+    private readonly kept = new KeptUrls<ManagedSession>();
     private readonly ctx: PolicyContext;
 
     constructor(private readonly host: SchedulerHost) {
@@ -106,6 +104,8 @@ export class Scheduler {
             proxyTrials: (id) => this.slot(id).health.trials(),
         };
     }
+
+    private readonly slotOf = (proxyId: string) => this.slot(proxyId);
 
     /** The slot of a proxy in this pool (created on first use). */
     slot(proxyId: string): ProxySlot {
@@ -152,26 +152,7 @@ export class Scheduler {
      * session id, which may land on a banned or burnt exit. At most the pool's size of them are kept.
      */
     reuseLater(proxyId: string): void {
-        if (this.reusable.includes(proxyId)) return;
-        this.reusable.push(proxyId);
-        if (this.reusable.length > this.host.limits().size) this.reusable.shift();
-    }
-
-    /** A kept URL free for a new session now (no live session on it, usable, not paced), taken off the list; or undefined. */
-    private takeReusable(now: number): string | undefined {
-        for (let i = 0; i < this.reusable.length; i++) {
-            const slot = this.slot(this.reusable[i]!);
-            if (slot.live > 0) continue;
-            slot.refresh(now);
-            if (slot.availability === 'banned' || slot.availability === 'backoff') {
-                this.reusable.splice(i--, 1);
-                continue;
-            }
-            if (!slot.open(now)) continue;
-            this.reusable.splice(i, 1);
-            return slot.id;
-        }
-        return undefined;
+        this.kept.keep(proxyId, this.host.limits().size);
     }
 
     /** Counts one more open use of `session`. */
@@ -330,7 +311,7 @@ export class Scheduler {
         if (room && (total === 0 || policy.preferNew(total > 0))) {
             const evict = hasRoom ? undefined : evictable;
             const fixed = this.host.fixedProxies;
-            if (!fixed) return { kind: 'create', proxyId: this.reusable.length > 0 ? this.takeReusable(now) : undefined, evict };
+            if (!fixed) return { kind: 'create', proxyId: this.kept.size > 0 ? this.kept.take(now, this.slotOf) : undefined, evict };
             this.fixedSlots ??= fixed.map((id) => this.slot(id));
             const proxies: ProxyCandidate[] = [];
             let bannedCount = 0;
