@@ -257,6 +257,7 @@ export class Learner {
             otherSessionPassed: this.siblings.otherPassed(proxyId, site, ctx.sessionId, now),
             siteWide: verdict.siteWide,
             manyGoodUses: this.manyGoodUses,
+            cap: this.caps.get(site)?.cap(now),
         });
         effects.blame = blame;
         if (blame === 'site') {

@@ -48,6 +48,20 @@ describe('Learner: blame', () => {
         expect(l.availability('p', SITE, 2001)).toBe('usable');
     });
 
+    it('once a cap is learnt, blames a block well before it on the proxy even with a passing sibling (the IP burnt)', () => {
+        const l = new Learner({}, seeded(1));
+        // Three sessions on three proxies blocked at 25 uses: a cap of 25.
+        for (const [i, p] of ['a', 'b', 'c'].entries()) l.onOutcome(use(p, `capped${i}`, 25), { kind: 'blocked' }, 1000 * i);
+        expect(l.cap(SITE, 3000)).toBe(25);
+        l.onOutcome(use('p', 'other', 10), { kind: 'ok' }, 4000);
+        const burnt = l.onOutcome(use('p', 's1', 12), { kind: 'blocked' }, 4500);
+        expect(burnt).toMatchObject({ blame: 'proxy', retireSession: true });
+        expect(l.availability('p', SITE, 4501)).toBe('backoff');
+        // Near the cap it is still the session's.
+        l.onOutcome(use('q', 'other2', 10), { kind: 'ok' }, 5000);
+        expect(l.onOutcome(use('q', 's2', 23), { kind: 'blocked' }, 5500).blame).toBe('session');
+    });
+
     it('learns a cap from sessions blocked after the same number of uses, and shows it per pool', () => {
         const l = new Learner({}, seeded(1));
         for (let i = 0; i < 3; i++) l.onOutcome(use(`p${i}`, `s${i}`, 25), { kind: 'blocked' }, i);
