@@ -56,13 +56,18 @@ export class SessionFactory {
 
     /**
      * Creates a session of `pool` on `proxyId` (or on the URL the ProxyConfiguration gives), adds it to the pool and
-     * hands it out. With a dynamic configuration, returns 'proxy-unusable' when the URL belongs to a proxy in backoff.
+     * hands it out. With a dynamic configuration, `proxyId` names a URL it gave before (kept for reuse), or is undefined
+     * for a new URL; returns 'proxy-unusable' when a new URL belongs to a proxy in backoff.
      */
     async create(pool: Pool, proxyId: string | undefined, request: RequestLike): Promise<ManagedSession | 'proxy-unusable'> {
         const { proxies } = this.deps;
         const id = this.newId();
         let proxy: ProxyRef | undefined;
-        if (proxies.dynamic) {
+        const kept = proxies.dynamic && proxyId !== undefined ? proxies.byId(proxyId) : undefined;
+        if (kept) {
+            // A URL of the configuration kept for reuse (the scheduler checked it is usable): same exit, fresh session.
+            proxy = kept;
+        } else if (proxies.dynamic) {
             pool.pending++;
             try {
                 proxy = (await proxies.fromConfiguration(id, request)) ?? undefined;

@@ -20,6 +20,7 @@ import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
 import { resolveLearner, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
 import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
+import { usedUp } from './outcomes.js';
 import { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
@@ -229,6 +230,8 @@ export class SessionManager {
         s.markRetired(safe);
         const pool = this.poolMap.get(s.poolKey);
         pool?.remove(s, safe);
+        // Through a gateway a used-up session's URL (its exit) is known to serve: the next new session takes it.
+        if (this.proxies.dynamic && s.identity.proxy && usedUp(reason)) pool?.scheduler.reuseLater(s.identity.proxy.id);
         this.factory.live.delete(s.id);
         this.counters.inc(s.poolKey, 'session/retired');
         this.reporter.timeline?.ended(s, safe, this.clock.now());

@@ -87,6 +87,14 @@ export function applySessionEffect(
 }
 
 /**
+ * Whether a retirement `reason` says the session was used up (its use limit, its age, the learned cap) rather than
+ * blocked or failing: what it ran on served to the end.
+ */
+export function usedUp(reason: string): boolean {
+    return reason === 'max uses reached' || reason === 'max age reached' || reason.startsWith('learned cap reached');
+}
+
+/**
  * Ends an attempt (when the session was given as an attempt's handle) and merges what was called on the handle during
  * it: `retire()` makes an ok, handler-error or target-error use a blocked one; `markBad()` makes an ok use a target
  * error. Either way the use counts once.

@@ -62,6 +62,7 @@ function persistSession(s: ManagedSession, headers: Interner<object>, fingerprin
     return {
         id: s.id,
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
+        ...(s.identity.proxy?.sessionId !== undefined && s.identity.proxy.sessionId !== s.id ? { urlSessionId: s.identity.proxy.sessionId } : {}),
         headers: headers.ref(s.identity.headers),
         ...(fp ? { fingerprint: fingerprints.ref(fp) } : {}),
         ...sessionStateOf(s),
@@ -172,7 +173,7 @@ export async function restoreState(state: PersistedState, host: RestoreHost): Pr
         pool.initFailuresInRow = p.initFailuresInRow ?? 0;
         for (const r of p.retired.slice(-RETIRED_HISTORY)) pool.recentlyRetired.push({ ...r });
         for (const s of p.sessions) {
-            const proxy = await host.reattach(s.proxyId, s.id);
+            const proxy = await host.reattach(s.proxyId, typeof s.urlSessionId === 'string' ? s.urlSessionId : s.id);
             const why = proxy === 'missing' ? 'proxy no longer configured' : host.hasSession(s.id) ? 'duplicate id' : undefined;
             if (why) {
                 dropped++;

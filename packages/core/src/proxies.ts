@@ -98,11 +98,15 @@ export class ProxySource {
         const url = await this.configuration.newUrl(sessionId, request ? { request: request as never } : undefined);
         if (!url) return null;
         const ref = proxyRefOf(url);
+        ref.sessionId = sessionId;
         this.remember(ref);
         return ref;
     }
 
-    /** The current ProxyRef for a stored proxy id: undefined for direct, 'missing' if the configuration lacks it. */
+    /**
+     * The current ProxyRef for a stored proxy id: undefined for direct, 'missing' if the configuration lacks it. With a
+     * dynamic configuration `sessionId` is the id the URL was asked for (the session's own, or the one it reused).
+     */
     async reattach(proxyId: string, sessionId: string): Promise<ProxyRef | undefined | 'missing'> {
         if (this.dynamic) {
             try {

@@ -13,6 +13,7 @@
  */
 import type { ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
+import { KeptUrls } from './kept-urls.js';
 import { OpenSlots } from './open-slots.js';
 import type { PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
@@ -87,6 +88,8 @@ export class Scheduler {
     private epoch = -1;
     private nextChange = -Infinity;
     private fixedSlots: ProxySlot[] | undefined;
+    /** With a dynamic ProxyConfiguration (a gateway): URLs of used-up sessions, taken by new sessions first. */
+    private readonly kept = new KeptUrls<ManagedSession>();
     private readonly ctx: PolicyContext;
 
     constructor(private readonly host: SchedulerHost) {
@@ -101,6 +104,8 @@ export class Scheduler {
             proxyTrials: (id) => this.slot(id).health.trials(),
         };
     }
+
+    private readonly slotOf = (proxyId: string) => this.slot(proxyId);
 
     /** The slot of a proxy in this pool (created on first use). */
     slot(proxyId: string): ProxySlot {
@@ -139,6 +144,15 @@ export class Scheduler {
     /** A new session was put on `proxyId` (round-robin of proxies). */
     pickedProxy(proxyId: string): void {
         this.slot(proxyId).lastPickedSeq = this.nextSeq();
+    }
+
+    /**
+     * Through a gateway, the session on `proxyId` was retired used up, not blocked: its URL (a sticky session id, so one
+     * exit IP) is known to serve, so the next new session takes it (fresh cookies, same exit) instead of drawing a new
+     * session id, which may land on a banned or burnt exit. At most the pool's size of them are kept.
+     */
+    reuseLater(proxyId: string): void {
+        this.kept.keep(proxyId, this.host.limits().size);
     }
 
     /** Counts one more open use of `session`. */
@@ -297,7 +311,7 @@ export class Scheduler {
         if (room && (total === 0 || policy.preferNew(total > 0))) {
             const evict = hasRoom ? undefined : evictable;
             const fixed = this.host.fixedProxies;
-            if (!fixed) return { kind: 'create', proxyId: undefined, evict };
+            if (!fixed) return { kind: 'create', proxyId: this.kept.size > 0 ? this.kept.take(now, this.slotOf) : undefined, evict };
             this.fixedSlots ??= fixed.map((id) => this.slot(id));
             const proxies: ProxyCandidate[] = [];
             let bannedCount = 0;

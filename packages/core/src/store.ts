@@ -20,6 +20,11 @@ export interface PersistedSession {
     id: string;
     /** Proxy id (`direct` for none); the URL is re-attached from the current configuration on restore. */
     proxyId: string;
+    /**
+     * With a dynamic ProxyConfiguration, when the session reuses the URL of an earlier session (through a gateway: the
+     * same exit): the session id that URL was asked for, asked for again on restore. Absent: the session's own id.
+     */
+    urlSessionId?: string;
     /** Index into the state's `headerSets` (version 1: the header set itself). */
     headers: number | Record<string, string>;
     /** The browser fingerprint (`identity.fingerprint`), when a browser adapter set one: index into `fingerprints` (version 1: inline). */

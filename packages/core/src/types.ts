@@ -55,6 +55,8 @@ export interface ProxyRef {
     redactedUrl: string;
     /** `host:port` of the proxy (no user name, no password): what log lines print next to the id. */
     hostPort: string;
+    /** With a dynamic ProxyConfiguration: the session id the URL was asked for (a later session may reuse the URL). */
+    sessionId?: string;
 }
 
 /** What a site sees of a session. */

@@ -184,4 +184,27 @@ describe('store (Crawlee KeyValueStore)', () => {
         expect(b.getSession(s.id)!.identity.proxy!.url).toBe(s.identity.proxy!.url);
         await b.close();
     });
+
+    it('a dynamic session that took over a used-up session\'s URL is re-attached to that URL', async () => {
+        const config = memoryConfig();
+        const clock = new ManualClock();
+        const asked: string[] = [];
+        const proxyConfiguration = new ProxyConfiguration({ newUrlFunction: (id) => (asked.push(String(id)), `http://u-${id}:pw-dyn@127.0.0.30:9000`) });
+        const a = await open(config, clock, { proxyUrls: undefined, proxyConfiguration, pool: { maxUses: 2 } });
+        const first = await a.acquire(req('https://a.test/'));
+        a.report(first, { type: 'ok' });
+        expect(await a.acquire(req('https://a.test/'))).toBe(first);
+        a.report(first, { type: 'ok' });
+        expect(first.isRetired).toBe(true);
+        const next = await a.acquire(req('https://a.test/'));
+        a.report(next, { type: 'ok' });
+        expect(next.id).not.toBe(first.id);
+        expect(next.identity.proxy!.url).toBe(first.identity.proxy!.url);
+        expect(asked).toEqual([first.id]);
+        await a.close();
+        const b = await open(config, clock, { proxyUrls: undefined, proxyConfiguration, pool: { maxUses: 2 } });
+        expect(b.getSession(next.id)!.identity.proxy!.url).toBe(first.identity.proxy!.url);
+        expect(asked).toEqual([first.id, first.id]);
+        await b.close();
+    });
 });

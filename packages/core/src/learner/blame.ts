@@ -7,7 +7,8 @@
  *   block is ambiguous (no other session shows the proxy still passes): the proxy is backed off on the site at once,
  *   so a proxy that burns costs one blocked request, not three.
  * - `session`: the session had many good uses and another session on the same proxy passed recently: the proxy is
- *   fine, the session is used up (a per-session cap, a cookie's reputation). Retire the session, keep the proxy.
+ *   fine, the session is used up (a per-session cap, a cookie's reputation). Retire the session, keep the proxy. Once
+ *   the pool has a learned cap, only a block near it is the session's.
  *
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
@@ -29,12 +30,22 @@ export interface BlameInput {
     siteWide: boolean;
     /** Good uses from which a block with a passing sibling is the session's fault. */
     manyGoodUses: number;
+    /**
+     * The pool's learned cap, if any: a session's own fault (its cap) comes near it, so a block well before it is the
+     * proxy's even with a passing sibling (an IP that burns blocks every session on it, the first one blocked while
+     * the others' passes are still recent).
+     */
+    cap?: number;
 }
+
+/** A block counts as near the learned cap from this share of it (the cap learner's spread of agreeing counts). */
+const NEAR_CAP = 0.85;
 
 export function attributeBlock(input: BlameInput): Blame {
     if (input.siteWide) return 'site';
     if (input.duringInit || input.goodUses === 0) return 'proxy';
-    if (input.goodUses >= input.manyGoodUses && input.otherSessionPassed) return 'session';
+    const nearCap = input.cap === undefined || input.goodUses >= NEAR_CAP * input.cap;
+    if (input.goodUses >= input.manyGoodUses && input.otherSessionPassed && nearCap) return 'session';
     return 'proxy';
 }
 

@@ -31,7 +31,18 @@ export const DEFAULT_CAP_OPTIONS: ResolvedCapOptions = { minObservations: 3, kee
 export interface CapObservation {
     uses: number;
     at: number;
+    /** Through a gateway (the exit IP unknown and shared by other session ids). */
+    shared?: boolean;
+    /** Part of a burst of shared blocks at disagreeing use counts (an exit burning): no evidence of a cap. */
+    burst?: boolean;
 }
+
+/**
+ * Through a gateway, blocks of several session ids within this long of each other, after disagreeing numbers of good
+ * uses, are one exit burning under all of them (its other session ids meet the ban at their next use), not a cap.
+ * Agreeing ones count: sessions created together reach a per-session cap together.
+ */
+const BURST_MILLIS = 5_000;
 
 /** One per pool. */
 export class CapLearner {
@@ -42,10 +53,22 @@ export class CapLearner {
         this.options = { ...DEFAULT_CAP_OPTIONS, ...options };
     }
 
-    /** A session blamed for its block after `goodUses` good uses. Uses below `minCap` are not about a cap. */
-    observe(goodUses: number, now: number): void {
+    /**
+     * A session blamed for its block after `goodUses` good uses; `shared`: through a gateway. Uses below `minCap` are not
+     * about a cap; shared blocks in a burst at disagreeing counts (see {@link BURST_MILLIS}) are not either.
+     */
+    observe(goodUses: number, now: number, shared = false): void {
         if (goodUses < this.options.minCap) return;
-        this.observations.push({ uses: goodUses, at: now });
+        const o: CapObservation = { uses: goodUses, at: now };
+        if (shared) {
+            o.shared = true;
+            const { maxSpread } = this.options;
+            for (const p of this.observations) {
+                if (!p.shared || now - p.at > BURST_MILLIS) continue;
+                if (Math.max(p.uses, goodUses) > maxSpread * Math.min(p.uses, goodUses)) p.burst = o.burst = true;
+            }
+        }
+        this.observations.push(o);
         if (this.observations.length > this.options.keep) this.observations.shift();
     }
 
@@ -56,7 +79,9 @@ export class CapLearner {
     cap(now: number): number | undefined {
         const { minObservations, minCap, maxSpread, minShare, forgetAfterMillis } = this.options;
         this.observations = this.observations.filter((o) => now - o.at < forgetAfterMillis);
-        const uses = this.observations.map((o) => o.uses).sort((a, b) => a - b);
+        const uses: number[] = [];
+        for (const o of this.observations) if (!o.burst) uses.push(o.uses);
+        uses.sort((a, b) => a - b);
         const need = Math.max(minObservations, Math.ceil(minShare * uses.length));
         // Largest window [uses[i], maxSpread * uses[i]] (two pointers over the sorted list); ties: the lower one.
         let best: number | undefined;
@@ -73,8 +98,11 @@ export class CapLearner {
         return Math.max(minCap, best);
     }
 
+    /** What is stored: the observations that count (as `{ uses, at }`; bursts are left out). */
     toJSON(): CapObservation[] {
-        return this.observations.map((o) => ({ ...o }));
+        const out: CapObservation[] = [];
+        for (const o of this.observations) if (!o.burst) out.push({ uses: o.uses, at: o.at });
+        return out;
     }
 
     restore(data: readonly CapObservation[]): void {

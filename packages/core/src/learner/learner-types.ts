@@ -24,6 +24,12 @@ export interface LearnerOptions {
     manyGoodUses?: number;
     /** 429s in a row after which a session on a dynamic (gateway) proxy is retired and its id re-rolled. @default 2 */
     gatewayRateLimitsToRetire?: number;
+    /**
+     * Through a gateway a 429's Retry-After is waited out this many times over: other session ids on the same (unknown)
+     * exit keep sending, and a limiter that restarts its penalty on every request made during it answers the session's
+     * return with another 429 if it comes back exactly on time. @default 2
+     */
+    gatewayRetryAfterFactor?: number;
     /** Target errors in a row of one proxy on one site that count as one blame. @default 5 */
     targetErrorsInRow?: number;
 }

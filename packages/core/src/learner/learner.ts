@@ -8,7 +8,9 @@
  * - learned pace per (proxy, site) ({@link PaceLearner}) and a learned cap per pool ({@link CapLearner});
  * - learned wear per site ({@link WearLearner}): proxies that burn after ~N good uses are rested at N;
  * - tiers ({@link TierLadder}) when the proxies come in tiers;
- * - gateways: a dynamic session that keeps getting 429s is retired (its id re-rolled) instead of waited on.
+ * - gateways: a dynamic session that keeps getting 429s is retired (its id re-rolled) instead of waited on, its
+ *   Retry-After waited out `gatewayRetryAfterFactor` times over (its unknown exit is shared), and a burst of blocks at
+ *   disagreeing counts (an exit burning under several session ids) teaches no cap.
  */
 import { type BackoffRecord, type BackoffState, backoffState, DEFAULT_DECAYING_BACKOFF, escalate, type ResolvedDecayingBackoff, reopenIfAllBlocked, settle } from './backoff.js';
 import type { Random } from './beta.js';
@@ -45,6 +47,7 @@ export class Learner {
     private readonly targetErrors = new Map<string, number>();
     private readonly manyGoodUses: number;
     private readonly gatewayRateLimitsToRetire: number;
+    private readonly gatewayRetryAfterFactor: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
     readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
@@ -61,6 +64,7 @@ export class Learner {
         this.tiers = tierCount > 1 ? new TierLadder(tierCount, options.tiers) : undefined;
         this.manyGoodUses = options.manyGoodUses ?? 3;
         this.gatewayRateLimitsToRetire = options.gatewayRateLimitsToRetire ?? 2;
+        this.gatewayRetryAfterFactor = options.gatewayRetryAfterFactor ?? 2;
         this.targetErrorsInRow = options.targetErrorsInRow ?? 5;
     }
 
@@ -206,12 +210,18 @@ export class Learner {
                 break;
             case 'rate-limited': {
                 this.guard(site).observe(proxyId, false, now);
-                if (this.pace.onRateLimited(proxyId, site, now, outcome.retryAfterMillis, ctx.dynamicProxy)) effects.siteChanged = true;
+                const wait = ctx.dynamicProxy && outcome.retryAfterMillis ? outcome.retryAfterMillis * this.gatewayRetryAfterFactor : outcome.retryAfterMillis;
+                if (this.pace.onRateLimited(proxyId, site, now, wait, ctx.dynamicProxy)) effects.siteChanged = true;
                 const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
                 this.limitedInRow.set(ctx.sessionId, inRow);
-                if (ctx.dynamicProxy && inRow >= this.gatewayRateLimitsToRetire) {
+                // Limited with no other use of its own in the last second: another client (another session id) shares its exit.
+                const shared = ctx.dynamicProxy === true && this.pace.sendsSince(proxyId, site, now - 1000) === 1;
+                if (ctx.dynamicProxy && (inRow >= this.gatewayRateLimitsToRetire || shared)) {
                     effects.retireSession = true;
-                    effects.message = `session ${ctx.sessionId} got ${inRow} rate limits in a row through a dynamic proxy: retiring it for a new session id`;
+                    effects.message =
+                        inRow >= this.gatewayRateLimitsToRetire
+                            ? `session ${ctx.sessionId} got ${inRow} rate limits in a row through a dynamic proxy: retiring it for a new session id`
+                            : `session ${ctx.sessionId} was rate-limited through a dynamic proxy with no other request of its own in the last second (its exit is shared): retiring it for a new session id`;
                     this.limitedInRow.delete(ctx.sessionId);
                     this.counts.gatewayRerolls++;
                 }
@@ -249,6 +259,7 @@ export class Learner {
             otherSessionPassed: this.siblings.otherPassed(proxyId, site, ctx.sessionId, now),
             siteWide: verdict.siteWide,
             manyGoodUses: this.manyGoodUses,
+            cap: this.caps.get(site)?.cap(now),
         });
         effects.blame = blame;
         if (blame === 'site') {
@@ -263,7 +274,7 @@ export class Learner {
             return;
         }
         effects.retireSession = true;
-        if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now);
+        if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now, ctx.dynamicProxy);
         if (blame === 'session') return;
         if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);

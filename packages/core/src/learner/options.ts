@@ -59,5 +59,6 @@ export const learnerShape = ow.optional.object.exactShape({
     }),
     manyGoodUses: positiveInt,
     gatewayRateLimitsToRetire: positiveInt,
+    gatewayRetryAfterFactor: ow.optional.number.finite.greaterThanOrEqual(1),
     targetErrorsInRow: positiveInt,
 });

@@ -153,6 +153,15 @@ export class PaceLearner {
         return rate !== undefined || own !== r.rate || r.nextAt > now;
     }
 
+    /** Uses of this proxy on this site that started after `since` (epoch millis), counted from the newest. */
+    sendsSince(proxyId: string, site: string, since: number): number {
+        const sends = this.records.get(proxyId, site)?.sends;
+        if (!sends) return 0;
+        let n = 0;
+        for (let i = sends.length - 1; i >= 0 && sends[i]! > since; i--) n++;
+        return n;
+    }
+
     /**
      * A success: the rate grows by `increase`. Returns what may have moved in {@link readyAt}: `proxy` (a rate just
      * lapsed), `site` (the site's prior rose: every proxy of the site), or nothing.

@@ -48,6 +48,20 @@ describe('Learner: blame', () => {
         expect(l.availability('p', SITE, 2001)).toBe('usable');
     });
 
+    it('once a cap is learnt, blames a block well before it on the proxy even with a passing sibling (the IP burnt)', () => {
+        const l = new Learner({}, seeded(1));
+        // Three sessions on three proxies blocked at 25 uses: a cap of 25.
+        for (const [i, p] of ['a', 'b', 'c'].entries()) l.onOutcome(use(p, `capped${i}`, 25), { kind: 'blocked' }, 1000 * i);
+        expect(l.cap(SITE, 3000)).toBe(25);
+        l.onOutcome(use('p', 'other', 10), { kind: 'ok' }, 4000);
+        const burnt = l.onOutcome(use('p', 's1', 12), { kind: 'blocked' }, 4500);
+        expect(burnt).toMatchObject({ blame: 'proxy', retireSession: true });
+        expect(l.availability('p', SITE, 4501)).toBe('backoff');
+        // Near the cap it is still the session's.
+        l.onOutcome(use('q', 'other2', 10), { kind: 'ok' }, 5000);
+        expect(l.onOutcome(use('q', 's2', 23), { kind: 'blocked' }, 5500).blame).toBe('session');
+    });
+
     it('learns a cap from sessions blocked after the same number of uses, and shows it per pool', () => {
         const l = new Learner({}, seeded(1));
         for (let i = 0; i < 3; i++) l.onOutcome(use(`p${i}`, `s${i}`, 25), { kind: 'blocked' }, i);
@@ -129,6 +143,34 @@ describe('Learner: gateways and pace', () => {
         // The fixed proxy: 0.8 x the 10 per second it sent; the gateway session: 0.8 x 10 per 10 s.
         expect(l.pace.rate('p', SITE, 1000)).toBeCloseTo(8, 6);
         expect(l.pace.rate('gw-s1', SITE, 1000)).toBeCloseTo(0.8, 6);
+    });
+
+    it('re-rolls a gateway session limited at its only use in the last second (its exit is shared); a busy one learns a pace first', () => {
+        const l = new Learner({}, seeded(1));
+        const lone = use('gw-s1', 's1', 4, { dynamicProxy: true });
+        l.onSend(lone, 0);
+        l.onSend(lone, 5_000);
+        const e = l.onOutcome(lone, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_050);
+        expect(e.retireSession).toBe(true);
+        expect(e.message).toMatch(/exit is shared/);
+        const busy = use('gw-s2', 's2', 4, { dynamicProxy: true });
+        for (const t of [5_000, 5_300, 5_600]) l.onSend(busy, t);
+        expect(l.onOutcome(busy, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_650).retireSession).toBe(false);
+        // A fixed proxy is never re-rolled for it.
+        const fixed = use('p', 's3', 4);
+        l.onSend(fixed, 5_000);
+        expect(l.onOutcome(fixed, { kind: 'rate-limited', retryAfterMillis: 2000 }, 5_050).retireSession).toBe(false);
+    });
+
+    it("waits out a gateway session's Retry-After twice over (its exit is shared), a fixed proxy's once", () => {
+        const l = new Learner({}, seeded(1));
+        l.onOutcome(use('gw-s1', 's1', 3, { dynamicProxy: true }), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(l.readyAt('gw-s1', SITE, 1100)).toBe(5000);
+        l.onOutcome(use('p', 's2', 3), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(l.readyAt('p', SITE, 1100)).toBe(3000);
+        const once = new Learner({ gatewayRetryAfterFactor: 1 }, seeded(1));
+        once.onOutcome(use('gw-s1', 's1', 3, { dynamicProxy: true }), { kind: 'rate-limited', retryAfterMillis: 2000 }, 1000);
+        expect(once.readyAt('gw-s1', SITE, 1100)).toBe(3000);
     });
 
     it('backs a proxy off everywhere on a proxy failure', () => {

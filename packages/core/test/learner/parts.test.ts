@@ -407,6 +407,31 @@ describe('CapLearner', () => {
         expect(low.cap(10)).toBe(5);
     });
 
+    it('through a gateway, a burst of blocks at disagreeing counts (an exit burning) makes no cap; agreeing ones count', () => {
+        const c = new CapLearner();
+        // Three session ids on one exit blocked within two seconds after 7, 15 and 8 good uses: the exit burnt.
+        c.observe(7, 0, true);
+        c.observe(15, 1_000, true);
+        c.observe(8, 2_000, true);
+        // Later, two more ids at 8 (apart): without the burst rule 7, 8, 8, 8 would make a cap of 7.
+        c.observe(8, 60_000, true);
+        c.observe(8, 120_000, true);
+        expect(c.cap(121_000)).toBeUndefined();
+        // The same uses on fixed proxies (each block on its own proxy) do make one.
+        const fixed = new CapLearner();
+        for (const [uses, at] of [[7, 0], [15, 1_000], [8, 2_000], [8, 60_000], [8, 120_000]] as const) fixed.observe(uses, at);
+        expect(fixed.cap(121_000)).toBe(7);
+        // Agreeing blocks within a burst count: three ids created together reaching a cap of 25 together.
+        const together = new CapLearner();
+        for (let i = 0; i < 3; i++) together.observe(25, i * 500, true);
+        expect(together.cap(2_000)).toBe(25);
+        // What is stored leaves the burst out and keeps the plain shape.
+        expect(c.toJSON()).toEqual([
+            { uses: 8, at: 60_000 },
+            { uses: 8, at: 120_000 },
+        ]);
+    });
+
     it('blocks at random use counts (a proxy burning) make no cap, mostly', () => {
         let caps = 0;
         fc.assert(
