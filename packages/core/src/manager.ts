@@ -7,7 +7,7 @@
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 import type { ReportData } from '@sessionpack/report';
 
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { acquireFrom, type AcquireContext } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
@@ -24,7 +24,7 @@ import { DIRECT_PROXY_ID, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
-import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
+import { buildStats, StatsCounters, StatsTicker, summaryLine, type ManagerStats } from './stats.js';
 import { StateLink } from './state-link.js';
 import type { PersistedState } from './store.js';
 import { TierGate } from './tier-gate.js';
@@ -74,7 +74,7 @@ export class SessionManager {
     private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
     private readonly reporter: CrawlReporter;
     private readonly uses: UseReports;
-    private statsTimer: TimerHandle | undefined;
+    private readonly ticker: StatsTicker;
     private closed = false;
 
     private constructor(options: SessionManagerOptions) {
@@ -115,6 +115,8 @@ export class SessionManager {
             now: this.clock.now(),
             ...this.tierGate?.reportSources(),
         }));
+        const line = () => (this.poolMap.size > 0 ? summaryLine(this.stats()) : undefined);
+        this.ticker = new StatsTicker(this.clock, (options.statsIntervalSecs ?? 60) * 1000, line, (l) => this.log.info(l));
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
@@ -313,15 +315,7 @@ export class SessionManager {
     }
 
     private start(): void {
-        const interval = (this.options.statsIntervalSecs ?? 60) * 1000;
-        if (interval > 0) {
-            const tick = () => {
-                if (this.closed) return;
-                if (this.poolMap.size > 0) this.log.info(summaryLine(this.stats()));
-                this.statsTimer = this.clock.setTimeout(tick, interval);
-            };
-            this.statsTimer = this.clock.setTimeout(tick, interval);
-        }
+        this.ticker.start();
         this.reporter.listen();
         this.state.listen();
     }
@@ -352,7 +346,7 @@ export class SessionManager {
     async close(): Promise<void> {
         if (this.closed) return;
         this.closed = true;
-        if (this.statsTimer !== undefined) this.clock.clearTimeout(this.statsTimer);
+        this.ticker.stop();
         this.state.stopListening();
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
