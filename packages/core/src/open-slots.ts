@@ -23,11 +23,12 @@ export class OpenSlots implements Candidates {
     total = 0;
     /** The time of the decision under way: scores are read as of then. */
     now = 0;
-    /** By heap position: the slot's `seen` score (valid unless the slot is stale). */
-    private seenAt = new Float64Array(16);
-    /** By heap position: the `handOutSeq` of the slot's first session (negated for newest-first), and its `ordinal`. */
-    private keyAt = new Float64Array(16);
-    private ordAt = new Float64Array(16);
+    /**
+     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
+     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
+     * pools each pick touches a cold pool, and every object read is a cache miss.
+     */
+    private byPos = new Float64Array(48);
     /** Slots whose score may have changed since `seen` was read (flag: `slot.stale`); some may have left the heap. */
     private readonly stale: Slot[] = [];
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
@@ -45,25 +46,20 @@ export class OpenSlots implements Candidates {
             (s, p) => {
                 s.openPos = p;
                 if (p < 0) return;
-                if (p >= this.keyAt.length) this.grow(p + 1);
+                if (3 * p + 3 > this.byPos.length) this.grow(3 * p + 3);
                 const top = s.ready.top()!;
-                this.seenAt[p] = s.seen;
-                this.keyAt[p] = sign * top.handOutSeq;
-                this.ordAt[p] = top.ordinal;
+                const a = this.byPos;
+                a[3 * p] = s.seen;
+                a[3 * p + 1] = sign * top.handOutSeq;
+                a[3 * p + 2] = top.ordinal;
             },
         );
     }
 
     private grow(n: number): void {
-        const size = Math.max(n, 2 * this.keyAt.length);
-        const copy = (a: Float64Array) => {
-            const b = new Float64Array(size);
-            b.set(a);
-            return b;
-        };
-        this.seenAt = copy(this.seenAt);
-        this.keyAt = copy(this.keyAt);
-        this.ordAt = copy(this.ordAt);
+        const a = new Float64Array(Math.max(n, 2 * this.byPos.length));
+        a.set(this.byPos);
+        this.byPos = a;
     }
 
     get size(): number {
@@ -123,21 +119,19 @@ export class OpenSlots implements Candidates {
         // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
         if (first.score(this.now) >= fraction) return first.ready.top()!;
         this.readStale();
-        const n = open.size;
-        const seen = this.seenAt;
+        const end = 3 * open.size;
+        const a = this.byPos;
         let top = -1;
-        for (let k = 0; k < n; k++) if (seen[k]! > top) top = seen[k]!;
+        for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
         const threshold = fraction * top;
-        if (seen[0]! >= threshold) return first.ready.top()!;
+        if (a[0]! >= threshold) return first.ready.top()!;
         // The first in hand-out order among the slots scoring at least `threshold` (ties of the key: the older session).
-        const keys = this.keyAt;
-        const ords = this.ordAt;
         let best = -1;
-        for (let k = 1; k < n; k++) {
-            if (seen[k]! < threshold) continue;
-            if (best < 0 || keys[k]! < keys[best]! || (keys[k] === keys[best] && ords[k]! < ords[best]!)) best = k;
+        for (let i = 3; i < end; i += 3) {
+            if (a[i]! < threshold) continue;
+            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
         }
-        return open.at(best).ready.top()!;
+        return open.at(best / 3).ready.top()!;
     }
 
     /**
@@ -158,7 +152,7 @@ export class OpenSlots implements Candidates {
         for (let i = 0; i < n; i++) {
             const slot = list[i]!;
             slot.seen = slot.score(this.now);
-            this.seenAt[slot.openPos] = slot.seen;
+            this.byPos[3 * slot.openPos] = slot.seen;
         }
         list.length = 0;
     }
