@@ -11,17 +11,18 @@ export const newer = (a: ManagedSession, b: ManagedSession) => a.handOutSeq > b.
 
 /**
  * Ready sessions of a slot in hand-out order: an indexed binary heap (positions in `session.queuePos`) laid out exactly
- * like {@link IndexedHeap} would lay it out with `older` / `newer`, but comparing keys copied into number arrays when a
+ * like {@link IndexedHeap} would lay it out with `older` / `newer`, but comparing keys copied into a number array when a
  * session is pushed or updated (its `handOutSeq` and `ordinal` only change right before an update), so a sift reads
  * no session object and calls no comparator: at 100k sessions a pop no longer walks cold sessions level by level.
  * `at(i)` reads the same positions as before (random picks draw the same sessions).
  */
 export class SessionHeap {
     private readonly items: ManagedSession[] = [];
-    /** `handOutSeq` (negated for newest-first) of the item at each position. */
+    /**
+     * At 2i and 2i + 1, for the item at position i: its `handOutSeq` (negated for newest-first) and its `ordinal` (ties).
+     * One array for both: most slots hold a session or two, and each array costs its own backing store.
+     */
     private readonly keys: number[] = [];
-    /** `ordinal` of the item at each position (ties). */
-    private readonly ords: number[] = [];
     private readonly sign: number;
 
     constructor(order: ReadyOrder) {
@@ -49,8 +50,7 @@ export class SessionHeap {
     push(s: ManagedSession): void {
         const i = this.items.length;
         this.items.push(s);
-        this.keys.push(this.sign * s.handOutSeq);
-        this.ords.push(s.ordinal);
+        this.keys.push(this.sign * s.handOutSeq, s.ordinal);
         s.queuePos = i;
         this.up(i);
     }
@@ -66,23 +66,23 @@ export class SessionHeap {
     update(s: ManagedSession): void {
         if (!this.has(s)) return this.push(s);
         const p = s.queuePos;
-        this.keys[p] = this.sign * s.handOutSeq;
-        this.ords[p] = s.ordinal;
+        this.keys[2 * p] = this.sign * s.handOutSeq;
+        this.keys[2 * p + 1] = s.ordinal;
         this.up(p);
         this.down(s.queuePos);
     }
 
     private removeAt(index: number): void {
-        const { items, keys, ords } = this;
+        const { items, keys } = this;
         const removed = items[index]!;
         const last = items.pop()!;
+        const lastOrd = keys.pop()!;
         const lastKey = keys.pop()!;
-        const lastOrd = ords.pop()!;
         removed.queuePos = -1;
         if (index < items.length) {
             items[index] = last;
-            keys[index] = lastKey;
-            ords[index] = lastOrd;
+            keys[2 * index] = lastKey;
+            keys[2 * index + 1] = lastOrd;
             last.queuePos = index;
             this.up(index);
             this.down(last.queuePos);
@@ -90,55 +90,57 @@ export class SessionHeap {
     }
 
     private up(index: number): void {
-        const { items, keys, ords } = this;
+        const { items, keys } = this;
         const item = items[index]!;
-        const k = keys[index]!;
-        const o = ords[index]!;
+        const k = keys[2 * index]!;
+        const o = keys[2 * index + 1]!;
         while (index > 0) {
             const parent = (index - 1) >> 1;
-            const pk = keys[parent]!;
-            if (!(k < pk || (k === pk && o < ords[parent]!))) break;
+            const pk = keys[2 * parent]!;
+            const po = keys[2 * parent + 1]!;
+            if (!(k < pk || (k === pk && o < po))) break;
             const p = items[parent]!;
             items[index] = p;
-            keys[index] = pk;
-            ords[index] = ords[parent]!;
+            keys[2 * index] = pk;
+            keys[2 * index + 1] = po;
             p.queuePos = index;
             index = parent;
         }
         items[index] = item;
-        keys[index] = k;
-        ords[index] = o;
+        keys[2 * index] = k;
+        keys[2 * index + 1] = o;
         item.queuePos = index;
     }
 
     private down(index: number): void {
-        const { items, keys, ords } = this;
+        const { items, keys } = this;
         const n = items.length;
         const item = items[index]!;
-        const k = keys[index]!;
-        const o = ords[index]!;
+        const k = keys[2 * index]!;
+        const o = keys[2 * index + 1]!;
         for (;;) {
             const l = 2 * index + 1;
             if (l >= n) break;
             const r = l + 1;
             let c = l;
             if (r < n) {
-                const rk = keys[r]!;
-                const lk = keys[l]!;
-                if (rk < lk || (rk === lk && ords[r]! < ords[l]!)) c = r;
+                const rk = keys[2 * r]!;
+                const lk = keys[2 * l]!;
+                if (rk < lk || (rk === lk && keys[2 * r + 1]! < keys[2 * l + 1]!)) c = r;
             }
-            const ck = keys[c]!;
-            if (!(ck < k || (ck === k && ords[c]! < o))) break;
+            const ck = keys[2 * c]!;
+            const co = keys[2 * c + 1]!;
+            if (!(ck < k || (ck === k && co < o))) break;
             const child = items[c]!;
             items[index] = child;
-            keys[index] = ck;
-            ords[index] = ords[c]!;
+            keys[2 * index] = ck;
+            keys[2 * index + 1] = co;
             child.queuePos = index;
             index = c;
         }
         items[index] = item;
-        keys[index] = k;
-        ords[index] = o;
+        keys[2 * index] = k;
+        keys[2 * index + 1] = o;
         item.queuePos = index;
     }
 }
