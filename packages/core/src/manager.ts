@@ -7,37 +7,33 @@
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 import type { ReportData } from '@sessionpack/report';
 
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { acquireFrom, type AcquireContext } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
-import { reopenedMessage } from './learner/learner.js';
 import { LearnedHealth } from './learner/model.js';
 import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDeps, type PrepareInput } from './hooks.js';
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
 import { resolveLearner, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
-import { loadState, restoreState, snapshotState, StateSaver } from './persistence.js';
 import { usedUp } from './outcomes.js';
+import { snapshotState } from './persistence.js';
 import { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
-import { buildStats, StatsCounters, summaryLine, type ManagerStats } from './stats.js';
-import { sharedStateHost, type SharedHostDeps } from './shared-host.js';
-import { storeFor, storeHint, type PersistedState, type SessionStore } from './store.js';
+import { buildStats, StatsCounters, StatsTicker, summaryLine, type ManagerStats } from './stats.js';
+import { StateLink } from './state-link.js';
+import type { PersistedState } from './store.js';
 import { TierGate } from './tier-gate.js';
 import { UseReports } from './use-report.js';
-import type { JsonObject, Outcome, ProxyRef, RequestLike } from './types.js';
+import type { Outcome, RequestLike } from './types.js';
 
 /** The options of an acquire that gives none (shared: an acquire allocates nothing for them). */
 const NO_OPTIONS: AcquireOptions = Object.freeze({});
-
-/** Crawlee's `EventType.PERSIST_STATE` (a const enum, so not importable under `verbatimModuleSyntax`). */
-const PERSIST_STATE_EVENT = 'persistState' as never;
 
 /**
  * All session pools of a crawl (or of several crawlers sharing it).
@@ -68,8 +64,8 @@ export class SessionManager {
     private readonly tierGate: TierGate | undefined;
     private readonly rules: RuleSet;
     private readonly counters = new StatsCounters();
-    private readonly store: SessionStore | undefined;
-    private readonly saver: StateSaver | undefined;
+    /** Restore, writes and the shared store's host (state-link.ts). */
+    private readonly state: StateLink;
     private readonly poolMap = new Map<string, Pool>();
     private readonly factory: SessionFactory;
     private readonly owner: SessionOwner;
@@ -77,14 +73,10 @@ export class SessionManager {
     private readonly hookDeps: HookRunnerDeps;
     private readonly initDeps: InitDeps;
     private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
-    private readonly persistListener = () => {
-        this.persist().catch((e) => this.log.warning(`Could not persist the session state: ${this.redactor.error(e)}`));
-    };
     private readonly reporter: CrawlReporter;
     private readonly uses: UseReports;
-    private statsTimer: TimerHandle | undefined;
+    private readonly ticker: StatsTicker;
     private closed = false;
-    private listening = false;
 
     private constructor(options: SessionManagerOptions) {
         validateOptions(options);
@@ -99,10 +91,24 @@ export class SessionManager {
         this.tierGate = TierGate.create(this.proxies.tiers, this.health, this.log);
         const identities = IdentityFactory.forOptions(options, this.random);
         this.rules = new RuleSet(options.rules);
-        this.store = storeFor(options.store, this.config);
-        if (this.store) {
-            this.saver = new StateSaver(this.store, { clock: this.clock, log: this.log, redactor: this.redactor, snapshot: () => this.snapshot(), health: this.health });
-        }
+        this.state = new StateLink({
+            options,
+            config: this.config,
+            clock: this.clock,
+            log: this.log,
+            redactor: this.redactor,
+            health: this.health,
+            tierGate: this.tierGate,
+            proxies: this.proxies,
+            factory: () => this.factory,
+            pools: this.poolMap,
+            poolFor: (key) => this.poolFor(key, undefined),
+            snapshot: () => this.snapshot(),
+            persist: () => this.persist(),
+            isClosed: () => this.closed,
+            retire: (s, reason) => this.retire(s, reason),
+        });
+        const saver = this.state.saver;
         this.reporter = new CrawlReporter(options.report, this.config, this.log, this.redactor, () => ({
             stats: this.stats(),
             health: this.health,
@@ -110,12 +116,14 @@ export class SessionManager {
             now: this.clock.now(),
             ...this.tierGate?.reportSources(),
         }));
+        const line = () => (this.poolMap.size > 0 ? summaryLine(this.stats()) : undefined);
+        this.ticker = new StatsTicker(this.clock, (options.statsIntervalSecs ?? 60) * 1000, line, (l) => this.log.info(l));
         this.owner = {
             now: () => this.clock.now(),
             retireSession: (session, reason) => this.retire(session, reason),
             countersChanged: (session) => {
                 this.poolMap.get(session.poolKey)?.scheduler.settle(session, this.clock.now());
-                this.saver?.sessionChanged(session);
+                saver?.sessionChanged(session);
             },
         };
         this.uses = new UseReports({
@@ -128,7 +136,7 @@ export class SessionManager {
             counters: this.counters,
             proxies: this.proxies,
             redactor: this.redactor,
-            saver: this.saver,
+            saver,
             tierGate: this.tierGate,
             timeline: this.reporter.timeline,
             retire: (s, reason) => this.retire(s, reason),
@@ -150,7 +158,7 @@ export class SessionManager {
             create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
             retire: (s, reason) => this.retire(s, reason),
             assertOpen: () => this.assertOpen(),
-            ...(this.store?.lease ? { lease: (s: ManagedSession) => this.store!.lease!(s.poolKey, s.id, s.inUse) } : {}),
+            ...(this.state.store?.lease ? { lease: (s: ManagedSession) => this.state.store!.lease!(s.poolKey, s.id, s.inUse) } : {}),
         };
     }
 
@@ -161,9 +169,9 @@ export class SessionManager {
      */
     static async open<X extends HookExtras = {}>(options: SessionManagerOptions<X> = {}): Promise<SessionManager> {
         const manager = new SessionManager(options as SessionManagerOptions);
-        await manager.restore();
+        await manager.state.restore();
         manager.start();
-        if (manager.store?.attach) manager.store.attach(sharedStateHost(manager.sharedDeps()));
+        manager.state.attach();
         return manager;
     }
 
@@ -204,7 +212,7 @@ export class SessionManager {
         this.assertOpen();
         if (session === 'proxy-unusable') return session;
         this.counters.inc(pool.key, 'session/created');
-        this.saver?.sessionChanged(session);
+        this.state.saver?.sessionChanged(session);
         const result = await runInit(session, pool, session.identity.proxy?.id ?? DIRECT_PROXY_ID, request, rule, options, this.initDeps);
         if (result instanceof ManagedSession) pool.scheduler.settle(result, this.clock.now());
         return result;
@@ -235,7 +243,7 @@ export class SessionManager {
         this.factory.live.delete(s.id);
         this.counters.inc(s.poolKey, 'session/retired');
         this.reporter.timeline?.ended(s, safe, this.clock.now());
-        this.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
+        this.state.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
         this.events.emit('sessionRetired', s);
         pool?.notify();
     }
@@ -310,20 +318,9 @@ export class SessionManager {
     }
 
     private start(): void {
-        const interval = (this.options.statsIntervalSecs ?? 60) * 1000;
-        if (interval > 0) {
-            const tick = () => {
-                if (this.closed) return;
-                if (this.poolMap.size > 0) this.log.info(summaryLine(this.stats()));
-                this.statsTimer = this.clock.setTimeout(tick, interval);
-            };
-            this.statsTimer = this.clock.setTimeout(tick, interval);
-        }
+        this.ticker.start();
         this.reporter.listen();
-        if (this.store && (this.options.store === undefined || (this.options.store && this.options.store.persistOnEvent !== false))) {
-            this.config.getEventManager().on(PERSIST_STATE_EVENT, this.persistListener);
-            this.listening = true;
-        }
+        this.state.listen();
     }
 
     // ---------------------------------------------------------------- store
@@ -334,25 +331,8 @@ export class SessionManager {
     }
 
     /** Writes the whole state to the store now (also done on Crawlee's persist-state event and on close). */
-    async persist(): Promise<void> {
-        await this.saver?.flush(true);
-    }
-
-    private async restore(): Promise<void> {
-        if (!this.store || (this.options.store && this.options.store.restore === false)) return;
-        const state = await loadState(this.store, this.log, this.redactor);
-        if (!state) return;
-        this.tierGate?.restore(state.tiers);
-        for (const { site, reopened } of this.health.restore(state.health)) {
-            this.log.warning(reopenedMessage(site, reopened, storeHint(this.options.store)));
-        }
-        const dropped = await restoreState(state, {
-            poolFor: (key) => this.poolFor(key, undefined),
-            hasSession: (id) => this.factory.live.has(id),
-            reattach: (proxyId, sessionId) => this.proxies.reattach(proxyId, sessionId),
-            adopt: (pool, s, proxy, headers, fingerprint) => this.factory.restore(pool, s, proxy, headers, fingerprint),
-        });
-        this.log.debug(`Restored ${this.factory.live.size} sessions in ${this.poolMap.size} pools${dropped ? ` (${dropped} dropped)` : ''}.`);
+    persist(): Promise<void> {
+        return this.state.persist();
     }
 
     // ---------------------------------------------------------------- close
@@ -369,35 +349,13 @@ export class SessionManager {
     async close(): Promise<void> {
         if (this.closed) return;
         this.closed = true;
-        if (this.statsTimer !== undefined) this.clock.clearTimeout(this.statsTimer);
-        if (this.listening) this.config.getEventManager().off(PERSIST_STATE_EVENT, this.persistListener);
+        this.ticker.stop();
+        this.state.stopListening();
         for (const pool of this.poolMap.values()) pool.notify();
         const stats = this.stats();
         await this.reporter.close();
         if (this.poolMap.size > 0) this.log.info(`Final: ${summaryLine(stats)}`);
-        if (this.store && this.saver) {
-            this.saver.close();
-            await this.saver.flush(true);
-            await this.store.saveStats?.({ ...stats, savedAt: new Date(this.clock.now()).toISOString() });
-            await this.store.close?.();
-        }
-    }
-
-    /** What {@link sharedStateHost} needs from inside the manager. */
-    private sharedDeps(): SharedHostDeps {
-        return {
-            clock: this.clock,
-            health: this.health,
-            live: this.factory.live,
-            pools: this.poolMap,
-            isClosed: () => this.closed,
-            poolFor: (key) => this.poolFor(key, undefined),
-            poolOptions: (key) => this.poolMap.get(key)?.options ?? resolvePoolOptions(this.options, key),
-            reattach: (proxyId, sessionId) => this.proxies.reattach(proxyId, sessionId),
-            restore: (pool, s, proxy) => this.factory.restore(pool, s, proxy, s.headers as Readonly<Record<string, string>>, s.fingerprint as Readonly<JsonObject> | undefined),
-            retire: (s, reason) => this.retire(s, reason),
-            takeChanges: () => this.saver!.takeChanges(),
-        };
+        await this.state.close(stats);
     }
 
     // ---------------------------------------------------------------- crawl report

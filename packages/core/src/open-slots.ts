@@ -1,7 +1,10 @@
 /**
  * The open slots of a pool (proxy slots with ready sessions whose proxy is usable now) and the {@link Candidates}
  * view a policy picks from: a heap of slots in the pool's hand-out order (or ranked by score first for a policy that
- * asks for it), each holding its ready sessions in a heap of their own. Valid during one decision of the scheduler.
+ * asks for it), each holding its ready sessions in a heap of their own. Beside the heap, by heap position, number
+ * arrays hold each open slot's score as last read and its first session's hand-out key, so that `firstNear` draws only
+ * the scores that may have changed (each at the moment and in the order a read of every open slot would draw it) and
+ * reads no slot or session object to compare the rest.
  */
 import { IndexedHeap } from './heap.js';
 import type { Candidates, SessionPolicy } from './policies.js';
@@ -11,32 +14,74 @@ import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
+const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
+
 export class OpenSlots implements Candidates {
-    /** The open slots; positions in `slot.openPos`. The scheduler adds, re-ranks and removes them. */
+    /** The open slots; positions in `slot.openPos`. Change it through {@link put} and {@link drop}. */
     readonly heap: IndexedHeap<Slot>;
     /** Ready sessions in open slots. */
     total = 0;
     /** The time of the decision under way: scores are read as of then. */
     now = 0;
-    /** Scratch space of {@link firstNear}: one score per open slot. */
+    /**
+     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
+     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
+     * pools each pick touches a cold pool, and every object read is a cache miss.
+     */
+    private byPos = new Float64Array(48);
+    /** Slots whose score may have changed since `seen` was read (flag: `slot.stale`); some may have left the heap. */
+    private readonly stale: Slot[] = [];
+    /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
     private scores = new Float64Array(16);
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
     constructor(private readonly policy: SessionPolicy) {
         const before = policy.order === 'newest-first' ? newer : older;
         const byScore = policy.byScore;
+        const sign = policy.order === 'newest-first' ? -1 : 1;
         this.before = before;
         this.heap = new IndexedHeap<Slot>(
             (a, b) => (byScore && a.rank !== b.rank ? a.rank > b.rank : before(a.ready.top()!, b.ready.top()!)),
             (s) => s.openPos,
             (s, p) => {
                 s.openPos = p;
+                if (p < 0) return;
+                if (3 * p + 3 > this.byPos.length) this.grow(3 * p + 3);
+                const top = s.ready.top()!;
+                const a = this.byPos;
+                a[3 * p] = s.seen;
+                a[3 * p + 1] = sign * top.handOutSeq;
+                a[3 * p + 2] = top.ordinal;
             },
         );
     }
 
+    private grow(n: number): void {
+        const a = new Float64Array(Math.max(n, 2 * this.byPos.length));
+        a.set(this.byPos);
+        this.byPos = a;
+    }
+
     get size(): number {
         return this.total;
+    }
+
+    /** Adds `slot` to the open heap or restores its place there (its first session or rank changed). */
+    put(slot: Slot): void {
+        if (slot.openPos < 0) this.changed(slot);
+        this.heap.update(slot);
+    }
+
+    /** Takes `slot` out of the open heap. */
+    drop(slot: Slot): void {
+        this.heap.remove(slot);
+    }
+
+    /** The slot's score may be drawn again on its next read (its proxy's record or availability changed). */
+    changed(slot: Slot): void {
+        if (slot.stale) return;
+        slot.stale = true;
+        this.stale.push(slot);
     }
 
     at(index: number): ManagedSession {
@@ -67,22 +112,63 @@ export class OpenSlots implements Candidates {
     }
 
     firstNear(fraction: number): ManagedSession {
+        if (this.policy.byScore) return this.scanNear(fraction);
         const open = this.heap;
-        const n = open.size;
-        const now = this.now;
-        const ordered = !this.policy.byScore;
+        const first = open.at(0);
         // Slots in hand-out order: the first slot's session is the pick whenever it is near-best. Scores are at most 1,
         // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
-        if (ordered && open.at(0).score(now) >= fraction) return open.at(0).ready.top()!;
+        if (first.score(this.now) >= fraction) return first.ready.top()!;
+        this.readStale();
+        const end = 3 * open.size;
+        const a = this.byPos;
+        let top = -1;
+        for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
+        const threshold = fraction * top;
+        if (a[0]! >= threshold) return first.ready.top()!;
+        // The first in hand-out order among the slots scoring at least `threshold` (ties of the key: the older session).
+        let best = -1;
+        for (let i = 3; i < end; i += 3) {
+            if (a[i]! < threshold) continue;
+            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
+        }
+        return open.at(best / 3).ready.top()!;
+    }
+
+    /**
+     * Reads the score of every slot that may have changed, in heap order (the order in which a read of every open slot
+     * would draw them; the others' reads draw nothing).
+     */
+    private readStale(): void {
+        const list = this.stale;
+        if (list.length === 0) return;
+        let n = 0;
+        for (let i = 0; i < list.length; i++) {
+            const slot = list[i]!;
+            slot.stale = false;
+            if (slot.openPos >= 0) list[n++] = slot;
+        }
+        list.length = n;
+        if (n > 1) list.sort(byOpenPos);
+        for (let i = 0; i < n; i++) {
+            const slot = list[i]!;
+            slot.seen = slot.score(this.now);
+            this.byPos[3 * slot.openPos] = slot.seen;
+        }
+        list.length = 0;
+    }
+
+    /** `firstNear` for a policy whose heap is ranked by score: reads every open slot's score. */
+    private scanNear(fraction: number): ManagedSession {
+        const open = this.heap;
+        const n = open.size;
         const scores = this.scores.length >= n ? this.scores : (this.scores = new Float64Array(Math.max(n, 2 * this.scores.length)));
         let top = -1;
         for (let k = 0; k < n; k++) {
-            const score = open.at(k).score(now);
+            const score = open.at(k).score(this.now);
             scores[k] = score;
             if (score > top) top = score;
         }
         const threshold = fraction * top;
-        if (ordered && scores[0]! >= threshold) return open.at(0).ready.top()!;
         let best: ManagedSession | undefined;
         for (let k = 0; k < n; k++) {
             if (scores[k]! < threshold) continue;

@@ -4,7 +4,8 @@
  *
  * - ready sessions sit in their proxy's slot, in a heap in the policy's order; the slots whose proxy is usable sit
  *   in a heap in the pool's hand-out order (ranked by rounded score first for a policy that asks for it), the
- *   Candidates view a policy picks from (open-slots.ts): a pick is O(log n + log p), O(p) at worst;
+ *   Candidates view a policy picks from (open-slots.ts): a pick is O(log n + log p), O(p) at worst, and reads (draws)
+ *   only the scores of the slots whose proxy changed since the last pick (hand-outs and outcomes say which);
  * - slots are re-read from proxy health only when some proxy's availability changed (the model's `epoch`) or time
  *   reached the end of a backoff or pace: O(proxies) then, not on every acquire;
  * - cooling sessions (min delay between uses, Retry-After) sit in a heap by the time they are ready again;
@@ -81,7 +82,6 @@ export class Scheduler {
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
     private readonly view: OpenSlots;
-    private readonly open: IndexedHeap<ProxySlot>;
     /** Slots with ready sessions whose proxy is in backoff (sessions there may be evicted when the pool is full). */
     private backoff: ProxySlot[] = [];
     /** The health epoch the open heap was built at, and the time it stops holding. */
@@ -95,7 +95,6 @@ export class Scheduler {
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
         this.view = new OpenSlots(host.policy);
-        this.open = this.view.heap;
         this.ctx = {
             site: host.site,
             random: host.random,
@@ -161,6 +160,8 @@ export class Scheduler {
         session.handOutSeq = this.nextSeq();
         session.lastUsedAt = now;
         this.host.health.onHandOut(proxyIdOfSession(session), this.host.site, now);
+        // The hand-out changed the proxy's record on this site: its next score read draws again.
+        this.view.changed(session.proxySlot!);
         this.settle(session, now);
     }
 
@@ -199,8 +200,8 @@ export class Scheduler {
         if (slot.openPos >= 0) {
             this.view.total += slot.ready.size - slot.counted;
             slot.counted = slot.ready.size;
-            if (slot.ready.size === 0) this.open.remove(slot);
-            else this.open.update(slot);
+            if (slot.ready.size === 0) this.view.drop(slot);
+            else this.view.put(slot);
         }
         if (slot.ready.size > 0) {
             if (slot.listPos < 0) {
@@ -230,7 +231,7 @@ export class Scheduler {
             if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
             slot.counted = slot.ready.size;
             this.view.total += slot.counted;
-            this.open.update(slot);
+            this.view.put(slot);
         } else if (slot.availability === 'backoff') {
             if (!this.backoff.includes(slot)) this.backoff.push(slot);
         } else if (slot.availability === 'banned') this.nextChange = -Infinity;
@@ -249,14 +250,15 @@ export class Scheduler {
         }
     }
 
-    /** Its proxy's health changed through this pool (an outcome): re-rank the slot. */
+    /** Its proxy's health changed through this pool (an outcome): its score is drawn again on its next read. */
     touch(proxyId: string): void {
-        // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
-        if (!this.host.policy.byScore) return;
         const slot = this.slots.get(proxyId);
-        if (slot && slot.openPos >= 0) {
+        if (!slot) return;
+        this.view.changed(slot);
+        // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
+        if (this.host.policy.byScore && slot.openPos >= 0) {
             slot.rank = Math.round(slot.score() * 1000);
-            this.open.update(slot);
+            this.view.put(slot);
         }
     }
 
@@ -277,11 +279,13 @@ export class Scheduler {
                     slot.counted = slot.ready.size;
                     this.view.total += slot.counted;
                 }
-                this.open.update(slot);
+                // A proxy's availability changed (its score is drawn again in every pool), or time did: read it again.
+                this.view.changed(slot);
+                this.view.put(slot);
                 continue;
             }
             if (slot.openPos >= 0) {
-                this.open.remove(slot);
+                this.view.drop(slot);
                 this.view.total -= slot.counted;
                 slot.counted = 0;
             }

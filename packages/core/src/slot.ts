@@ -4,7 +4,18 @@
  * sessions of the pool use the proxy. Sessions point at their slot, so no per-session lookup is ever needed.
  */
 import type { HealthHandle, ProxyAvailability } from './health-model.js';
-import type { IndexedHeap } from './heap.js';
+
+/** A slot's ready sessions in the pool's hand-out order (see `SessionHeap`). */
+export interface ReadyQueue<S> {
+    readonly size: number;
+    top(): S | undefined;
+    /** The item at heap position `index` (no particular order). */
+    at(index: number): S;
+    has(item: S): boolean;
+    push(item: S): void;
+    remove(item: S): boolean;
+    update(item: S): void;
+}
 
 /** A proxy a new session could use, with how many live sessions of this pool already use it. */
 export interface ProxyCandidate {
@@ -18,7 +29,7 @@ export interface ProxyCandidate {
 
 export class ProxySlot<S> {
     /** Sessions of the pool on this proxy that may be handed out as far as the session goes (not cooling, below caps). */
-    ready: IndexedHeap<S>;
+    ready: ReadyQueue<S>;
     /** Live sessions of the pool on this proxy. */
     live = 0;
     /** Hand-out order of the last new session put on this proxy (round-robin of proxies). */
@@ -31,6 +42,10 @@ export class ProxySlot<S> {
     rank = 0;
     /** Ready sessions counted in the pool's total of candidates. */
     counted = 0;
+    /** Its score as last read by the pool's picks (valid while not {@link stale}). */
+    seen = 0;
+    /** Its score may have been drawn again (or never read) since {@link seen}: listed in `OpenSlots`' stale slots. */
+    stale = false;
     private offer: ProxyCandidate | undefined;
     /** Cached answers of the handle, valid while `version` matches and the clock is before `validUntil`. */
     availability: ProxyAvailability = 'usable';
@@ -42,7 +57,7 @@ export class ProxySlot<S> {
     constructor(
         readonly id: string,
         readonly health: HealthHandle,
-        ready: IndexedHeap<S>,
+        ready: ReadyQueue<S>,
     ) {
         this.ready = ready;
     }

@@ -2,6 +2,7 @@
  * Stats: counters per pool (names as in DESIGN.md), session counts by state, and the one-line summary the manager
  * logs periodically. Counters never contain URLs, so nothing here can leak proxy credentials.
  */
+import type { Clock, TimerHandle } from './clock.js';
 import type { TierStats } from './tier-gate.js';
 import type { SessionStateName } from './types.js';
 
@@ -142,4 +143,34 @@ export function buildStats(
         totals,
         proxies: { configured: proxies.configured, tracked: health.tracked, backoff: health.backoff, bannedOnSites: health.bannedOnSites },
     };
+}
+
+/** The periodic one-line summary in the log (`statsIntervalSecs`): one timer, re-armed after each line. */
+export class StatsTicker {
+    private timer: TimerHandle | undefined;
+    private stopped = false;
+
+    constructor(
+        private readonly clock: Clock,
+        private readonly intervalMillis: number,
+        /** The line to log now, or undefined for none (no pool yet). */
+        private readonly line: () => string | undefined,
+        private readonly log: (line: string) => void,
+    ) {}
+
+    start(): void {
+        if (this.intervalMillis <= 0) return;
+        const tick = () => {
+            if (this.stopped) return;
+            const line = this.line();
+            if (line !== undefined) this.log(line);
+            this.timer = this.clock.setTimeout(tick, this.intervalMillis);
+        };
+        this.timer = this.clock.setTimeout(tick, this.intervalMillis);
+    }
+
+    stop(): void {
+        this.stopped = true;
+        if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    }
 }

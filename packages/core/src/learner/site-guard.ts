@@ -47,10 +47,27 @@ export interface SiteVerdict {
     message?: string;
 }
 
+/** The verdict on an outcome that is not site-wide (shared, frozen: most outcomes get it and nobody writes it). */
+const NOT_SITE_WIDE: SiteVerdict = Object.freeze({ siteWide: false, absolve: Object.freeze([]) as unknown as string[] });
+
+/** The latest outcome of one proxy on the site, in a list from the oldest to the newest. */
+interface Latest {
+    id: string;
+    blocked: boolean;
+    at: number;
+    everOk: boolean;
+    credible: boolean;
+    older: Latest | undefined;
+    newer: Latest | undefined;
+}
+
 /** One per (site) pool; see the module comment. */
 export class SiteGuard {
-    /** The latest outcome of each proxy seen on the site lately, oldest first; `credible`: see {@link observe}. */
-    private readonly latest = new Map<string, { blocked: boolean; at: number; everOk: boolean; credible: boolean }>();
+    /** The latest outcome of each proxy seen on the site lately; `credible`: see {@link observe}. */
+    private readonly latest = new Map<string, Latest>();
+    /** The same records from the oldest to the newest (a use moves its proxy's to the newest end without re-keying). */
+    private oldest: Latest | undefined;
+    private newest: Latest | undefined;
     private blockedCount = 0;
     private credibleCount = 0;
     private readonly options: ResolvedSiteGuardOptions;
@@ -87,18 +104,18 @@ export class SiteGuard {
         if (!blocked) {
             this.episodeStart = undefined;
             this.pauses = 0;
-            return { siteWide: false, absolve: [] };
+            return NOT_SITE_WIDE;
         }
         // Site-wide: most proxies the site has seen lately (at least minProxies) were blocked on their latest use.
         const { minProxies, fraction } = this.options;
         if (this.episodeStart === undefined && (this.credibleCount < minProxies || this.blockedCount < fraction * this.latest.size)) {
-            return { siteWide: false, absolve: [] };
+            return NOT_SITE_WIDE;
         }
         this.episodeStart ??= now;
         // The first pause only suspects the site (a run of unlucky picks looks the same); from the second on, with no
         // success in between, the episode is confirmed and the blocks of the proxies blocked last are taken back.
         const absolve: string[] = [];
-        if (this.pauses >= 1) for (const [id, l] of this.latest) if (l.blocked) absolve.push(id);
+        if (this.pauses >= 1) for (let l = this.oldest; l; l = l.newer) if (l.blocked) absolve.push(l.id);
         const verdict: SiteVerdict = { siteWide: true, absolve };
         if (now - this.episodeStart >= this.options.stopAfterMillis) {
             verdict.stop = this.describe(now);
@@ -117,34 +134,50 @@ export class SiteGuard {
 
     /** Keeps the latest outcome per proxy (forgetting proxies not seen for `horizonMillis`) and the count of blocked ones. */
     private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean, worn: boolean): void {
-        const before = this.latest.get(proxyId);
-        if (before) this.forget(proxyId, before);
-        const everOk = (before?.everOk ?? false) || !blocked;
-        // The proxy's record is reused (this runs on every judged use): re-inserted, it moves to the newest end.
-        const entry = before ?? { blocked, at: now, everOk, credible: false };
+        let entry = this.latest.get(proxyId);
+        if (entry) {
+            this.uncount(entry);
+            this.unlink(entry);
+        } else {
+            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, older: undefined, newer: undefined };
+            this.latest.set(proxyId, entry);
+        }
+        // The proxy's record is reused (this runs on every judged use): it moves to the newest end.
+        entry.everOk ||= !blocked;
         entry.blocked = blocked;
         entry.at = now;
-        entry.everOk = everOk;
-        entry.credible = blocked && (checkFailed || (everOk && !worn));
-        this.latest.set(proxyId, entry);
+        entry.credible = blocked && (checkFailed || (entry.everOk && !worn));
+        entry.older = this.newest;
+        if (this.newest) this.newest.newer = entry;
+        else this.oldest = entry;
+        this.newest = entry;
         if (entry.blocked) this.blockedCount++;
         if (entry.credible) this.credibleCount++;
-        // Oldest first (re-inserted on every use): drop what was not seen lately.
-        for (const [id, l] of this.latest) {
-            if (l.at > now - this.options.horizonMillis) break;
-            this.forget(id, l);
+        // Oldest first: drop what was not seen lately.
+        for (let l = this.oldest; l && l.at <= now - this.options.horizonMillis; l = this.oldest) {
+            this.uncount(l);
+            this.unlink(l);
+            this.latest.delete(l.id);
         }
     }
 
-    private forget(id: string, l: { blocked: boolean; credible: boolean }): void {
-        this.latest.delete(id);
+    private uncount(l: Latest): void {
         if (l.blocked) this.blockedCount--;
         if (l.credible) this.credibleCount--;
     }
 
+    private unlink(l: Latest): void {
+        if (l.older) l.older.newer = l.newer;
+        else this.oldest = l.newer;
+        if (l.newer) l.newer.older = l.older;
+        else this.newest = l.older;
+        l.older = undefined;
+        l.newer = undefined;
+    }
+
     private describe(now: number): string {
         let first = now;
-        for (const l of this.latest.values()) if (l.blocked && l.at < first) first = l.at;
+        for (let l = this.oldest; l; l = l.newer) if (l.blocked && l.at < first) first = l.at;
         const secs = Math.max(1, Math.round((now - first) / 1000));
         return `every proxy was blocked on ${this.site} within ${secs} s: the site may be down or the check may be wrong`;
     }

@@ -10,6 +10,7 @@
  * between IPs than per-cookie caps between sessions). Blocks at first use end no run worth observing.
  */
 import { CapLearner, type CapOptions } from './cap.js';
+import { PairMap } from './pair-map.js';
 
 /** How wear is learned (`learner.wear` option); the {@link CapOptions} knobs apply to the observed run lengths. */
 export interface WearOptions extends CapOptions {
@@ -38,10 +39,9 @@ interface Run {
     rested?: boolean;
 }
 
-const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
-
 export class WearLearner {
-    private readonly runs = new Map<string, Run>();
+    /** Per (proxy, site): the current run (updated in place on every good use: this runs on every report). */
+    private readonly runs = new PairMap<Run>();
     private readonly limits = new Map<string, CapLearner>();
     private readonly options: Required<WearOptions>;
 
@@ -60,8 +60,11 @@ export class WearLearner {
 
     /** Good uses of the proxy on the site since its last block, faded by time. */
     uses(proxyId: string, site: string, now: number): number {
-        const r = this.runs.get(key(proxyId, site));
-        if (!r) return 0;
+        const r = this.runs.get(proxyId, site);
+        return r ? this.fadedUses(r, now) : 0;
+    }
+
+    private fadedUses(r: Run, now: number): number {
         return r.uses * 2 ** (-Math.max(0, now - r.at) / this.options.runHalfLifeMillis);
     }
 
@@ -81,9 +84,11 @@ export class WearLearner {
      * proxy used again because nothing fresher was usable keeps its next session.
      */
     onGood(proxyId: string, site: string, now: number): number | undefined {
-        const k = key(proxyId, site);
-        const run: Run = { uses: this.uses(proxyId, site, now) + 1, at: now, rested: this.runs.get(k)?.rested };
-        this.runs.set(k, run);
+        let run = this.runs.get(proxyId, site);
+        if (run) {
+            run.uses = this.fadedUses(run, now) + 1;
+            run.at = now;
+        } else this.runs.set(proxyId, site, (run = { uses: 1, at: now }));
         const limit = this.limit(site, now);
         if (limit === undefined || Math.round(run.uses) < limit || run.rested) return undefined;
         run.rested = true;
@@ -92,9 +97,8 @@ export class WearLearner {
 
     /** A block the proxy was blamed for: its run ended there (an observation of the site's limit), and starts over. */
     onBlamed(proxyId: string, site: string, now: number): void {
-        const k = key(proxyId, site);
-        const run = this.runs.get(k);
-        if (run) this.limitOf(site).observe(Math.round(this.uses(proxyId, site, now)), now);
-        this.runs.delete(k);
+        const run = this.runs.get(proxyId, site);
+        if (run) this.limitOf(site).observe(Math.round(this.fadedUses(run, now)), now);
+        this.runs.delete(proxyId, site);
     }
 }
