@@ -50,7 +50,7 @@ export class Learner {
     private readonly gatewayRetryAfterFactor: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
-    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0, deferredProbes: 0 };
 
     constructor(
         private readonly options: LearnerOptions,
@@ -278,7 +278,12 @@ export class Learner {
         if (blame === 'session') return;
         if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);
+        const before = this.backoffs.get(key(proxyId, site));
         effects.backoff = this.charge(proxyId, site, now);
+        if (effects.backoff && before && before.level > 0) {
+            const deferred = this.deferSiblings(proxyId, site, now, effects.backoff.until);
+            if (deferred.length > 0) effects.deferred = deferred;
+        }
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
     }
 
@@ -295,6 +300,35 @@ export class Learner {
         if (banned) this.counts.bans++;
         else this.counts.backoffs++;
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
+    }
+
+    /**
+     * A failed probe of `proxyId` on `site`: the proxy was still blocked at the age its episode had then, so the other
+     * proxies backed off on the site (blocked by the same site, most likely under the same policy) are unlikely to have
+     * recovered at that age either. Each one's probe is put off until its own episode is as old as the failed proxy's
+     * will be at its next probe: one proxy's probes learn for the others, instead of each wasting its own. Only
+     * deadlines move (never the level, never past one escalation of the failed proxy); probes already out, bans and
+     * backoffs everywhere are left alone. Returns the proxies whose deadline moved.
+     */
+    private deferSiblings(proxyId: string, site: string, now: number, until: number): string[] {
+        const start = this.recoveries.startOf(key(proxyId, site));
+        if (start === undefined) return [];
+        const age = until - start;
+        const suffix = key('', site);
+        const moved: string[] = [];
+        for (const [k, r] of this.backoffs) {
+            if (!k.endsWith(suffix) || r.level === 0 || r.level >= this.backoffOptions.banAfterBackoffs || this.probesOut.has(k)) continue;
+            const id = k.slice(0, k.length - suffix.length);
+            if (id === proxyId) continue;
+            const begun = this.recoveries.startOf(k);
+            if (begun === undefined) continue;
+            const target = begun + age;
+            if (target <= now || target <= (r.until ?? 0)) continue;
+            this.backoffs.set(k, { level: r.level, until: target });
+            moved.push(id);
+        }
+        if (moved.length > 0) this.counts.deferredProbes += moved.length;
+        return moved;
     }
 
     private scheduleFor(scope: string): ResolvedDecayingBackoff {
