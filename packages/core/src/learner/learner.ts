@@ -281,7 +281,7 @@ export class Learner {
         const before = this.backoffs.get(key(proxyId, site));
         effects.backoff = this.charge(proxyId, site, now);
         if (effects.backoff && before && before.level > 0) {
-            const deferred = this.deferSiblings(proxyId, site, now, effects.backoff.until);
+            const deferred = this.deferSiblings(proxyId, site, before.level, now, effects.backoff.until);
             if (deferred.length > 0) effects.deferred = deferred;
         }
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
@@ -303,21 +303,23 @@ export class Learner {
     }
 
     /**
-     * A failed probe of `proxyId` on `site`: the proxy was still blocked at the age its episode had then, so the other
-     * proxies backed off on the site (blocked by the same site, most likely under the same policy) are unlikely to have
-     * recovered at that age either. Each one's probe is put off until its own episode is as old as the failed proxy's
-     * will be at its next probe: one proxy's probes learn for the others, instead of each wasting its own. Only
-     * deadlines move (never the level, never past one escalation of the failed proxy); probes already out, bans and
-     * backoffs everywhere are left alone. Returns the proxies whose deadline moved.
+     * A failed probe of `proxyId` on `site` after its `level`-th backoff: the proxy was still blocked at the age its
+     * episode had then, so the other proxies at the same step of a backoff on the site (blocked by the same site, most
+     * likely under the same policy) are unlikely to have recovered at that age either. Each one's probe is put off until
+     * its own episode is as old as the failed proxy's will be at its next probe: one proxy's probes learn for the others,
+     * instead of each wasting its own. Only deadlines move, by at most one escalation of the failed proxy (never when it
+     * is banned by it, never the level); proxies at other steps, probes already out and backoffs everywhere are left
+     * alone. Returns the proxies whose deadline moved.
      */
-    private deferSiblings(proxyId: string, site: string, now: number, until: number): string[] {
+    private deferSiblings(proxyId: string, site: string, level: number, now: number, until: number): string[] {
+        if (level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
         const start = this.recoveries.startOf(key(proxyId, site));
         if (start === undefined) return [];
         const age = until - start;
         const suffix = key('', site);
         const moved: string[] = [];
         for (const [k, r] of this.backoffs) {
-            if (!k.endsWith(suffix) || r.level === 0 || r.level >= this.backoffOptions.banAfterBackoffs || this.probesOut.has(k)) continue;
+            if (r.level !== level || !k.endsWith(suffix) || this.probesOut.has(k)) continue;
             const id = k.slice(0, k.length - suffix.length);
             if (id === proxyId) continue;
             const begun = this.recoveries.startOf(k);

@@ -242,12 +242,17 @@ describe('Learner: learned recovery time', () => {
         const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
         expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
     });
-    it("puts off the probes of proxies blocked on the site when one's probe fails at their age, and nothing more", () => {
+    it("puts off the probes of proxies at the same backoff step on the site when one's probe fails, and nothing more", () => {
         const l = new Learner({ backoff: { jitter: 0 } }, seeded(5));
         // Good proxies keep passing (the blocks are not site-wide); a, b, c are blocked at their first use, 1 s apart.
         let t = 0;
         const good = () => void l.onOutcome(use('g', `g${t}`, 0), { kind: 'ok' }, (t += 100));
         const blocked: Record<string, number> = {};
+        // d is a step further: its first probe failed already (before the others were blocked).
+        l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
+        t += 5_000;
+        expect(l.onOutcome(use('d', 'd2', 0), { kind: 'blocked' }, t).backoff).toMatchObject({ level: 2 });
+        const dUntil = l.backoffUntil('d', SITE);
         for (const p of ['a', 'b', 'c']) {
             for (let i = 0; i < 10; i++) good();
             blocked[p] = t;
@@ -268,7 +273,8 @@ describe('Learner: learned recovery time', () => {
         expect(l.availability('b', SITE, failedAt)).toBe('backoff');
         expect(l.backoffUntil('b', SITE)).toBe(bProbeAt);
         expect(l.backoffLevel('b', SITE)).toBe(1);
-        // c's probe was already out: left alone. Another site is not touched.
+        // c's probe was already out, d is at another step: both left alone. Another site is not touched.
+        expect(l.backoffUntil('d', SITE)).toBe(dUntil);
         expect(l.availability('c', SITE, failedAt)).toBe('probing');
         expect(l.availability('b', 'other.test', failedAt)).toBe('usable');
         // b is probed then, and a pass clears it (nothing is kept).
