@@ -303,33 +303,25 @@ export class Learner {
     }
 
     /**
-     * A failed probe of `proxyId` on `site` after its `level`-th backoff: the proxy was still blocked at the age its
-     * episode had then, so the other proxies at the same step of a backoff on the site (blocked by the same site, most
-     * likely under the same policy) are unlikely to have recovered at that age either. Each one's probe is put off until
-     * its own episode is as old as the failed proxy's will be at its next probe: one proxy's probes learn for the others,
-     * instead of each wasting its own. Only deadlines move, by at most one escalation of the failed proxy (never when it
-     * is banned by it, never the level); proxies at other steps, probes already out and backoffs everywhere are left
-     * alone. Returns the proxies whose deadline moved.
+     * A failed probe of `proxyId` on `site` after its `level`-th backoff: the other proxies at that step of a backoff on
+     * the site (most likely under the same ban policy) are unlikely to have recovered at that age either, so each one's
+     * probe waits until its own episode is as old as the failed proxy's will be at its next probe (one proxy's probes
+     * learn for the others). Only deadlines move, by at most one escalation, never for a ban; other steps, probes out and
+     * backoffs everywhere are left alone. Returns the proxies whose deadline moved.
      */
     private deferSiblings(proxyId: string, site: string, level: number, now: number, until: number): string[] {
-        if (level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
         const start = this.recoveries.startOf(key(proxyId, site));
-        if (start === undefined) return [];
-        const age = until - start;
+        if (start === undefined || level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
         const suffix = key('', site);
         const moved: string[] = [];
         for (const [k, r] of this.backoffs) {
-            if (r.level !== level || !k.endsWith(suffix) || this.probesOut.has(k)) continue;
-            const id = k.slice(0, k.length - suffix.length);
-            if (id === proxyId) continue;
-            const begun = this.recoveries.startOf(k);
-            if (begun === undefined) continue;
-            const target = begun + age;
+            if (r.level !== level || !k.endsWith(suffix) || this.probesOut.has(k) || k === key(proxyId, site)) continue;
+            const target = (this.recoveries.startOf(k) ?? -Infinity) + until - start;
             if (target <= now || target <= (r.until ?? 0)) continue;
-            this.backoffs.set(k, { level: r.level, until: target });
-            moved.push(id);
+            this.backoffs.set(k, { level, until: target });
+            moved.push(k.slice(0, k.length - suffix.length));
         }
-        if (moved.length > 0) this.counts.deferredProbes += moved.length;
+        this.counts.deferredProbes += moved.length;
         return moved;
     }
 
