@@ -203,38 +203,12 @@ describe('SiteGuard', () => {
 });
 
 describe('PaceLearner', () => {
-    /** A fixed-window limiter like the proving ground's: `limit` per second, penalty restarted by requests in it. */
-    function limiter(limit: number, penalty: number) {
-        let start = 0;
-        let count = 0;
-        let until = -1;
-        return (now: number): boolean => {
-            if (now < until) {
-                until = now + penalty;
-                start = until;
-                count = 0;
-                return false;
-            }
-            if (now - start >= 1000) {
-                start = now;
-                count = 0;
-            }
-            if (++count > limit) {
-                until = now + penalty;
-                start = until;
-                count = 0;
-                return false;
-            }
-            return true;
-        };
-    }
-
     it('after the first 429 of an IP, repeats are rare (3 requests/s, Retry-After 2 s)', () => {
         fc.assert(
             fc.property(fc.integer(), (seed) => {
                 const random = seeded(seed);
                 const pace = new PaceLearner();
-                const allow = limiter(3, 2000);
+                const allow = windowLimiter(3, 1000, 2000);
                 let now = 0;
                 let limited = 0;
                 let served = 0;
@@ -257,7 +231,7 @@ describe('PaceLearner', () => {
         );
     }, 30_000);
 
-    /** A fixed window per IP like the selection bench's (b): `limit` per `windowMs`, penalty restarted by requests in it. */
+    /** A fixed window per IP like the proving ground's and the selection bench's (b): `limit` per `windowMs`, penalty restarted by requests in it. */
     function windowLimiter(limit: number, windowMs: number, penalty: number) {
         let start = Number.NaN;
         let count = 0;
