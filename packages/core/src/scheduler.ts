@@ -91,9 +91,12 @@ export class Scheduler {
     /** With a dynamic ProxyConfiguration (a gateway): URLs of used-up sessions, taken by new sessions first. */
     private readonly kept = new KeptUrls<ManagedSession>();
     private readonly ctx: PolicyContext;
+    /** Whether the policy picks ready sessions by position (then they sit in heaps, see `sessionHeap`). */
+    private readonly byPosition: boolean;
 
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
+        this.byPosition = host.policy.picksAt(limits.explorationRate);
         this.view = new OpenSlots(host.policy);
         this.ctx = {
             site: host.site,
@@ -124,7 +127,7 @@ export class Scheduler {
     /** A session joins the pool (new, or restored). It is not handed out before {@link settle} says it is ready. */
     adopt(session: ManagedSession): void {
         const slot = this.slot(proxyIdOfSession(session));
-        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order);
+        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order, this.byPosition);
         session.proxySlot = slot;
         session.ordinal = ++this.ordinals;
         slot.live++;
