@@ -162,7 +162,8 @@ export class Scheduler {
         session.inUse++;
         session.handOutSeq = this.nextSeq();
         session.lastUsedAt = now;
-        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site, now);
+        // Through the slot's handle: it holds the records of (proxy, site) a hand-out reads and writes.
+        session.proxySlot!.health.onHandOut(now);
         // The hand-out changed the proxy's record on this site: its next score read draws again.
         this.view.changed(session.proxySlot!);
         this.settle(session, now);
