@@ -105,6 +105,76 @@ const ATTEMPT = Symbol('sessionpack.attempt');
 const REAL = Symbol('sessionpack.session');
 
 /**
+ * The fields of a session in one fixed order, allocated by a constructor so that V8 keeps them in the object itself:
+ * an object made by `Object.create` holds 4 fields and puts the rest in an array of its own (with 100k sessions, one
+ * more cold object read on every use). {@link ManagedSession.create} builds sessions with it (`Reflect.construct`, with
+ * ManagedSession's prototype) and sets every field right after; a field not listed here goes to that array again.
+ */
+class SessionLayout {
+    declare id: unknown;
+    declare userData: unknown;
+    declare maxAgeSecs: unknown;
+    declare sessionPool: unknown;
+    declare log: unknown;
+    declare identity: unknown;
+    declare poolKey: unknown;
+    declare owner: unknown;
+    declare uses: unknown;
+    declare errors: unknown;
+    declare maxUses: unknown;
+    declare maxErrors: unknown;
+    declare errorDecrement: unknown;
+    declare created: unknown;
+    declare expires: unknown;
+    declare expirySecs: unknown;
+    declare jar: unknown;
+    declare retiredReason: unknown;
+    declare inUse: unknown;
+    declare heldElsewhere: unknown;
+    declare availableAt: unknown;
+    declare lastUsedAt: unknown;
+    declare initialized: unknown;
+    declare initializing: unknown;
+    declare handOutSeq: unknown;
+    declare ordinal: unknown;
+    declare proxySlot: unknown;
+    declare queuePos: unknown;
+    declare expiryPos: unknown;
+
+    constructor() {
+        this.id = undefined;
+        this.userData = undefined;
+        this.maxAgeSecs = 0;
+        this.sessionPool = undefined;
+        this.log = undefined;
+        this.identity = undefined;
+        this.poolKey = undefined;
+        this.owner = undefined;
+        this.uses = 0;
+        this.errors = 0;
+        this.maxUses = 0;
+        this.maxErrors = 0;
+        this.errorDecrement = undefined;
+        this.created = undefined;
+        this.expires = undefined;
+        this.expirySecs = 0;
+        this.jar = undefined;
+        this.retiredReason = undefined;
+        this.inUse = 0;
+        this.heldElsewhere = 0;
+        this.availableAt = 0;
+        this.lastUsedAt = undefined;
+        this.initialized = undefined;
+        this.initializing = undefined;
+        this.handOutSeq = 0;
+        this.ordinal = 0;
+        this.proxySlot = undefined;
+        this.queuePos = 0;
+        this.expiryPos = 0;
+    }
+}
+
+/**
  * A Crawlee `Session` managed by a {@link SessionManager}. Get one from `manager.acquire(request)`, hand it back with
  * `manager.report(session, outcome)`.
  */
@@ -137,6 +207,11 @@ export class ManagedSession extends Session {
     declare queuePos: number;
     /** @internal Position in its pool's expiry heap (-1: not in it). */
     declare expiryPos: number;
+    /**
+     * @internal `expiresAt` in whole seconds: a small integer stored in the session itself, where the Date is an object
+     * of its own (with 100k sessions, reading it on every report is a cache miss). See {@link expiredAt}.
+     */
+    declare private expirySecs: number;
 
     declare private owner: SessionOwner;
     declare private uses: number;
@@ -155,7 +230,7 @@ export class ManagedSession extends Session {
 
     /** Builds a session without running Crawlee's constructor; every field Crawlee's API reads has a getter here. */
     static create(options: ManagedSessionOptions): ManagedSession {
-        const s = Object.create(ManagedSession.prototype) as ManagedSession;
+        const s = Reflect.construct(SessionLayout, [], ManagedSession) as ManagedSession;
         const raw = s as unknown as Record<string, unknown>;
         raw.id = options.id;
         raw.userData = options.userData ?? {};
@@ -172,6 +247,7 @@ export class ManagedSession extends Session {
         s.errorDecrement = options.errorScoreDecrement;
         s.created = options.createdAt;
         s.expires = options.expiresAt ?? new Date(options.createdAt.getTime() + options.maxAgeSecs * 1000);
+        s.expirySecs = Math.floor(s.expires.getTime() / 1000);
         s.jar = jarOf(options.cookieJar);
         s.retiredReason = undefined;
         s.inUse = 0;
@@ -282,7 +358,15 @@ export class ManagedSession extends Session {
 
     /** Expiry by the manager's clock (Crawlee's own check reads the wall clock). */
     override isExpired(): boolean {
-        return this.expires.getTime() <= this.owner.now();
+        return this.expiredAt(this.owner.now());
+    }
+
+    /** @internal Whether `expiresAt` is at or before `now` (epoch millis); reads the Date only within its last second. */
+    expiredAt(now: number): boolean {
+        const secs = this.expirySecs;
+        if (now >= (secs + 1) * 1000) return true;
+        if (now < secs * 1000) return false;
+        return this.expires.getTime() <= now;
     }
 
     /** Usable in Crawlee's sense (not blocked, expired or used up) and not retired. */

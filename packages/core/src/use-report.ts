@@ -57,7 +57,8 @@ export class UseReports {
         d.counters.inc(key, rule.counter);
         d.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
-        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        // Its slot's id is its proxy's (the slot is hot; the identity and its proxy ref are objects of their own).
+        const pid = s.proxySlot?.id ?? s.identity.proxy?.id ?? DIRECT_PROXY_ID;
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: d.proxies.dynamic, checkFailed: type === 'check-failed' };
         d.tierGate?.countUse(key, pid);
         // A 5xx is the target's error: a direct connection is never backed off for it.
