@@ -170,12 +170,16 @@ export class SessionHeap {
  * always the heap's first. Positions (`at`) follow the deque, then the overflow: they are not a heap's.
  */
 export class ReadyDeque {
-    /** Live sessions at [head, tail), sorted by key; removed ones leave a hole (undefined) until compacted. */
-    private items: (ManagedSession | undefined)[] = [];
+    /**
+     * A ring of `items.length` (a power of two) places: the live sessions sorted by key from `head` over `span`
+     * places; removed ones leave a hole (undefined) until compacted. Putting back and taking out at either end
+     * allocates nothing: the ring grows (doubling) only when full.
+     */
+    private items: (ManagedSession | undefined)[] = [undefined, undefined];
     /** At 2i and 2i + 1, for `items[i]`: its `handOutSeq` (negated for newest-first) and its `ordinal`. */
-    private keys: number[] = [];
+    private keys: number[] = [0, 0, 0, 0];
     private head = 0;
-    private tail = 0;
+    private span = 0;
     private live = 0;
     private readonly overflow: SessionHeap;
     private readonly sign: number;
@@ -213,8 +217,9 @@ export class ReadyDeque {
     at(index: number): ManagedSession {
         if (index >= this.live) return this.overflow.at(index - this.live);
         let n = index;
-        for (let i = this.head; i < this.tail; i++) {
-            const s = this.items[i];
+        const mask = this.items.length - 1;
+        for (let i = 0; i < this.span; i++) {
+            const s = this.items[(this.head + i) & mask];
             if (s !== undefined && n-- === 0) return s;
         }
         throw new RangeError(`ready session ${index} of ${this.size}`);
@@ -227,8 +232,9 @@ export class ReadyDeque {
 
     /** The first session by position that passes `test`. */
     find(test: (s: ManagedSession) => boolean): ManagedSession | undefined {
-        for (let i = this.head; i < this.tail; i++) {
-            const s = this.items[i];
+        const mask = this.items.length - 1;
+        for (let i = 0; i < this.span; i++) {
+            const s = this.items[(this.head + i) & mask];
             if (s !== undefined && test(s)) return s;
         }
         return this.overflow.find(test);
@@ -237,19 +243,22 @@ export class ReadyDeque {
     push(s: ManagedSession): void {
         const k = this.sign * s.handOutSeq;
         const o = s.ordinal;
-        if (this.live === 0) {
-            if (this.tail > 0) this.relayout(0);
-            return this.put(this.tail++, s, k, o);
+        if (this.live > 0) {
+            const keys = this.keys;
+            const mask = this.items.length - 1;
+            const t = 2 * ((this.head + this.span - 1) & mask);
+            const h = 2 * this.head;
+            const back = k > keys[t]! || (k === keys[t] && o > keys[t + 1]!);
+            if (!back && !(k < keys[h]! || (k === keys[h] && o < keys[h + 1]!))) return this.overflow.push(s);
+            if (this.span === this.items.length) this.relayout(2 * this.items.length);
+            if (back) return this.put((this.head + this.span++) & (this.items.length - 1), s, k, o);
+            this.head = (this.head - 1) & (this.items.length - 1);
+            this.span++;
+            return this.put(this.head, s, k, o);
         }
-        const keys = this.keys;
-        const t = 2 * (this.tail - 1);
-        if (k > keys[t]! || (k === keys[t] && o > keys[t + 1]!)) return this.put(this.tail++, s, k, o);
-        const h = 2 * this.head;
-        if (k < keys[h]! || (k === keys[h] && o < keys[h + 1]!)) {
-            if (this.head === 0) this.relayout(Math.max(4, this.live));
-            return this.put(--this.head, s, k, o);
-        }
-        this.overflow.push(s);
+        this.head = 0;
+        this.span = 1;
+        this.put(0, s, k, o);
     }
 
     private put(i: number, s: ManagedSession, k: number, o: number): void {
@@ -263,20 +272,28 @@ export class ReadyDeque {
     remove(s: ManagedSession): boolean {
         const p = s.queuePos;
         if (p < 0) return false;
-        if (this.items[p] !== s) return this.overflow.remove(s);
-        this.items[p] = undefined;
+        const items = this.items;
+        if (items[p] !== s) return this.overflow.remove(s);
+        items[p] = undefined;
         s.queuePos = -1;
-        this.live--;
-        if (this.live === 0) {
-            this.head = this.tail = 0;
-            this.items.length = 0;
-            this.keys.length = 0;
+        if (--this.live === 0) {
+            this.span = 0;
             return true;
         }
-        if (p === this.head) while (this.items[this.head] === undefined) this.head++;
-        else if (p === this.tail - 1) while (this.items[this.tail - 1] === undefined) this.tail--;
-        // Holes and the space before the head stay below the live count (amortized O(1) per removal).
-        if (this.tail > 2 * this.live + 16) this.relayout(0);
+        const mask = items.length - 1;
+        if (p === this.head) {
+            do {
+                this.head = (this.head + 1) & mask;
+                this.span--;
+            } while (items[this.head] === undefined);
+        } else if (p === ((this.head + this.span - 1) & mask)) {
+            do this.span--;
+            while (items[(this.head + this.span - 1) & mask] === undefined);
+        } else if (this.span > 2 * this.live + 16) {
+            // Holes left by removals inside the ring (rare: a session leaves the middle only when it retires, expires
+            // or cools down while ready): compact once they outnumber the live sessions.
+            this.relayout(this.items.length);
+        }
         return true;
     }
 
@@ -292,21 +309,25 @@ export class ReadyDeque {
         this.push(s);
     }
 
-    /** Moves the live sessions to start at `front` (room for that many before the head), holes dropped. */
-    private relayout(front: number): void {
-        const items: (ManagedSession | undefined)[] = new Array<ManagedSession | undefined>(front);
-        const keys: number[] = new Array<number>(2 * front).fill(0);
-        for (let i = this.head; i < this.tail; i++) {
-            const s = this.items[i];
+    /** Moves the live sessions, in order and without holes, to the start of a ring of `capacity` places. */
+    private relayout(capacity: number): void {
+        const items = new Array<ManagedSession | undefined>(capacity).fill(undefined);
+        const keys = new Array<number>(2 * capacity).fill(0);
+        const mask = this.items.length - 1;
+        let n = 0;
+        for (let i = 0; i < this.span; i++) {
+            const p = (this.head + i) & mask;
+            const s = this.items[p];
             if (s === undefined) continue;
-            s.queuePos = items.length;
-            items.push(s);
-            keys.push(this.keys[2 * i]!, this.keys[2 * i + 1]!);
+            items[n] = s;
+            keys[2 * n] = this.keys[2 * p]!;
+            keys[2 * n + 1] = this.keys[2 * p + 1]!;
+            s.queuePos = n++;
         }
         this.items = items;
         this.keys = keys;
-        this.head = front;
-        this.tail = items.length;
+        this.head = 0;
+        this.span = n;
     }
 }
 
