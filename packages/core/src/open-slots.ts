@@ -73,7 +73,12 @@ export class OpenSlots implements Candidates {
 
     /** Adds `slot` to the open heap or restores its place there (its first session or rank changed). */
     put(slot: Slot): void {
-        if (slot.openPos < 0) this.changed(slot);
+        const p = slot.openPos;
+        if (p < 0) this.changed(slot);
+        else if (!this.policy.byScore && this.byPos[3 * p + 1] === slot.ready.topKey() && this.byPos[3 * p + 2] === slot.ready.topOrdinal()) {
+            // Its first session is the same (a session went back behind it): its place holds, nothing to sift.
+            return;
+        }
         this.heap.update(slot);
     }
 

@@ -78,6 +78,8 @@ export class Scheduler {
             s.expiryPos = p;
         },
     );
+    /** When the first session of {@link expiry} expires (Infinity: none): a pool's own number, read on every decision. */
+    private nextExpiry = Infinity;
     private seq = 0;
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
@@ -133,12 +135,18 @@ export class Scheduler {
         slot.live++;
         if (session.handOutSeq > this.seq) this.seq = session.handOutSeq;
         this.expiry.push(session);
+        this.expiryMoved();
+    }
+
+    /** Re-reads {@link nextExpiry} after the expiry heap changed. */
+    private expiryMoved(): void {
+        this.nextExpiry = this.expiry.top()?.expiresAt.getTime() ?? Infinity;
     }
 
     /** A session left the pool (retired). */
     release(session: ManagedSession): void {
         this.unqueue(session);
-        this.expiry.remove(session);
+        if (this.expiry.remove(session)) this.expiryMoved();
         const slot = session.proxySlot;
         if (slot) slot.live--;
     }
@@ -243,8 +251,9 @@ export class Scheduler {
 
     /** Moves what time made ready or expired: cooled-down sessions to their slot, expired ones out. */
     private advance(now: number): void {
-        for (let s = this.expiry.top(); s !== undefined && s.expiresAt.getTime() <= now; s = this.expiry.top()) {
-            this.expiry.pop();
+        while (this.nextExpiry <= now) {
+            const s = this.expiry.pop()!;
+            this.expiryMoved();
             this.unqueue(s);
             if (s.inUse === 0 && !s.initializing) this.host.retire(s, 'max age reached');
         }
