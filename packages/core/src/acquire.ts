@@ -10,6 +10,7 @@ import type { ProxyHealthModel } from './health-model.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
 import type { StateSaver } from './persistence.js';
 import type { Pool } from './pool.js';
+import type { Decision } from './scheduler.js';
 import { DIRECT_PROXY_ID, type ProxySource } from './proxies.js';
 import type { CompiledRule } from './rules.js';
 import { ManagedSession } from './session.js';
@@ -33,24 +34,51 @@ export interface AcquireContext<R> {
     lease?(session: ManagedSession): boolean | Promise<boolean>;
 }
 
-/** A session of `pool` with one open use, or the error saying why there is none. */
-export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
-    const started = ctx.clock.now();
+/**
+ * A session of `pool` with one open use, or the error saying why there is none. When a session is ready at once (the
+ * usual case) it is handed out without an async frame: one settled promise, the loop's first decision taken here.
+ */
+export function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
+    try {
+        if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, what, ctx, undefined);
+        ctx.assertOpen();
+        const now = ctx.clock.now();
+        if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, what, ctx, undefined);
+        const d = pool.scheduler.decide(now);
+        if (d.kind !== 'session') return acquireLoop(pool, what, ctx, { now, decision: d });
+        pool.scheduler.handOut(d.session, now);
+        return Promise.resolve(d.session);
+    } catch (e) {
+        return Promise.reject(e);
+    }
+}
+
+/** The acquire loop; `first`: its first decision, already taken (at `first.now`, which is then when it started). */
+async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first: { now: number; decision: Decision } | undefined): Promise<ManagedSession> {
+    const started = first ? first.now : ctx.clock.now();
     const deadline = started + pool.options.acquireTimeoutSecs * 1000;
     let dynamicMisses = 0;
     let failedCreates = 0;
+    let next = first;
     for (;;) {
-        if (pool.initAbort) throw pool.initAbort;
-        if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
-        ctx.assertOpen();
-        const now = ctx.clock.now();
-        // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
-        const paused = ctx.pausedUntil(pool.key);
-        if (paused > now) {
-            await pool.wait(ctx.clock, paused);
-            continue;
+        let now: number;
+        let d: Decision;
+        if (next) {
+            ({ now, decision: d } = next);
+            next = undefined;
+        } else {
+            if (pool.initAbort) throw pool.initAbort;
+            if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
+            ctx.assertOpen();
+            now = ctx.clock.now();
+            // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
+            const paused = ctx.pausedUntil(pool.key);
+            if (paused > now) {
+                await pool.wait(ctx.clock, paused);
+                continue;
+            }
+            d = pool.scheduler.decide(now);
         }
-        const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
             const lease = ctx.lease?.(d.session) ?? true;
             if (lease === true) {
