@@ -115,7 +115,7 @@ async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first
         if (now >= deadline) {
             const summary = ctx.proxySummary(pool.key);
             const full = `${pool.occupancy}/${pool.options.size} sessions`;
-            const parts = pool.scheduler.describe(now);
+            const parts = pool.describe(now);
             if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
                 throw new NoUsableProxyError(pool.key, summary);
             }

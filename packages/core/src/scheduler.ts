@@ -388,23 +388,4 @@ export class Scheduler {
         while (slot.ready.size > 0) this.unqueue(slot.ready.top()!);
     }
 
-    /** Counts for error messages (a full scan: only when an acquire gives up). */
-    describe(now: number): string {
-        let busy = 0;
-        let initializing = 0;
-        let cooling = 0;
-        let backoff = 0;
-        for (const s of this.host.sessions()) {
-            if (s.initializing) initializing++;
-            else if (s.proxySlot && (s.proxySlot.refresh(now), s.proxySlot.availability === 'backoff')) backoff++;
-            else if (s.availableAt > now && s.inUse === 0) cooling++;
-            else busy++;
-        }
-        const parts: string[] = [];
-        if (busy) parts.push(`${busy} busy`);
-        if (initializing) parts.push(`${initializing} initializing`);
-        if (cooling) parts.push(`${cooling} cooling down`);
-        if (backoff) parts.push(`${backoff} on proxies in backoff`);
-        return parts.join(', ');
-    }
 }
