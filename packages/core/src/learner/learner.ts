@@ -50,7 +50,7 @@ export class Learner {
     private readonly gatewayRetryAfterFactor: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
-    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0, deferredProbes: 0 };
 
     constructor(
         private readonly options: LearnerOptions,
@@ -278,7 +278,12 @@ export class Learner {
         if (blame === 'session') return;
         if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now);
+        const before = this.backoffs.get(key(proxyId, site));
         effects.backoff = this.charge(proxyId, site, now);
+        if (effects.backoff && before && before.level > 0) {
+            const deferred = this.deferSiblings(proxyId, site, before.level, now, effects.backoff.until);
+            if (deferred.length > 0) effects.deferred = deferred;
+        }
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
     }
 
@@ -295,6 +300,29 @@ export class Learner {
         if (banned) this.counts.bans++;
         else this.counts.backoffs++;
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
+    }
+
+    /**
+     * A failed probe of `proxyId` on `site` after its `level`-th backoff: the other proxies at that step of a backoff on
+     * the site (most likely under the same ban policy) are unlikely to have recovered at that age either, so each one's
+     * probe waits until its own episode is as old as the failed proxy's will be at its next probe (one proxy's probes
+     * learn for the others). Only deadlines move, by at most one escalation, never for a ban; other steps, probes out and
+     * backoffs everywhere are left alone. Returns the proxies whose deadline moved.
+     */
+    private deferSiblings(proxyId: string, site: string, level: number, now: number, until: number): string[] {
+        const start = this.recoveries.startOf(key(proxyId, site));
+        if (start === undefined || level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
+        const suffix = key('', site);
+        const moved: string[] = [];
+        for (const [k, r] of this.backoffs) {
+            if (r.level !== level || !k.endsWith(suffix) || this.probesOut.has(k) || k === key(proxyId, site)) continue;
+            const target = (this.recoveries.startOf(k) ?? -Infinity) + until - start;
+            if (target <= now || target <= (r.until ?? 0)) continue;
+            this.backoffs.set(k, { level, until: target });
+            moved.push(k.slice(0, k.length - suffix.length));
+        }
+        this.counts.deferredProbes += moved.length;
+        return moved;
     }
 
     private scheduleFor(scope: string): ResolvedDecayingBackoff {

@@ -23,6 +23,11 @@ export class RecoveryTimes {
         else episode.lastBlocked = now;
     }
 
+    /** When the running backoff episode of `k` began (undefined: none runs). */
+    startOf(k: string): number | undefined {
+        return this.episodes.get(k)?.start;
+    }
+
     /** The backoff of `k` settled to nothing after a served page: one estimate for `site` (none for `global`). */
     onRecovered(k: string, site: string | undefined, now: number): void {
         const episode = this.episodes.get(k);
