@@ -16,6 +16,7 @@ import { type BackoffRecord, type BackoffState, backoffState, DEFAULT_DECAYING_B
 import type { Random } from './beta.js';
 import { attributeBlock, SiblingTracker } from './blame.js';
 import { CapLearner } from './cap.js';
+import { deferSiblings } from './deferral.js';
 import { FadingHealth } from './health.js';
 import { PaceLearner } from './pace.js';
 import { RecoveryTimes } from './recovery.js';
@@ -195,10 +196,11 @@ export class Learner {
                 for (let i = 0; i < 2 && this.backoffs.size > 0; i++) {
                     const scope = i === 0 ? GLOBAL : site;
                     const k = key(proxyId, scope);
-                    const settled = settle(this.backoffs.get(k), now);
+                    const record = this.backoffs.get(k);
+                    const settled = settle(record, now);
                     if (settled && settled.level === 0) {
                         this.backoffs.delete(k);
-                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now);
+                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now, record?.until);
                         effects.availabilityChanged = true;
                     }
                 }
@@ -302,25 +304,13 @@ export class Learner {
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
     }
 
-    /**
-     * A failed probe of `proxyId` on `site` after its `level`-th backoff: the other proxies at that step of a backoff on
-     * the site (most likely under the same ban policy) are unlikely to have recovered at that age either, so each one's
-     * probe waits until its own episode is as old as the failed proxy's will be at its next probe (one proxy's probes
-     * learn for the others). Only deadlines move, by at most one escalation, never for a ban; other steps, probes out and
-     * backoffs everywhere are left alone. Returns the proxies whose deadline moved.
-     */
+    /** A failed probe of `proxyId` on `site` after its `level`-th backoff: see {@link deferSiblings}. */
     private deferSiblings(proxyId: string, site: string, level: number, now: number, until: number): string[] {
-        const start = this.recoveries.startOf(key(proxyId, site));
-        if (start === undefined || level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
+        if (level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
         const suffix = key('', site);
-        const moved: string[] = [];
-        for (const [k, r] of this.backoffs) {
-            if (r.level !== level || !k.endsWith(suffix) || this.probesOut.has(k) || k === key(proxyId, site)) continue;
-            const target = (this.recoveries.startOf(k) ?? -Infinity) + until - start;
-            if (target <= now || target <= (r.until ?? 0)) continue;
-            this.backoffs.set(k, { level, until: target });
-            moved.push(k.slice(0, k.length - suffix.length));
-        }
+        const failed = { key: key(proxyId, site), suffix, level, until, proxiesOnSite: this.health.proxiesOn(site) };
+        const state = { backoffs: this.backoffs, probesOut: this.probesOut, recoveries: this.recoveries };
+        const moved = deferSiblings(state, failed, now).map((k) => k.slice(0, k.length - suffix.length));
         this.counts.deferredProbes += moved.length;
         return moved;
     }
