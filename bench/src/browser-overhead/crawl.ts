@@ -6,7 +6,7 @@ import { Configuration, ProxyConfiguration } from '@crawlee/core';
 import { PlaywrightCrawler } from '@crawlee/playwright';
 import { PuppeteerCrawler } from '@crawlee/puppeteer';
 import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
-import { SessionManager } from '@sessionpack/core';
+import type { SessionManagerOptions } from '@sessionpack/core';
 import { withSessions as withPlaywrightSessions } from '@sessionpack/playwright';
 import { withSessions as withPuppeteerSessions } from '@sessionpack/puppeteer';
 import type { Page as PlaywrightPage } from 'playwright';
@@ -95,18 +95,20 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed }: CrawlJo
     const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
         run(urls: string[]): Promise<unknown>;
     };
-    let manager: SessionManager | undefined;
     let crawler: { run(urls: string[]): Promise<unknown> };
     if (variant === 'sessionpack') {
-        manager = await SessionManager.open({
+        // Session options, not a manager opened here: the adapter opens it with the identities it gives by default
+        // (Crawlee's own default fingerprint options, see withChromiumIdentities()), as a user following the README gets.
+        // The crawler owns that manager and closes it at the end of its run.
+        const sessionOptions: SessionManagerOptions = {
             proxyUrls: proxyUrls,
             store: false,
             statsIntervalSecs: 0,
             random: derive(seed, 'browser-overhead', browser),
             config,
-        });
-        const withSessions = (browser === 'playwright' ? withPlaywrightSessions : withPuppeteerSessions) as (options: object, manager: SessionManager) => object;
-        crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, manager), config);
+        };
+        const withSessions = (browser === 'playwright' ? withPlaywrightSessions : withPuppeteerSessions) as (options: object, sessions: SessionManagerOptions) => object;
+        crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, sessionOptions), config);
     } else {
         crawler = new Crawler(
             {
@@ -120,7 +122,6 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed }: CrawlJo
     const started = Date.now();
     await crawler.run(urls);
     const seconds = (Date.now() - started) / 1000;
-    await manager?.close();
     return {
         crawler: browser === 'playwright' ? 'PlaywrightCrawler' : 'PuppeteerCrawler',
         variant,
