@@ -3,12 +3,12 @@
  * username, some exits banned), judged by what the gateway and the site recorded: a session retired used up hands its
  * session id (its exit, known to serve) to the next session instead of drawing a new id, an id that was blocked is
  * never drawn again, and after a new id's first request was refused the next new id waits (a hold that doubles while
- * new ids keep being refused).
+ * new ids keep being refused), as it does for a 429's Retry-After.
  */
 import { CheerioCrawler } from '@crawlee/cheerio';
 import { ProxyConfiguration } from '@crawlee/core';
 import { SessionManager } from '@sessionpack/core';
-import { type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
+import { type GroundTruth, type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withSessions } from '../src/index.js';
 import { BLOCK_KINDS, memoryConfig } from './helpers.js';
@@ -63,6 +63,16 @@ async function crawlThroughGateway(ground: ProvingGround, pages: number, maxConc
     return failed;
 }
 
+/** The first request of each visitor the site saw: a request without its cookie (a refused one gets none; a served one a new one). */
+function newVisitors(truth: GroundTruth): GroundTruth['requests'] {
+    const seen = new Set<string>();
+    return truth.requests.filter((e) => {
+        if (e.sid !== undefined && seen.has(e.sid)) return false;
+        if (e.sid !== undefined) seen.add(e.sid);
+        return true;
+    });
+}
+
 afterEach(async () => {
     await pg?.close();
     pg = undefined;
@@ -107,12 +117,7 @@ describe('through a residential-style gateway', () => {
         expect(new Set(truth.requests.filter((e) => e.kind === 'page').map((e) => e.path)).size).toBe(24);
         // One request at a time and no session used up: a new visitor at the site (a request without its cookie;
         // refused ones get none) is a new session id, drawn after the previous one was refused (or at the start).
-        const seen = new Set<string>();
-        const firsts = truth.requests.filter((e) => {
-            if (e.sid !== undefined && seen.has(e.sid)) return false;
-            if (e.sid !== undefined) seen.add(e.sid);
-            return true;
-        });
+        const firsts = newVisitors(truth);
         const ids = Object.keys(truth.gateway!.bySessionId);
         expect(firsts.length).toBe(ids.length);
         const onBanned = ids.filter((id) => gateway.exitFor(id).banned);
@@ -130,5 +135,29 @@ describe('through a residential-style gateway', () => {
         expect(BLOCK_KINDS.has(firsts.at(-1)!.kind)).toBe(false);
         // Each id on a banned exit was refused once and never used again.
         for (const id of onBanned) expect(truth.gateway!.bySessionId[id], `requests through banned-exit id ${id}`).toBe(1);
+    }, 60_000);
+
+    it("after a 429 through the gateway no new session id is drawn before its Retry-After", async () => {
+        // No bans; 3 requests per second per exit, then 429 + Retry-After 1 s. One request at a time.
+        pg = await startProvingGround({
+            seed: 4,
+            proxies: { count: 1 },
+            gateway: { exits: 4 },
+            site: { categories: 2, productsPerCategory: 10, rateLimits: { perIp: { requests: 3, windowMs: 1_000, penaltyMs: 1_000 } } },
+        });
+        const ground = pg;
+        const failed = await crawlThroughGateway(ground, 16, 1, { seed: 2 });
+
+        const truth = ground.stats();
+        expect(failed).toEqual([]);
+        expect(new Set(truth.requests.filter((e) => e.kind === 'page').map((e) => e.path)).size).toBe(16);
+        const limited = truth.requests.filter((e) => e.kind === 'rate-limited');
+        expect(limited.length).toBeGreaterThan(0);
+        const firsts = newVisitors(truth);
+        expect(firsts.length, 'new visitors').toBeGreaterThan(1);
+        for (const l of limited) {
+            const early = firsts.filter((f) => f.t > l.t && f.t < l.t + 1000);
+            expect(early.map((f) => f.t - l.t), `new visitors within 1 s of the 429 at ${l.t - truth.requests[0]!.t} ms`).toEqual([]);
+        }
     }, 60_000);
 });

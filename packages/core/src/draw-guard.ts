@@ -4,8 +4,9 @@
  * rate-limited: exits banned, burnt or under another id's Retry-After), drawing more at once only buys more failures
  * (each costs a wasted response); most of what makes exits bad at such a moment passes within seconds (a Retry-After,
  * a burn's recovery). So after a failed draw the pool waits before drawing again, on sessions it has, for a hold that
- * doubles with each failed draw in a row and halves back with each draw that served. A URL kept for reuse is not a
- * draw (its exit is known) and is never held.
+ * doubles with each failed draw in a row and halves back with each draw that served. A 429 of any session holds draws
+ * for its Retry-After as well: its exit is one of few, and a new id landing there would restart its penalty. A URL
+ * kept for reuse is not a draw (its exit is known) and is never held.
  */
 import type { OutcomeEffect } from './health-model.js';
 
@@ -45,8 +46,13 @@ export class DrawGuard {
         if (this.unjudged.size > 0) this.unjudged.delete(proxyId);
     }
 
-    /** The outcome of a use on `proxyId`: the first one of a drawn id judges the draw. */
-    judge(proxyId: string, effect: OutcomeEffect, now: number): void {
+    /**
+     * The outcome of a use on `proxyId`: the first one of a drawn id judges the draw. A 429 of any session (its exit, one
+     * of few, is at its limit for `retryAfterMillis`) holds draws for that long too (at most the longest hold): a new id
+     * drawn meanwhile may land on that exit and restart its penalty.
+     */
+    judge(proxyId: string, effect: OutcomeEffect, now: number, retryAfterMillis = 0): void {
+        if (effect === 'rate-limited' && retryAfterMillis > 0) this.heldUntil = Math.max(this.heldUntil, now + Math.min(this.options.maxMillis, retryAfterMillis));
         if (this.unjudged.size === 0 || effect === 'neutral' || effect === 'target-error' || effect === 'proxy-failure' || !this.unjudged.delete(proxyId)) return;
         if (!FAILED.has(effect)) {
             this.level = Math.max(0, this.level - 1);

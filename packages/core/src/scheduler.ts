@@ -163,9 +163,9 @@ export class Scheduler {
         this.draws.drew(proxyId);
     }
 
-    /** An outcome on `proxyId` (through a gateway, the first one of a drawn URL judges that draw). */
-    judged(proxyId: string, effect: OutcomeEffect, now: number): void {
-        if (!this.host.fixedProxies) this.draws.judge(proxyId, effect, now);
+    /** An outcome on `proxyId` (through a gateway, the first one of a drawn URL judges that draw; a 429 holds draws too). */
+    judged(proxyId: string, effect: OutcomeEffect, now: number, retryAfterMillis = 0): void {
+        if (!this.host.fixedProxies) this.draws.judge(proxyId, effect, now, retryAfterMillis);
     }
 
     /** Counts one more open use of `session`. */

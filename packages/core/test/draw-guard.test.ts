@@ -103,4 +103,18 @@ describe('DrawGuard', () => {
         g.judge('b', 'blocked', 0);
         expect(g.heldUntil).toBe(0);
     });
+
+    it("a 429 of any session holds draws for its Retry-After (at most the longest hold): its exit is at its limit", () => {
+        const g = new DrawGuard({ baseMillis: 100, maxMillis: 1000 });
+        g.judge('not-a-draw', 'rate-limited', 0, 400);
+        expect(g.heldUntil).toBe(400);
+        g.judge('not-a-draw', 'rate-limited', 100, 0);
+        expect(g.heldUntil).toBe(400);
+        g.judge('not-a-draw', 'rate-limited', 200, 5000);
+        expect(g.heldUntil).toBe(1200);
+        // A draw limited at its first use: both holds, the longer wins.
+        g.drew('d');
+        g.judge('d', 'rate-limited', 1200, 50);
+        expect(g.heldUntil).toBe(1300);
+    });
 });
