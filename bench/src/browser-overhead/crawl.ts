@@ -5,8 +5,8 @@
 import { Configuration, ProxyConfiguration } from '@crawlee/core';
 import { PlaywrightCrawler } from '@crawlee/playwright';
 import { PuppeteerCrawler } from '@crawlee/puppeteer';
-import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
-import { SessionManager } from '@sessionpack/core';
+import { chromiumLaunchArgs, hostOperatingSystem, resolveChromiumPath } from '@sessionpack/browser';
+import type { SessionManagerOptions } from '@sessionpack/core';
 import { withSessions as withPlaywrightSessions } from '@sessionpack/playwright';
 import { withSessions as withPuppeteerSessions } from '@sessionpack/puppeteer';
 import type { Page as PlaywrightPage } from 'playwright';
@@ -26,6 +26,12 @@ export interface CrawlJob {
     urls: string[];
     /** Base seed: sessionpack's manager draws from a stream derived from it. */
     seed: number;
+    /**
+     * The one screen size both variants' fingerprints are drawn with in this run (the pair's stock and sessionpack
+     * crawls get the same): stock through `fingerprintOptions.fingerprintGeneratorOptions` (Crawlee's own defaults plus
+     * this screen), sessionpack through `fingerprintGeneratorOptions.screen`. None: each draws its own screens.
+     */
+    screen?: { width: number; height: number };
 }
 
 export type BrowserName = 'playwright' | 'puppeteer';
@@ -59,7 +65,7 @@ export interface CrawlRow {
 }
 
 
-export async function crawl({ browser, variant, proxyUrls, urls, seed }: CrawlJob): Promise<CrawlRow> {
+export async function crawl({ browser, variant, proxyUrls, urls, seed, screen }: CrawlJob): Promise<CrawlRow> {
     const config = new Configuration({ persistStorage: false });
     const contexts = new Set<object>();
     const sessions = new Set<string>();
@@ -95,24 +101,49 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed }: CrawlJo
     const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
         run(urls: string[]): Promise<unknown>;
     };
-    let manager: SessionManager | undefined;
+    const screenLimits = screen && { minWidth: screen.width, maxWidth: screen.width, minHeight: screen.height, maxHeight: screen.height };
     let crawler: { run(urls: string[]): Promise<unknown> };
     if (variant === 'sessionpack') {
-        manager = await SessionManager.open({
+        // Session options, not a manager opened here: the adapter opens it with the identities it gives by default
+        // (Crawlee's own default fingerprint options, see withChromiumIdentities()), as a user following the README gets.
+        // The crawler owns that manager and closes it at the end of its run.
+        const sessionOptions: SessionManagerOptions = {
             proxyUrls: proxyUrls,
             store: false,
             statsIntervalSecs: 0,
             random: derive(seed, 'browser-overhead', browser),
             config,
-        });
-        const withSessions = (browser === 'playwright' ? withPlaywrightSessions : withPuppeteerSessions) as (options: object, manager: SessionManager) => object;
-        crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, manager), config);
+        };
+        const withSessions = (browser === 'playwright' ? withPlaywrightSessions : withPuppeteerSessions) as (
+            options: object,
+            sessions: SessionManagerOptions,
+            browserOptions: object,
+        ) => object;
+        const browserOptions = screenLimits ? { fingerprintGeneratorOptions: { screen: screenLimits } } : {};
+        crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, sessionOptions, browserOptions), config);
     } else {
         crawler = new Crawler(
             {
                 ...crawlerOptions,
                 proxyConfiguration: new ProxyConfiguration({ proxyUrls: proxyUrls }),
                 launchContext: { useIncognitoPages: true, launchOptions },
+                // Crawlee's own default fingerprint options (getGeneratorDefaultOptions() in @crawlee/browser-pool), which
+                // any options given replace as a whole, plus the run's screen.
+                ...(screenLimits
+                    ? {
+                          browserPoolOptions: {
+                              fingerprintOptions: {
+                                  fingerprintGeneratorOptions: {
+                                      devices: ['desktop'],
+                                      locales: ['en-US'],
+                                      browsers: ['chrome'],
+                                      operatingSystems: [hostOperatingSystem()],
+                                      screen: screenLimits,
+                                  },
+                              },
+                          },
+                      }
+                    : {}),
             },
             config,
         );
@@ -120,7 +151,6 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed }: CrawlJo
     const started = Date.now();
     await crawler.run(urls);
     const seconds = (Date.now() - started) / 1000;
-    await manager?.close();
     return {
         crawler: browser === 'playwright' ? 'PlaywrightCrawler' : 'PuppeteerCrawler',
         variant,

@@ -13,8 +13,11 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { log as crawleeLog, LogLevel } from '@crawlee/core';
+import { SessionFingerprints, withChromiumIdentities } from '@sessionpack/browser';
+import { IdentityFactory } from '@sessionpack/core';
 import { startProvingGround } from '@sessionpack/proving-ground';
 
+import { derive, withSeededMathRandom } from '../shared/prng.js';
 import { median } from '../shared/stats.js';
 import { fmt, type PartResult, type Table } from '../shared/table.js';
 import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow } from './crawl.js';
@@ -29,6 +32,12 @@ export interface BrowserOverheadOptions {
     repeats?: number;
     /** Which browser crawlers (default both). */
     browsers?: BrowserName[];
+    /**
+     * `paired` (default): each run draws one screen (seeded, from the fingerprints of the adapter's default identities,
+     * desktop Chrome on this OS) and the run's stock and sessionpack crawls both draw their fingerprints with it.
+     * `own`: each crawl draws its own screens, stock one per browser, sessionpack one per session.
+     */
+    screens?: 'paired' | 'own';
     progress?: (line: string) => void;
 }
 
@@ -52,6 +61,19 @@ function envInt(name: string): number | undefined {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
     return n;
+}
+
+/**
+ * A screen a fingerprint of the adapters' default identities (desktop Chrome on this OS, what Crawlee's own
+ * fingerprints default to) has, drawn with `random`.
+ */
+async function drawScreen(random: () => number): Promise<{ width: number; height: number }> {
+    return withSeededMathRandom(random, async () => {
+        const { headerGeneratorOptions } = withChromiumIdentities({}) as { headerGeneratorOptions: Record<string, unknown> };
+        const identity = new IdentityFactory({ headerGeneratorOptions, variants: 1, random }).create(undefined);
+        const { screen } = new SessionFingerprints().generate(identity).fingerprint;
+        return { width: screen.width, height: screen.height };
+    });
 }
 
 /** Runs one crawl in a child process of its own and samples the memory of that child's tree while it runs. */
@@ -82,6 +104,8 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     const pages = options.pages ?? envInt('BENCH_BROWSER_PAGES') ?? (smoke ? 6 : 100);
     const repeats = options.repeats ?? envInt('BENCH_BROWSER_REPEATS') ?? (smoke ? 1 : 2);
     const browsers = options.browsers ?? (process.env.BENCH_BROWSERS?.split(',') as BrowserName[] | undefined) ?? ['playwright', 'puppeteer'];
+    const screens = options.screens ?? (process.env.BENCH_BROWSER_SCREENS as 'paired' | 'own' | undefined) ?? 'paired';
+    if (screens !== 'paired' && screens !== 'own') throw new Error(`BENCH_BROWSER_SCREENS must be "paired" or "own", got "${String(screens)}"`);
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
     const previousLevel = crawleeLog.getLevel();
     crawleeLog.setLevel(LogLevel.OFF);
@@ -92,15 +116,16 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
         for (const browser of browsers) {
             const runs: Record<'stock' | 'sessionpack', BrowserOverheadRow[]> = { stock: [], sessionpack: [] };
             for (let r = 0; r < repeats; r++) {
+                const screen = screens === 'paired' ? await drawScreen(derive(seed, 'browser-overhead', 'screen', r)) : undefined;
                 // Alternate which goes first, so a load change does not always hit the same variant.
                 const order: ('stock' | 'sessionpack')[] = (r + (browser === 'playwright' ? 0 : 1)) % 2 === 0 ? ['stock', 'sessionpack'] : ['sessionpack', 'stock'];
                 for (const variant of order) {
                     const urls = Array.from({ length: pages }, (_, i) => `${pg.siteUrl}/product/${((offset + i) % 400) + 1}`);
                     offset += pages;
-                    const row = await crawlInChild({ browser, variant, proxyUrls: pg.proxyUrls.slice(0, PROXIES), urls, seed }, r);
+                    const row = await crawlInChild({ browser, variant, proxyUrls: pg.proxyUrls.slice(0, PROXIES), urls, seed, screen }, r);
                     runs[variant].push(row);
                     progress(
-                        `browser-overhead ${row.crawler} ${variant} run ${r + 1}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
+                        `browser-overhead ${row.crawler} ${variant} run ${r + 1}${screen ? ` (screen ${screen.width}x${screen.height})` : ''}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
                             `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB in up to ${row.processes} processes, ${fmt(row.megapixels, 2)} Mpx per page`,
                     );
                 }
@@ -163,7 +188,12 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
             fmt(r.megapixels, 2),
         ]),
         notes: [
-            'Stock: useIncognitoPages (a new context per page; without it Crawlee sends every page through the first proxy), Crawlee\'s session pool, ' +
+            (screens === 'paired'
+                ? 'Screens paired: each run draws one screen size (seeded, from the fingerprints of desktop Chrome on this OS, the default of both) and both ' +
+                  "variants' fingerprints in that run have it (stock: Crawlee's default fingerprint options plus the screen; sessionpack: fingerprintGeneratorOptions.screen); " +
+                  'stock renders at the whole screen, sessionpack at the window inside it. '
+                : 'Screens not paired (BENCH_BROWSER_SCREENS=own): stock draws one fingerprint per browser, sessionpack one per session. ') +
+                'Stock: useIncognitoPages (a new context per page; without it Crawlee sends every page through the first proxy), Crawlee\'s session pool, ' +
                 `ProxyConfiguration with the same ${PROXIES} proxies. sessionpack: withSessions() at its defaults (pool of 20 sessions, maxIdleContexts 20), one shared browser.`,
             '"contexts", "sessions", "recreations", "processes": the most of any run; "contexts" are the distinct browser contexts the crawled pages were in, counted ' +
                 'from the pages; "recreations": pages whose session had been in another context before. Peak RSS (median of the runs): the crawl\'s own child process ' +

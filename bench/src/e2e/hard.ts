@@ -77,7 +77,8 @@ function hardRow(truth: GroundTruth, run: HardRun, base: Omit<E2eRow, 'pagesDone
 
 const gatewayConfiguration = (pg: ProvingGround) => new ProxyConfiguration({ newUrlFunction: (sessionId) => pg.gateway!.urlFor(String(sessionId)) });
 
-async function cheerio(pg: ProvingGround, run: HardRun, variant: 'sessionpack' | 'stock', pages: number, seed: number): Promise<HardRow> {
+/** One Cheerio crawl of the hard scenario (through the farm or the gateway), as the site saw it. */
+export async function cheerio(pg: ProvingGround, run: HardRun, variant: 'sessionpack' | 'stock', pages: number, seed: number): Promise<HardRow> {
     const config = new Configuration({ persistStorage: false });
     const viaGateway = run === 'gateway';
     const proxyConfiguration = viaGateway ? gatewayConfiguration(pg) : new ProxyConfiguration({ proxyUrls: [...pg.proxyUrls] });

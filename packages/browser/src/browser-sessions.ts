@@ -17,7 +17,7 @@ import type { InitToolHelpers, ManagedSession, SessionManager, SessionManagerOpt
 import { CrawlerBinding } from '@sessionpack/core/adapter';
 
 import { jarToBrowserCookies, saveBrowserCookies } from './cookies.js';
-import type { BrowserDriver } from './driver.js';
+import type { BrowserDriver, ResponseInfo } from './driver.js';
 import { browserWideHeaders, SessionFingerprints, type SessionFingerprintsOptions } from './fingerprints.js';
 import { PageRoutes } from './routes.js';
 import { SessionContexts, type SessionContextStats } from './session-contexts.js';
@@ -120,6 +120,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         this.fingerprints = new SessionFingerprints(options);
         this.browser = new SharedBrowser(driver, { idleSecs, onClose: async () => this.onBrowserClose() });
         this.contexts = new SessionContexts(driver, this.fingerprints, async () => this.browser.get(), maxIdleContexts);
+        // Cookies still being read after the last pages are in their jars before an owned manager stores them.
+        this.binding.onRunEnd(async () => this.contexts.settled());
     }
 
     /** Contexts of sessions: open, idle, created, recreated. */
@@ -178,8 +180,9 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
             postNavigationHooks: [this.postNavigation, ...(crawlerOptions.postNavigationHooks ?? [])],
             requestHandler: this.binding.wrapRequestHandler((async (ctx: Ctx) => {
                 await requestHandler(ctx);
-                // What the handler's clicks and forms set belongs to the session too.
-                await this.saveCookies(ctx);
+                // What the handler's clicks and forms set belongs to the session too: read while Crawlee closes the
+                // page and moves on (the session's next page, its context's closing and the run's end wait for it).
+                this.saveCookiesLater(ctx);
             }) as never),
             errorHandler: this.wrapErrorHandler(crawlerOptions.errorHandler),
             failedRequestHandler: this.wrapErrorHandler(crawlerOptions.failedRequestHandler),
@@ -264,8 +267,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
                     await this.driver.closePage(page).catch(() => {});
                     end();
                 });
-                const headers = browserWideHeaders(session.identity.headers);
-                await this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers);
+                await this.contexts.identityApplied(page);
                 this.classifyNavigations(page, helpers);
                 return page;
             },
@@ -309,12 +311,14 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         const manager = await this.binding.manager();
         await manager.prepare({ session, request: ctx.request, headers, page });
         // The jar is the source of truth (an HTTP crawler or an init's sendRequest may have added to it): whatever it
-        // holds that the context was not given yet goes in (the context got the whole jar when it was created). Both
-        // round trips to the browser at once: they do not depend on each other.
+        // holds that the context was not given yet goes in (the context got the whole jar when it was created), once
+        // the cookies the session's last page left in the context are in the jar. The page's identity has been on its
+        // way since the page opened; both at once: they do not depend on each other.
+        await this.contexts.settled(session);
         const cookies = jarToBrowserCookies(session);
         const key = JSON.stringify(cookies);
         const syncCookies = this.jarInBrowser.get(session) === key ? undefined : this.driver.addCookies(page, cookies);
-        await Promise.all([this.driver.applyPageIdentity(page, this.fingerprints.for(session), headers), syncCookies]);
+        await Promise.all([this.contexts.identityApplied(page), syncCookies]);
         if (syncCookies) this.jarInBrowser.set(session, key);
         this.contexts.visited(session, ctx.request.url);
     };
@@ -347,10 +351,13 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         const session = this.binding.current(ctx.request);
         if (!session) return;
         const page = ctx.page as Page;
-        const info = ctx.response ? await this.driver.responseInfo(ctx.response as Response) : {};
+        // Both reads at once: they do not depend on each other.
+        const [info, body] = await Promise.all([
+            ctx.response ? this.driver.responseInfo(ctx.response as Response) : ({} as ResponseInfo),
+            this.driver.content(page).catch(() => ''),
+        ]);
         const url = info.url ?? this.driver.url(page);
         this.contexts.visited(session, url);
-        const body = await this.driver.content(page).catch(() => '');
         try {
             await this.binding.check(
                 ctx as never,
@@ -377,7 +384,19 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     private async saveCookies(ctx: Ctx) {
         const session = this.binding.current(ctx.request);
         if (!session || !ctx.page) return;
-        const cookies = await this.driver.cookies(ctx.page as Page).catch(() => []);
+        await this.readCookies(session, ctx.page as Page);
+    }
+
+    /** Starts saving the cookies of the attempt's context into its session's jar, tracked by the session's context. */
+    private saveCookiesLater(ctx: Ctx) {
+        const session = this.binding.current(ctx.request);
+        if (!session || !ctx.page) return;
+        this.contexts.track(session, this.readCookies(session, ctx.page as Page));
+    }
+
+    private async readCookies(session: ManagedSession, page: Page) {
+        // The context's cookies, which outlive the page: the read is sent now, before Crawlee closes the page.
+        const cookies = await this.driver.cookies(page).catch(() => []);
         saveBrowserCookies(session, cookies);
         // The jar now holds what the context holds.
         this.jarInBrowser.set(session, JSON.stringify(jarToBrowserCookies(session)));

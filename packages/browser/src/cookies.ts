@@ -1,7 +1,7 @@
 /**
  * Moving cookies between a session's jar (tough-cookie, shared with HTTP crawlers) and a browser context.
- * The jar is the single source of truth: a context gets the whole jar before its first navigation, and what the
- * site set in the browser goes back into the jar after each navigation and after the handler.
+ * The jar is the single source of truth: a context gets the whole jar when it is created (and what the jar gained
+ * since, before each navigation), and what the site set in the browser goes back into the jar after each handler.
  */
 import type { Session } from '@crawlee/core';
 

@@ -16,6 +16,6 @@ export { PageRoutes, tokenOf } from './routes.js';
 export type { BrowserHookExtras } from './hook-extras.js';
 export { FingerprintInjector } from 'fingerprint-injector';
 export type { BrowserFingerprintWithHeaders, FingerprintGeneratorOptions } from 'fingerprint-generator';
-export { withChromiumIdentities } from './identities.js';
+export { withChromiumIdentities, hostOperatingSystem, type OperatingSystemName } from './identities.js';
 export { viewWith } from './view.js';
 export { windowViewport, BROWSER_UI_HEIGHT } from './viewport.js';

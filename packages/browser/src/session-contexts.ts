@@ -19,6 +19,8 @@ interface Entry<Context, Page> {
     users: number;
     /** Origins its pages have been on (whose storage is saved when it is closed for being idle). */
     origins: Set<string>;
+    /** Work on the context still running that must end before it closes (cookies being read into the jar). */
+    pending: Set<Promise<void>>;
     closing?: Promise<void>;
 }
 
@@ -44,6 +46,8 @@ export class SessionContexts<Page, Browser, Context> {
     /** Idle entries, least recently used first (a Set keeps insertion order). */
     private readonly idle = new Set<Entry<Context, Page>>();
     private readonly counts = { created: 0, recreated: 0, evicted: 0 };
+    /** Each page's identity (user agent, client hints...), being applied since the page opened. */
+    private readonly identities = new WeakMap<object, Promise<void>>();
 
     constructor(
         private readonly driver: BrowserDriver<Page, unknown, Browser, Context>,
@@ -84,7 +88,34 @@ export class SessionContexts<Page, Browser, Context> {
             entry.pages.delete(page);
             this.release(entry);
         });
+        // What is set per page starts at once, while Crawlee sets up its side of the page; it is waited for before the
+        // page navigates (identityApplied()).
+        const identity = this.driver.applyPageIdentity(page, this.fingerprints.for(session), browserWideHeaders(session.identity.headers));
+        identity.catch(() => {});
+        this.identities.set(page as object, identity);
         return page;
+    }
+
+    /** Resolves when the page has its session's identity (what {@link newPage} started); rejects if that failed. */
+    async identityApplied(page: Page): Promise<void> {
+        await this.identities.get(page as object);
+    }
+
+    /**
+     * Work on the session's context that the context must not close before (reading its cookies into the jar): the
+     * session's next page waits for it ({@link settled}), and so do closing the context and {@link closeAll}.
+     */
+    track(session: ManagedSession, work: Promise<void>): void {
+        const entry = this.entries.get(session);
+        if (!entry) return;
+        const done = work.catch(() => {}).finally(() => entry.pending.delete(done));
+        entry.pending.add(done);
+    }
+
+    /** Resolves when the tracked work of `session`'s context (or, without a session, of every context) has ended. */
+    async settled(session?: ManagedSession): Promise<void> {
+        const entries = session ? [this.entries.get(session)] : [...this.entries.values()];
+        await Promise.all(entries.flatMap((entry) => (entry ? [...entry.pending] : [])));
     }
 
     /** Remembers that a page of `session` was on `url` (its origin's storage is saved if the context goes idle). */
@@ -111,6 +142,8 @@ export class SessionContexts<Page, Browser, Context> {
      * besides the browser (a forwarding proxy) is released.
      */
     async closeAll(): Promise<void> {
+        // Cookies still being read go into their jars first (the browser is still there).
+        await this.settled();
         const entries = [...this.entries.values()];
         this.entries.clear();
         this.idle.clear();
@@ -136,7 +169,14 @@ export class SessionContexts<Page, Browser, Context> {
                 origins: origins ?? [],
             }),
         );
-        const entry: Entry<Context, Page> = { session, context, pages: new Set(), users: 0, origins: new Set(origins?.map((o) => o.origin)) };
+        const entry: Entry<Context, Page> = {
+            session,
+            context,
+            pages: new Set(),
+            users: 0,
+            origins: new Set(origins?.map((o) => o.origin)),
+            pending: new Set(),
+        };
         // A context that failed to open is forgotten, so the next page tries again.
         context.catch(() => {
             if (this.entries.get(session) === entry) this.entries.delete(session);
@@ -165,6 +205,7 @@ export class SessionContexts<Page, Browser, Context> {
         this.idle.delete(entry);
         entry.closing ??= (async () => {
             const context = await entry.context.catch(() => undefined);
+            await Promise.all(entry.pending);
             if (context !== undefined) {
                 if (saveStorage && !entry.session.isRetired) {
                     const storage = await this.driver.storage(context, [...entry.origins]).catch(() => undefined);

@@ -15,6 +15,8 @@ import {
     SessionFingerprints,
     userAgentMetadata,
     windowViewport,
+    withChromiumIdentities,
+    hostOperatingSystem,
     BROWSER_UI_HEIGHT,
 } from '../src/index.js';
 
@@ -29,6 +31,18 @@ const CHROME_HEADERS = {
     'accept-encoding': 'gzip, deflate, br',
     'accept-language': 'de-DE,de;q=0.9,en;q=0.8',
 };
+
+/** A small seeded stream in [0, 1). */
+function mulberry(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
 
 function newSession() {
     return new Session({ sessionPool: new EventEmitter() as never });
@@ -224,4 +238,38 @@ describe('browser options', () => {
         expect(() => new BrowserSessions({ store: false }, driver, { initBrowserIdleSecs: -2 })).toThrow(/initBrowserIdleSecs/);
         expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 0 })).not.toThrow();
     });
+});
+
+describe('identities of sessions a browser adapter opens', () => {
+    it("are Crawlee's default fingerprint options: desktop Chrome on the host's operating system, en-US", async () => {
+        expect(hostOperatingSystem('linux')).toBe('linux');
+        expect(hostOperatingSystem('win32')).toBe('windows');
+        expect(hostOperatingSystem('darwin')).toBe('macos');
+        expect(hostOperatingSystem('freebsd')).toBe('linux');
+        const options = withChromiumIdentities({ store: false, statsIntervalSecs: 0 }) as { headerGeneratorOptions?: unknown };
+        expect(options.headerGeneratorOptions).toEqual({ devices: ['desktop'], locales: ['en-US'], browsers: ['chrome'], operatingSystems: [hostOperatingSystem()] });
+        // What the user chose stays; no operating system is forced on devices the user picked.
+        expect((withChromiumIdentities({ headerGeneratorOptions: { browsers: ['edge'], locales: ['de-DE'] } }) as typeof options).headerGeneratorOptions).toEqual({
+            devices: ['desktop'],
+            locales: ['de-DE'],
+            browsers: ['edge'],
+            operatingSystems: [hostOperatingSystem()],
+        });
+        expect((withChromiumIdentities({ headerGeneratorOptions: { devices: ['mobile'] } }) as typeof options).headerGeneratorOptions).toEqual({
+            devices: ['mobile'],
+            locales: ['en-US'],
+            browsers: ['chrome'],
+        });
+        // The identities made with them are Chrome user agents of the host's operating system.
+        const { IdentityFactory } = await import('@sessionpack/core');
+        const factory = new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions as never, variants: 16, random: mulberry(5) });
+        const agents = new Set(Array.from({ length: 32 }, () => factory.create(undefined).userAgent));
+        expect(agents.size).toBeGreaterThan(1);
+        const osToken = { linux: 'Linux', windows: 'Windows', macos: 'Mac OS X' }[hostOperatingSystem()];
+        for (const ua of agents) {
+            expect(ua).toContain('Chrome/');
+            expect(ua).not.toMatch(/Edg\/|Firefox\/|Version\/[\d.]+ Safari/);
+            expect(ua).toContain(osToken);
+        }
+    }, 20_000);
 });

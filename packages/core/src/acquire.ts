@@ -10,7 +10,7 @@ import type { ProxyHealthModel } from './health-model.js';
 import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
 import type { StateSaver } from './persistence.js';
 import type { Pool } from './pool.js';
-import type { Decision } from './scheduler.js';
+import type { Decision } from './decision.js';
 import { DIRECT_PROXY_ID, type ProxySource } from './proxies.js';
 import type { CompiledRule } from './rules.js';
 import { ManagedSession } from './session.js';

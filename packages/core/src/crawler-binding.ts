@@ -40,6 +40,7 @@ export class CrawlerBinding {
     private stopReason?: string;
     private stoppedFailures = 0;
     private readonly watched = new WeakSet<object>();
+    private readonly runEndTasks: (() => Promise<void>)[] = [];
     readonly log = crawleeLog.child({ prefix: 'sessionpack' });
 
     /** Options are validated here, at the crawler's construction, so a wrong option fails before any request. */
@@ -79,8 +80,17 @@ export class CrawlerBinding {
         };
     }
 
+    /**
+     * Runs `task` when a watched crawler's run ends, before an owned manager closes (an adapter finishing work it
+     * deferred, e.g. cookies still being read into sessions' jars, so that the stored state has them).
+     */
+    onRunEnd(task: () => Promise<void>): void {
+        this.runEndTasks.push(task);
+    }
+
     /** The run ended: summarize the requests a stop failed, close an owned manager, and be ready for another run. */
     private async endRun(): Promise<void> {
+        for (const task of this.runEndTasks) await task().catch(() => {});
         if (this.stopReason && this.stoppedFailures > 0) {
             this.log.error(`${this.stoppedFailures} requests failed because the crawl stopped: ${this.stopReason}`);
         }

@@ -75,6 +75,7 @@ export class SessionFactory {
                 pool.pending--;
             }
             if (pool.scheduler.slot(proxy?.id ?? DIRECT_PROXY_ID).health.availability(this.deps.now()) !== 'usable') return 'proxy-unusable';
+            pool.scheduler.drew(proxy?.id ?? DIRECT_PROXY_ID);
         } else {
             proxy = proxyId === DIRECT_PROXY_ID || proxyId === undefined ? undefined : proxies.byId(proxyId);
         }

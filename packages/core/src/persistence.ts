@@ -62,7 +62,7 @@ function persistSession(s: ManagedSession, headers: Interner<object>, fingerprin
     return {
         id: s.id,
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
-        ...(s.identity.proxy?.sessionId !== undefined && s.identity.proxy.sessionId !== s.id ? { urlSessionId: s.identity.proxy.sessionId } : {}),
+        ...urlSessionIdOf(s),
         headers: headers.ref(s.identity.headers),
         ...(fp ? { fingerprint: fingerprints.ref(fp) } : {}),
         ...sessionStateOf(s),
@@ -75,10 +75,17 @@ export function sharedSessionOf(s: ManagedSession): SharedSession {
     return {
         id: s.id,
         proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID,
+        ...urlSessionIdOf(s),
         headers: s.identity.headers,
         ...(fp ? { fingerprint: fp } : {}),
         ...sessionStateOf(s),
     };
+}
+
+/** The session id its gateway URL was asked for, when the session took over another one's URL (absent: its own id). */
+function urlSessionIdOf(s: ManagedSession): { urlSessionId?: string } {
+    const asked = s.identity.proxy?.sessionId;
+    return asked !== undefined && asked !== s.id ? { urlSessionId: asked } : {};
 }
 
 /** What the stored and the shared form of a session both hold besides its identity: cookies, user data, counters. */

@@ -12,7 +12,9 @@
  * - every live session sits in a heap by expiry, so sessions past their age leave without being looked for;
  * - sessions in use up to their concurrency cap or use limit sit in no heap until their use is reported.
  */
-import type { ProxyHealthModel } from './health-model.js';
+import type { Decision } from './decision.js';
+import { DrawGuard } from './draw-guard.js';
+import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
 import { KeptUrls } from './kept-urls.js';
 import { OpenSlots } from './open-slots.js';
@@ -23,22 +25,6 @@ import { idleIn, NO_SESSIONS, sessionHeap } from './ready-order.js';
 import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
 
 type ProxySlot = Slot<ManagedSession>;
-
-/** What the scheduler decided for one acquire. */
-export type Decision =
-    | { kind: 'session'; session: ManagedSession }
-    | { kind: 'create'; proxyId: string | undefined; evict?: ManagedSession }
-    | {
-          kind: 'wait';
-          /** Epoch millis at which something may become usable by time alone (Infinity: only a report can help). */
-          wakeAt: number;
-          /** Every configured proxy is in backoff or banned for this pool. */
-          proxiesExhausted: boolean;
-          /** Every configured proxy is banned for this pool and no session is left. */
-          allBanned: boolean;
-          /** Every configured proxy is unusable and failed its last probe too (or is banned). */
-          proxiesStalled: boolean;
-      };
 
 /** What the scheduler needs from its pool and manager. */
 export interface SchedulerHost {
@@ -92,6 +78,8 @@ export class Scheduler {
     private fixedSlots: ProxySlot[] | undefined;
     /** With a dynamic ProxyConfiguration (a gateway): URLs of used-up sessions, taken by new sessions first. */
     private readonly kept = new KeptUrls<ManagedSession>();
+    /** With a dynamic ProxyConfiguration: new session ids wait after failed draws. */
+    private readonly draws = new DrawGuard();
     private readonly ctx: PolicyContext;
     /** Whether the policy picks ready sessions by position (then they sit in heaps, see `sessionHeap`). */
     private readonly byPosition: boolean;
@@ -149,6 +137,7 @@ export class Scheduler {
         if (this.expiry.remove(session)) this.expiryMoved();
         const slot = session.proxySlot;
         if (slot) slot.live--;
+        if (!this.host.fixedProxies && slot) this.draws.forget(slot.id);
     }
 
     /** A new session was put on `proxyId` (round-robin of proxies). */
@@ -163,6 +152,16 @@ export class Scheduler {
      */
     reuseLater(proxyId: string): void {
         this.kept.keep(proxyId, this.host.limits().size);
+    }
+
+    /** Through a gateway, a new session drew a new URL (a new session id: an unknown exit) whose proxy id is `proxyId`. */
+    drew(proxyId: string): void {
+        this.draws.drew(proxyId);
+    }
+
+    /** An outcome on `proxyId` (through a gateway, the first one of a drawn URL judges that draw; a 429 holds draws too). */
+    judged(proxyId: string, effect: OutcomeEffect, now: number, retryAfterMillis = 0): void {
+        if (!this.host.fixedProxies) this.draws.judge(proxyId, effect, now, retryAfterMillis);
     }
 
     /** Counts one more open use of `session`. */
@@ -325,10 +324,16 @@ export class Scheduler {
         let proxiesExhausted = false;
         let allBanned = false;
         let proxiesStalled = false;
-        if (room && (total === 0 || policy.preferNew(total > 0))) {
-            const evict = hasRoom ? undefined : evictable;
-            const fixed = this.host.fixedProxies;
-            if (!fixed) return { kind: 'create', proxyId: this.kept.size > 0 ? this.kept.take(now, this.slotOf) : undefined, evict };
+        const wantsNew = room && (total === 0 || policy.preferNew(total > 0));
+        const evict = hasRoom ? undefined : evictable;
+        const fixed = this.host.fixedProxies;
+        if (wantsNew && !fixed) {
+            // Through a gateway: a kept URL (an exit known to serve) first; a new id (a draw) unless failed draws hold it.
+            const kept = this.kept.size > 0 ? this.kept.take(now, this.slotOf) : undefined;
+            if (kept !== undefined || now >= this.draws.heldUntil) return { kind: 'create', proxyId: kept, evict };
+            if (this.draws.heldUntil < wakeAt) wakeAt = this.draws.heldUntil;
+        }
+        if (wantsNew && fixed) {
             this.fixedSlots ??= fixed.map((id) => this.slot(id));
             const proxies: ProxyCandidate[] = [];
             let bannedCount = 0;

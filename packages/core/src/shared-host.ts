@@ -51,7 +51,7 @@ export function sharedStateHost(deps: SharedHostDeps): SharedStateHost {
         },
         async adoptSession(poolKey, shared) {
             if (deps.isClosed() || deps.live.has(shared.id)) return;
-            const proxy = await deps.reattach(shared.proxyId, shared.id);
+            const proxy = await deps.reattach(shared.proxyId, shared.urlSessionId ?? shared.id);
             if (proxy === 'missing' || deps.isClosed() || deps.live.has(shared.id)) return;
             const pool = deps.poolFor(poolKey);
             const { headers, fingerprint, ...rest } = shared;

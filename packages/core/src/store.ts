@@ -95,6 +95,8 @@ export interface SharedSession {
     id: string;
     /** Proxy id (`direct` for none): never its URL. */
     proxyId: string;
+    /** As {@link PersistedSession.urlSessionId}: the session id its gateway URL was asked for, when not its own id. */
+    urlSessionId?: string;
     headers: Readonly<Record<string, string>>;
     fingerprint?: Readonly<JsonObject>;
     /** The jar's cookies (tough-cookie's serialized cookies). */

@@ -97,6 +97,7 @@ export class UseReports {
         gate?.recorded(site, proxyId, tierBefore, now);
         const pool = d.pools.get(site);
         pool?.scheduler.touch(proxyId);
+        if (d.proxies.dynamic) pool?.scheduler.judged(proxyId, effect, now, rateLimitMillis);
         if (change.message) (change.stop || change.pausePoolUntil ? d.log.warning : d.log.info).call(d.log, change.message);
         if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
         if (change.pausePoolUntil) d.counters.inc(site, 'pool/paused');

@@ -11,11 +11,10 @@ import {
     SessionpackError,
     type ManagedSession,
     type OutcomeType,
-    type PersistedState,
     type PolicyName,
-    type SessionStore,
 } from '../src/index.js';
 import { PASSWORDS, PROXIES, quietLog, seeded } from './helpers.js';
+import { MemoryStore } from './memory-store.js';
 
 const SITES = ['https://a.test/', 'https://b.test/x', 'https://c.test/', 'https://a.test/pool-x'];
 const OUTCOMES: OutcomeType[] = ['ok', 'ok', 'ok', 'blocked', 'rate-limited', 'proxy-failure', 'target-error', 'handler-error', 'check-failed'];
@@ -58,16 +57,6 @@ const configArb = fc.record({
     proxies: fc.subarray([...PROXIES, null], { minLength: 1 }),
     seed: fc.integer(),
 });
-
-class MemoryStore implements SessionStore {
-    value: unknown;
-    async load() {
-        return this.value === undefined ? undefined : JSON.parse(JSON.stringify(this.value));
-    }
-    async save(state: PersistedState) {
-        this.value = JSON.parse(JSON.stringify(state));
-    }
-}
 
 function assertNoSecrets(text: string) {
     for (const pw of PASSWORDS) expect(text).not.toContain(pw);

@@ -7,8 +7,9 @@ import { ProxyConfiguration } from '@crawlee/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { ManualClock, SessionManager, type ManagedSession, type PersistedState, type SessionStore } from '../src/index.js';
+import { ManualClock, SessionManager, type ManagedSession, type PersistedState } from '../src/index.js';
 import { openManager, quietLog, req, seeded } from './helpers.js';
+import { MemoryStore } from './memory-store.js';
 
 const T0 = ['http://127.0.0.21:9001', 'http://127.0.0.22:9002', 'http://127.0.0.23:9003'];
 const T1 = ['http://127.0.0.31:9101', 'http://127.0.0.32:9102'];
@@ -27,16 +28,6 @@ async function newSession(manager: SessionManager): Promise<{ fresh: ManagedSess
         const s = await manager.acquire(req(URL_));
         if ((manager.stats().pools[SITE]?.counters['session/created'] ?? 0) > before) return { fresh: s, held };
         held.push(s);
-    }
-}
-
-class MemoryStore implements SessionStore {
-    value: unknown;
-    async load() {
-        return this.value === undefined ? undefined : JSON.parse(JSON.stringify(this.value));
-    }
-    async save(state: PersistedState) {
-        this.value = JSON.parse(JSON.stringify(state));
     }
 }
 

@@ -1,5 +1,6 @@
 export { redisStore, RedisSessionStore } from './session-store.js';
-export { RedisSharedState, type SyncReport } from './shared-state.js';
+export { RedisSharedState } from './shared-state.js';
+export { type SyncReport } from './sync-round.js';
 export type { SharedChange } from './replica.js';
 export { RedisUnavailableError } from './connection.js';
 export { DEFAULT_REDIS_URL, type RedisStoreOptions } from './options.js';

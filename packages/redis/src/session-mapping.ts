@@ -1,7 +1,8 @@
 /**
- * A session as a shared record: its identity by reference (proxy id, header set id, fingerprint id) written once, its
- * counters as increments, its cool-down as a deadline, and its cookies and userData where the newest write wins.
- * Its retirement is written once and can never be undone; the record then expires.
+ * A session as a shared record: its identity by reference (proxy id, header set id, fingerprint id, and the session id
+ * its gateway URL was asked for when it took over another session's URL) written once, its counters as increments, its
+ * cool-down as a deadline, and its cookies and userData where the newest write wins. Its retirement is written once and
+ * can never be undone; the record then expires.
  */
 import type { JsonObject, SharedSession } from '@sessionpack/core';
 
@@ -27,6 +28,7 @@ export function sessionDelta(interner: Interner, prev: SessionFields | undefined
             headerSet: interner.putHeaderSet(next.headers),
             createdAt: String(next.createdAt),
             ...(next.fingerprint ? { fingerprint: interner.putFingerprint(next.fingerprint) } : {}),
+            ...(next.urlSessionId !== undefined ? { urlSessionId: next.urlSessionId } : {}),
         };
     } else if (next.fingerprint && next.fingerprint !== prev.fingerprint) {
         delta.lww = { fingerprint: { value: interner.putFingerprint(next.fingerprint), at: now } };
@@ -62,9 +64,11 @@ export function sessionFieldsOf(interner: Interner, id: string, shared: SharedRe
     const fpId = shared.lww.fingerprint?.value ?? shared.once.fingerprint;
     const fingerprint = fpId ? interner.fingerprint(fpId) : undefined;
     const createdAt = Number(shared.once.createdAt ?? 0);
+    const urlSessionId = shared.once.urlSessionId;
     return {
         id,
         proxyId,
+        ...(urlSessionId !== undefined ? { urlSessionId } : {}),
         headers,
         ...(fingerprint ? { fingerprint } : {}),
         cookies: parseArray(shared.lww.cookies?.value),

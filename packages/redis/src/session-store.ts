@@ -61,6 +61,7 @@ export class RedisSessionStore {
                 sessions.push({
                     id,
                     proxyId: fields.proxyId,
+                    ...(fields.urlSessionId !== undefined ? { urlSessionId: fields.urlSessionId } : {}),
                     headers: headerSets.length - 1,
                     ...(fields.fingerprint ? { fingerprint: fingerprints.length - 1 } : {}),
                     cookies: fields.cookies,
@@ -167,6 +168,7 @@ export class RedisSessionStore {
         const fields: SessionFields = {
             id: s.id,
             proxyId: s.proxyId,
+            ...(s.urlSessionId !== undefined ? { urlSessionId: s.urlSessionId } : {}),
             headers,
             ...(fingerprint ? { fingerprint } : {}),
             cookies: s.cookies ?? [],

@@ -22,27 +22,8 @@ import { LeaseBook } from './leases.js';
 import { resolveOptions, DEFAULT_REDIS_URL, type RedisStoreOptions, type ResolvedRedisStoreOptions } from './options.js';
 import { emptyRecord, type RecordDelta, type SharedRecord } from './record.js';
 import { Replica, type SharedChange } from './replica.js';
-
-
-/** What one {@link RedisSharedState.sync} did. */
-export interface SyncReport {
-    /** False when Redis could not be reached (nothing was lost: the changes wait for the next sync). */
-    ok: boolean;
-    /** Records pushed. */
-    pushed: number;
-    /** Records pulled. */
-    pulled: number;
-    /** Redis had lost its data (restart without persistence, flush) and this worker re-seeded it. */
-    reseeded: boolean;
-    /** Leases this worker lost (they expired and another worker took the session). */
-    lostLeases: { pool: string; id: string }[];
-}
-
-const PULL_LIMIT = 500;
-/** Changes after which a gone record (released lease, expired session) is no longer listed for workers behind. */
-const TOMBSTONE_KEEP = 100_000;
-
-type Pipeline = Record<string, (...args: (string | number)[]) => unknown> & { exec(): Promise<[Error | null, unknown][] | null> };
+import { SessionLeases } from './session-leases.js';
+import { PULL_LIMIT, syncRound, TOMBSTONE_KEEP, type SyncReport } from './sync-round.js';
 
 /** Shared state on Redis; see the module comment. `redisStore()` wraps one for a SessionManager. */
 export class RedisSharedState {
@@ -53,6 +34,7 @@ export class RedisSharedState {
     private conn: Connection | undefined;
     private epoch = '';
     private readonly leases: LeaseBook;
+    private readonly sessionLeases: SessionLeases;
     /** What this worker knows of the shared records. */
     private readonly replica: Replica;
     /** Header sets and fingerprints. */
@@ -72,6 +54,11 @@ export class RedisSharedState {
         this.clock = this.options.clock ?? systemClock;
         this.log = (this.options.log ?? crawleeLog).child({ prefix: 'Redis' });
         this.replica = new Replica(this.keys, this.clock, this.options.healthHalfLifeMillis, this.leases, this.log);
+        this.sessionLeases = new SessionLeases(this.leases, this.keys, this.clock, this.options, {
+            client: () => (this.closed ? undefined : this.conn?.client),
+            isDown: () => this.down,
+            markDown: (error) => this.markDown(error),
+        });
     }
 
     /** This worker's id in leases. */
@@ -186,17 +173,17 @@ export class RedisSharedState {
 
     /** Slots of `pool`/`id` that live leases of other workers hold, as of the last pull. */
     othersSlots(pool: string, id: string): number {
-        return this.leases.othersSlots(this.keys.lease(pool, id), this.clock.now());
+        return this.sessionLeases.othersSlots(pool, id);
     }
 
     /** The sessions this worker holds leases on. */
     heldLeases(): { pool: string; id: string }[] {
-        return [...this.leases.held.values()].map(({ pool, id }) => ({ pool, id }));
+        return this.sessionLeases.heldLeases();
     }
 
     /** Slots this worker holds on a session (0: none). */
     heldSlots(pool: string, id: string): number {
-        return this.leases.heldSlots(this.keys.lease(pool, id));
+        return this.sessionLeases.heldSlots(pool, id);
     }
 
     /**
@@ -205,25 +192,8 @@ export class RedisSharedState {
      * local view decides: a session no other worker held when last seen is claimed here, and the claim is registered
      * when Redis is back (or reported in `lostLeases` if another worker got there first).
      */
-    async lease(pool: string, id: string, want: number, cap: number): Promise<number> {
-        const key = this.keys.lease(pool, id);
-        if (!this.conn || this.closed) return 0;
-        if (!this.down) {
-            try {
-                const now = this.clock.now();
-                const [granted, taken] = (await this.conn.client.sessionpackLease(4, '', this.keys.seq, this.keys.changes, key,
-                    this.workerId, want, cap, 1, now, this.options.leaseTtlMillis)) as [number, number];
-                this.leases.noted(key, granted, taken, now);
-                if (granted > 0) this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: false });
-                return granted;
-            } catch (error) {
-                this.markDown(error);
-            }
-        }
-        const granted = Math.min(want, cap - this.othersSlots(pool, id));
-        if (granted <= 0) return 0;
-        this.leases.hold(key, { pool, id, slots: granted, cap, unregistered: true });
-        return granted;
+    lease(pool: string, id: string, want: number, cap: number): Promise<number> {
+        return this.sessionLeases.lease(pool, id, want, cap);
     }
 
     /** Whether Redis (as last pulled) or this worker knows the session. */
@@ -233,17 +203,17 @@ export class RedisSharedState {
 
     /** Claims a session this worker just created (nobody else can know it yet): no round trip, registered on the next sync. */
     claim(pool: string, id: string, slots: number, cap: number): void {
-        this.leases.hold(this.keys.lease(pool, id), { pool, id, slots, cap, unregistered: true });
+        this.sessionLeases.claim(pool, id, slots, cap);
     }
 
     /** Marks a held session busy (a use is open) or idle; idle leases are given back after `leaseIdleMillis`. */
     setBusy(pool: string, id: string, busy: boolean): void {
-        this.leases.setBusy(this.keys.lease(pool, id), busy, this.clock.now());
+        this.sessionLeases.setBusy(pool, id, busy);
     }
 
     /** Gives a lease back (on the next sync). */
     release(pool: string, id: string): void {
-        this.leases.release(this.keys.lease(pool, id));
+        this.sessionLeases.release(pool, id);
     }
 
     // ---------------------------------------------------------------- sync
@@ -259,9 +229,8 @@ export class RedisSharedState {
     }
 
     private async syncOnce(): Promise<SyncReport> {
-        const report: SyncReport = { ok: false, pushed: 0, pulled: 0, reseeded: false, lostLeases: [] };
         const conn = this.conn;
-        if (!conn) return report;
+        if (!conn) return { ok: false, pushed: 0, pulled: 0, reseeded: false, lostLeases: [] };
         for (const hook of this.beforeSync) {
             try {
                 hook();
@@ -272,78 +241,13 @@ export class RedisSharedState {
         const now = this.clock.now();
         if (this.reseedNeeded) this.prepareReseed();
         const renewDue = now - this.lastRenewAt >= this.options.leaseTtlMillis / 3;
-        const { releases, claims, renewals } = this.leases.takeWork(now, this.options.leaseIdleMillis, renewDue);
-        const batch = this.replica.takeBatch();
-        const internedTables = this.interned.takePending();
-
-        const p = conn.client.pipeline() as unknown as Pipeline;
-        /** What to do with the reply of each queued command, in the order they were queued. */
-        const replies: ((error: Error | null, value: unknown) => void)[] = [];
-        let epochLost = false;
-        for (const [table, ids] of internedTables) {
-            p.hset!(this.keys.table(table), ...[...ids].flatMap((id) => [id, JSON.stringify(this.interned.get(table, id))]));
-            replies.push((error) => void (error && this.interned.requeue(table, ids)));
-        }
-        const batchKeys = [...batch.keys()];
-        if (batchKeys.length > 0) {
-            p.sessionpackApply!(3 + batchKeys.length, this.keys.epoch, this.keys.seq, this.keys.changes, ...batchKeys,
-                this.epoch, now, this.options.healthHalfLifeMillis, this.options.retiredTtlMillis, JSON.stringify(batchKeys.map((k) => batch.get(k))));
-            replies.push((error, value) => {
-                const lost = Array.isArray(value) && value[0] === 'EPOCH';
-                if (error || lost) {
-                    this.replica.requeue(batch);
-                    epochLost ||= lost;
-                } else {
-                    report.pushed = batchKeys.length;
-                    this.replica.pushed(batch);
-                }
-            });
-        }
-        for (const [key, h] of claims) {
-            p.sessionpackLease!(4, '', this.keys.seq, this.keys.changes, key, this.workerId, h.slots, h.cap, 1, now, this.options.leaseTtlMillis);
-            replies.push((error, value) => {
-                if (error || !Array.isArray(value)) return;
-                const [granted, taken] = value as [number, number];
-                if (!this.leases.claimed(key, h, granted, taken, now)) report.lostLeases.push({ pool: h.pool, id: h.id });
-            });
-        }
-        if (releases.size > 0) {
-            p.sessionpackRelease!(3 + releases.size, '', this.keys.seq, this.keys.changes, ...releases, this.workerId);
-            replies.push((error) => void (error && this.leases.requeueReleases(releases)));
-        }
-        if (renewDue) {
-            p.sessionpackRenew!(3 + renewals.length, '', this.keys.seq, this.keys.changes, ...renewals.map(([k]) => k),
-                this.workerId, now, this.options.leaseTtlMillis, JSON.stringify(renewals.map(([, h]) => [h.slots, h.cap])));
-            replies.push((error, value) => {
-                if (error || !Array.isArray(value)) return;
-                this.lastRenewAt = now;
-                for (const index of value as number[]) {
-                    const [key, h] = renewals[index - 1]!;
-                    this.leases.lost(key, h);
-                    report.lostLeases.push({ pool: h.pool, id: h.id });
-                }
-            });
-        }
-        p.sessionpackPull!(3, this.keys.epoch, this.keys.changes, this.keys.seq, this.epoch, this.replica.cursor, PULL_LIMIT, TOMBSTONE_KEEP);
-        replies.push((error, value) => {
-            if (error) return;
-            if (Array.isArray(value) && value[0] === 'EPOCH') epochLost = true;
-            else report.pulled += this.replica.ingest(value as unknown[]);
-        });
-
-        let results: [Error | null, unknown][] | null;
-        try {
-            results = await p.exec();
-            if (!results) throw new Error('pipeline aborted');
-        } catch (error) {
-            results = replies.map(() => [error as Error, undefined]);
-        }
-        let failure: unknown;
-        for (let i = 0; i < replies.length; i++) {
-            const [error, value] = results[i] ?? [new Error('no reply'), undefined];
-            if (error) failure ??= error;
-            replies[i]!(error, value);
-        }
+        const { report, epochLost, renewed, ...round } = await syncRound(
+            { client: conn.client, keys: this.keys, epoch: this.epoch, workerId: this.workerId, options: this.options, replica: this.replica, leases: this.leases, interned: this.interned },
+            now,
+            renewDue,
+        );
+        let failure = round.failure;
+        if (renewed) this.lastRenewAt = now;
         if (epochLost) {
             // Redis lost what was shared: adopt (or start) its new epoch and push, on the next round, all this worker knows.
             this.reseedNeeded = true;

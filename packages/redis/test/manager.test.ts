@@ -2,7 +2,7 @@
  * Two SessionManagers (two workers, one process, a manual clock) on one Redis: health one learned holds the other back,
  * a session one created serves the other once its lease is given back, and never while it is held.
  */
-import { Log, LogLevel } from '@crawlee/core';
+import { Log, LogLevel, ProxyConfiguration } from '@crawlee/core';
 import { ManualClock, SessionManager, type SessionManagerOptions } from '@sessionpack/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
@@ -86,6 +86,32 @@ it('a session created by one worker is used by the other only after the first ga
     await clock.advance(10);
     await pending;
     expect(got).toBe(s.id);
+    await a.manager.close();
+    await b.manager.close();
+});
+
+it('a gateway session that took over a used-up session\'s URL joins another worker on that URL (the id it was asked for)', async () => {
+    const clock = new ManualClock();
+    const asked: string[] = [];
+    const proxyConfiguration = new ProxyConfiguration({ newUrlFunction: (id) => (asked.push(String(id)), `http://user-session-${id}:gw-pw-77@127.0.0.30:9000`) });
+    const options = { proxyUrls: undefined, proxyConfiguration, pool: { maxUses: 2 } };
+    const a = await worker('a', 'm3', clock, options);
+    const b = await worker('b', 'm3', clock, options);
+    const first = await a.manager.acquire(request('1'));
+    a.manager.report(first, { type: 'ok' });
+    expect(await a.manager.acquire(request('2'))).toBe(first);
+    a.manager.report(first, { type: 'ok' });
+    expect(first.isRetired).toBe(true);
+    const next = await a.manager.acquire(request('3'));
+    a.manager.report(next, { type: 'ok' });
+    expect(next.id).not.toBe(first.id);
+    expect(next.identity.proxy!.url).toBe(first.identity.proxy!.url);
+    expect(asked).toEqual([first.id]);
+    await a.sync();
+    await b.sync();
+    await clock.advance(0); // the adoption finishes (it asks the configuration for the URL)
+    expect(b.manager.getSession(next.id)?.identity.proxy?.url).toBe(first.identity.proxy!.url);
+    expect(asked).toEqual([first.id, first.id]);
     await a.manager.close();
     await b.manager.close();
 });

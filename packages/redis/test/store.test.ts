@@ -1,5 +1,7 @@
 import { createServer } from 'node:net';
 
+import type { PersistedSession, PersistedState } from '@sessionpack/core';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { GLOBAL_SCOPE, redisStore, RedisSharedState, RedisUnavailableError, recentAt, startRedisServer, type RedisServerHandle, type SharedChange } from '../src/index.js';
@@ -151,5 +153,42 @@ describe('sessions shared by workers', () => {
         expect(dump).toContain('t0k3n');
         expect(dump).not.toContain('s3cret-two');
         for (const st of stores) await st.close();
+    });
+
+    it('a session that took over another session\'s gateway URL is loaded back with the session id that URL was asked for', async () => {
+        const p = prefix();
+        const state = (sessions: PersistedSession[]): PersistedState => ({
+            format: 'sessionpack/state',
+            version: 2,
+            savedAt: 1_000,
+            pools: { 'shop.test': { sessions, retired: [], retiredCount: 0, initFailuresInRow: 0 } },
+            health: {},
+            headerSets: [{ 'user-agent': 'UA/1' }],
+            fingerprints: [],
+        });
+        const stored = (id: string, urlSessionId?: string): PersistedSession => ({
+            id,
+            proxyId: 'proxy_gw',
+            ...(urlSessionId ? { urlSessionId } : {}),
+            headers: 0,
+            cookies: [],
+            userData: {},
+            createdAt: 1_000,
+            expiresAt: 3_001_000,
+            usageCount: 1,
+            errorScore: 0,
+            availableAt: 0,
+        });
+        const a = redisStore({ url: server.url, prefix: p, syncIntervalMillis: 0, workerId: 'a' });
+        await a.load();
+        await a.save(state([stored('session_b', 'session_a'), stored('session_c')]));
+        await a.close();
+        const b = redisStore({ url: server.url, prefix: p, syncIntervalMillis: 0, workerId: 'b' });
+        const loaded = await b.load();
+        const byId = new Map(loaded.pools['shop.test']!.sessions.map((s) => [s.id, s]));
+        expect(byId.get('session_b')?.urlSessionId).toBe('session_a');
+        expect(byId.get('session_c')).toBeDefined();
+        expect('urlSessionId' in byId.get('session_c')!).toBe(false);
+        await b.close();
     });
 });

@@ -163,6 +163,12 @@ export class FadingHealth {
         return c.ok + c.bad;
     }
 
+    /** Proxies judged on `site` at least once in this run (restored records not counted until used again). */
+    proxiesOn(site: string): number {
+        const first = this.firstUses.get(site);
+        return first ? first.ok + first.bad : 0;
+    }
+
     /** Plain-data snapshot (proxy ids only, never URLs); counts below 0.01 are dropped. */
     toJSON(): PersistedFadedHealth {
         const out: PersistedFadedHealth = {};

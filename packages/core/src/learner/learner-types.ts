@@ -84,6 +84,8 @@ export interface LearnerEffects {
     globalProbeEnded: boolean;
     /** What the scheduler reads of every proxy on the site may have changed (the site's pace prior was set or rose). */
     siteChanged?: boolean;
+    /** Other proxies whose probe on the site was put off (a failed probe there, see `Learner.deferSiblings`). */
+    deferred?: string[];
 }
 
 /** Availability of a proxy on a site: `probing` means its probe use is out, wait for it. */

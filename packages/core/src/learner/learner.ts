@@ -16,6 +16,7 @@ import { type BackoffRecord, type BackoffState, backoffState, DEFAULT_DECAYING_B
 import type { Random } from './beta.js';
 import { attributeBlock, SiblingTracker } from './blame.js';
 import { CapLearner } from './cap.js';
+import { deferSiblings } from './deferral.js';
 import { FadingHealth } from './health.js';
 import { PaceLearner } from './pace.js';
 import { Pairs, type Pair } from './pair-map.js';
@@ -53,7 +54,7 @@ export class Learner {
     private readonly gatewayRetryAfterFactor: number;
     private readonly targetErrorsInRow: number;
     /** Counters for the stats. */
-    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0 };
+    readonly counts = { siteWidePauses: 0, absolved: 0, gatewayRerolls: 0, backoffs: 0, bans: 0, rested: 0, deferredProbes: 0 };
 
     constructor(
         private readonly options: LearnerOptions,
@@ -198,10 +199,11 @@ export class Learner {
                 for (let i = 0; i < 2 && this.backoffs.size > 0; i++) {
                     const scope = i === 0 ? GLOBAL : site;
                     const k = key(proxyId, scope);
-                    const settled = settle(this.backoffs.get(k), now);
+                    const record = this.backoffs.get(k);
+                    const settled = settle(record, now);
                     if (settled && settled.level === 0) {
                         this.backoffs.delete(k);
-                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now);
+                        this.recoveries.onRecovered(k, scope === GLOBAL ? undefined : scope, now, record?.until);
                         effects.availabilityChanged = true;
                     }
                 }
@@ -281,7 +283,12 @@ export class Learner {
         if (blame === 'session') return;
         if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
         this.health.record(proxyId, site, false, now, ctx.pair);
+        const before = this.backoffs.get(key(proxyId, site));
         effects.backoff = this.charge(proxyId, site, now);
+        if (effects.backoff && before && before.level > 0) {
+            const deferred = this.deferSiblings(proxyId, site, before.level, now, effects.backoff.until);
+            if (deferred.length > 0) effects.deferred = deferred;
+        }
         if (ctx.tier !== undefined) this.tiers?.onOutcome(site, ctx.tier, 'blamed', now, ctx.tierProbe);
     }
 
@@ -298,6 +305,17 @@ export class Learner {
         if (banned) this.counts.bans++;
         else this.counts.backoffs++;
         return { scope: scope === GLOBAL ? 'global' : 'site', until: after.until!, level: after.level, banned };
+    }
+
+    /** A failed probe of `proxyId` on `site` after its `level`-th backoff: see {@link deferSiblings}. */
+    private deferSiblings(proxyId: string, site: string, level: number, now: number, until: number): string[] {
+        if (level + 1 >= this.backoffOptions.banAfterBackoffs) return [];
+        const suffix = key('', site);
+        const failed = { key: key(proxyId, site), suffix, level, until, proxiesOnSite: this.health.proxiesOn(site) };
+        const state = { backoffs: this.backoffs, probesOut: this.probesOut, recoveries: this.recoveries };
+        const moved = deferSiblings(state, failed, now).map((k) => k.slice(0, k.length - suffix.length));
+        this.counts.deferredProbes += moved.length;
+        return moved;
     }
 
     private scheduleFor(scope: string): ResolvedDecayingBackoff {

@@ -246,6 +246,8 @@ export class LearnedHealth implements ProxyHealthModel {
         this.bump(proxyId, e.availabilityChanged, site, via);
         // Rare (the site's pace prior was set, or rose by 10% or more): every proxy's pace may have changed, pools re-read them.
         if (e.siteChanged) for (const id of this.versions.keys()) if (id !== proxyId) this.bump(id);
+        // A failed probe put off the probes of other proxies on the site: pools re-read them.
+        if (e.deferred) for (const id of e.deferred) this.bump(id, true, site);
         this.count(proxyId, site, effect, Boolean(e.backoff), via);
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;

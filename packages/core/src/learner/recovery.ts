@@ -3,7 +3,11 @@
  * (proxy, site) runs from its first block to the served page that ends it; the proxy recovered somewhere between its
  * last block (a failed probe) and that page, and the midpoint, from the episode's start, is one estimate. Once two
  * were seen on a site, its first backoff is raised to about their median (a probe before the proxy recovers is one
- * more wasted request).
+ * more wasted request). A page served well after the probe was due (the policy preferred other proxies, the pool was
+ * paused) measures us, not the site: the due time bounds it. Unbounded, a site that blocks at random (every first
+ * probe passes, but late) raised its first backoff to minutes, which made the next probes later still. An episode whose probe was put off on another proxy's evidence (see `deferral.ts`) teaches
+ * nothing: when it recovered is hidden by our own choice not to look, and counting its late probe would raise the
+ * first backoff, which makes later deferrals longer still (a loop that ends with every proxy out for minutes).
  */
 import type { ResolvedDecayingBackoff } from './backoff.js';
 
@@ -12,7 +16,7 @@ const KEEP = 8;
 
 export class RecoveryTimes {
     /** Per (proxy, scope) key in backoff: when its episode began and when it was last blocked. */
-    private readonly episodes = new Map<string, { start: number; lastBlocked: number }>();
+    private readonly episodes = new Map<string, { start: number; lastBlocked: number; deferred?: true }>();
     /** Per site: recent estimates of the recovery time. */
     private readonly estimates = new Map<string, number[]>();
 
@@ -23,13 +27,33 @@ export class RecoveryTimes {
         else episode.lastBlocked = now;
     }
 
-    /** The backoff of `k` settled to nothing after a served page: one estimate for `site` (none for `global`). */
-    onRecovered(k: string, site: string | undefined, now: number): void {
+    /** When the running backoff episode of `k` began (undefined: none runs). */
+    startOf(k: string): number | undefined {
+        return this.episodes.get(k)?.start;
+    }
+
+    /** The probe of `k` was put off on another proxy's evidence: its episode gives no estimate. */
+    onDeferred(k: string): void {
+        const episode = this.episodes.get(k);
+        if (episode) episode.deferred = true;
+    }
+
+    /** Whether the running episode of `k` had its probe put off. */
+    wasDeferred(k: string): boolean {
+        return this.episodes.get(k)?.deferred === true;
+    }
+
+    /**
+     * The backoff of `k` settled to nothing after a page served at `now`, its probe due at `dueAt`: one estimate for
+     * `site` (none for `global`).
+     */
+    onRecovered(k: string, site: string | undefined, now: number, dueAt = now): void {
         const episode = this.episodes.get(k);
         this.episodes.delete(k);
-        if (!episode || site === undefined) return;
+        if (!episode || site === undefined || episode.deferred) return;
         const list = this.estimates.get(site) ?? [];
-        list.push((episode.lastBlocked + now) / 2 - episode.start);
+        const seen = Math.min(now, Math.max(dueAt, episode.lastBlocked));
+        list.push((episode.lastBlocked + seen) / 2 - episode.start);
         if (list.length > KEEP) list.shift();
         this.estimates.set(site, list);
     }

@@ -242,4 +242,47 @@ describe('Learner: learned recovery time', () => {
         const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
         expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
     });
+    it("puts off the probes of proxies at the same backoff step on the site when one's probe fails, and nothing more", () => {
+        const l = new Learner({ backoff: { jitter: 0 } }, seeded(5));
+        // Good proxies keep passing (the blocks are not site-wide); a, b, c are blocked at their first use, 1 s apart.
+        let t = 0;
+        const good = () => void l.onOutcome(use('g', `g${t}`, 0), { kind: 'ok' }, (t += 100));
+        const blocked: Record<string, number> = {};
+        // d is a step further: its first probe failed already (before the others were blocked).
+        l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
+        t += 5_000;
+        expect(l.onOutcome(use('d', 'd2', 0), { kind: 'blocked' }, t).backoff).toMatchObject({ level: 2 });
+        const dUntil = l.backoffUntil('d', SITE);
+        for (const p of ['a', 'b', 'c']) {
+            for (let i = 0; i < 10; i++) good();
+            blocked[p] = t;
+            expect(l.onOutcome(use(p, `${p}1`, 0), { kind: 'blocked' }, t).backoff).toMatchObject({ level: 1, until: t + 5_000 });
+        }
+        // a's probe goes out; c's too (its backoff ended while a's probe was out: nothing known yet); b's is due.
+        l.onSend(use('a', 'a2', 0), blocked.a! + 5_000);
+        const cProbeAt = blocked.c! + 5_000;
+        l.onSend(use('c', 'c2', 0), cProbeAt);
+        expect(l.availability('b', SITE, cProbeAt)).toBe('probe');
+        // a's probe fails: it was still blocked that far into its episode, so b's probe is put off until b's episode is
+        // as old as a's will be at its next probe; b's level stays.
+        const failedAt = cProbeAt + 10;
+        const failed = l.onOutcome(use('a', 'a2', 0), { kind: 'blocked' }, failedAt);
+        expect(failed.backoff).toMatchObject({ level: 2, until: failedAt + 10_000 });
+        expect(failed.deferred).toEqual(['b']);
+        const bProbeAt = blocked.b! + (failedAt + 10_000 - blocked.a!);
+        expect(l.availability('b', SITE, failedAt)).toBe('backoff');
+        expect(l.backoffUntil('b', SITE)).toBe(bProbeAt);
+        expect(l.backoffLevel('b', SITE)).toBe(1);
+        // c's probe was already out, d is at another step: both left alone. Another site is not touched.
+        expect(l.backoffUntil('d', SITE)).toBe(dUntil);
+        expect(l.availability('c', SITE, failedAt)).toBe('probing');
+        expect(l.availability('b', 'other.test', failedAt)).toBe('usable');
+        // b is probed then, and a pass clears it (nothing is kept).
+        expect(l.availability('b', SITE, bProbeAt - 1)).toBe('backoff');
+        expect(l.availability('b', SITE, bProbeAt)).toBe('probe');
+        l.onSend(use('b', 'b2', 0), bProbeAt);
+        l.onOutcome(use('b', 'b2', 0), { kind: 'ok' }, bProbeAt + 10);
+        expect(l.availability('b', SITE, bProbeAt + 10)).toBe('usable');
+        expect(l.backoffLevel('b', SITE)).toBe(0);
+    });
 });
