@@ -5,9 +5,18 @@
  */
 import type { Clock } from './clock.js';
 import { AcquireTimeoutError, NoUsableProxyError, SiteUnavailableError } from './errors.js';
-import type { InitFailure } from './init.js';
+import type { SessionFactory } from './factory.js';
+import type { ProxyHealthModel } from './health-model.js';
+import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
+import type { StateSaver } from './persistence.js';
 import type { Pool } from './pool.js';
+import type { Decision } from './decision.js';
+import { DIRECT_PROXY_ID, type ProxySource } from './proxies.js';
+import type { CompiledRule } from './rules.js';
 import { ManagedSession } from './session.js';
+import type { StatsCounters } from './stats.js';
+import type { SessionStore } from './store.js';
+import type { RequestLike } from './types.js';
 
 /** What the loop needs from the manager (one object per manager: an acquire allocates nothing for it). */
 export interface AcquireContext<R> {
@@ -25,24 +34,51 @@ export interface AcquireContext<R> {
     lease?(session: ManagedSession): boolean | Promise<boolean>;
 }
 
-/** A session of `pool` with one open use, or the error saying why there is none. */
-export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
-    const started = ctx.clock.now();
+/**
+ * A session of `pool` with one open use, or the error saying why there is none. When a session is ready at once (the
+ * usual case) it is handed out without an async frame: one settled promise, the loop's first decision taken here.
+ */
+export function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
+    try {
+        if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, what, ctx, undefined);
+        ctx.assertOpen();
+        const now = ctx.clock.now();
+        if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, what, ctx, undefined);
+        const d = pool.scheduler.decide(now);
+        if (d.kind !== 'session') return acquireLoop(pool, what, ctx, { now, decision: d });
+        pool.scheduler.handOut(d.session, now);
+        return Promise.resolve(d.session);
+    } catch (e) {
+        return Promise.reject(e);
+    }
+}
+
+/** The acquire loop; `first`: its first decision, already taken (at `first.now`, which is then when it started). */
+async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first: { now: number; decision: Decision } | undefined): Promise<ManagedSession> {
+    const started = first ? first.now : ctx.clock.now();
     const deadline = started + pool.options.acquireTimeoutSecs * 1000;
     let dynamicMisses = 0;
     let failedCreates = 0;
+    let next = first;
     for (;;) {
-        if (pool.initAbort) throw pool.initAbort;
-        if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
-        ctx.assertOpen();
-        const now = ctx.clock.now();
-        // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
-        const paused = ctx.pausedUntil(pool.key);
-        if (paused > now) {
-            await pool.wait(ctx.clock, paused);
-            continue;
+        let now: number;
+        let d: Decision;
+        if (next) {
+            ({ now, decision: d } = next);
+            next = undefined;
+        } else {
+            if (pool.initAbort) throw pool.initAbort;
+            if (pool.stopReason) throw new SiteUnavailableError(pool.key, pool.stopReason);
+            ctx.assertOpen();
+            now = ctx.clock.now();
+            // Blocks were site-wide: nobody is handed out until the pause ends (the deadline of this acquire moves with it).
+            const paused = ctx.pausedUntil(pool.key);
+            if (paused > now) {
+                await pool.wait(ctx.clock, paused);
+                continue;
+            }
+            d = pool.scheduler.decide(now);
         }
-        const d = pool.scheduler.decide(now);
         if (d.kind === 'session') {
             const lease = ctx.lease?.(d.session) ?? true;
             if (lease === true) {
@@ -79,7 +115,7 @@ export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>
         if (now >= deadline) {
             const summary = ctx.proxySummary(pool.key);
             const full = `${pool.occupancy}/${pool.options.size} sessions`;
-            const parts = pool.scheduler.describe(now);
+            const parts = pool.describe(now);
             if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
                 throw new NoUsableProxyError(pool.key, summary);
             }
@@ -87,4 +123,59 @@ export async function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>
         }
         await pool.wait(ctx.clock, Math.min(d.wakeAt, deadline));
     }
+}
+
+/** What one acquire of the manager is for: the request, its rule, the acquire's options. */
+export interface AcquireRequest {
+    request: RequestLike;
+    rule: CompiledRule | undefined;
+    options: AcquireOptions;
+}
+
+/** What the manager's acquire loop is wired to (one context per manager, see {@link acquireContextFor}). */
+export interface ManagerAcquireDeps {
+    clock: Clock;
+    proxies: ProxySource;
+    /** Ids of the fixed proxies, or undefined with a dynamic ProxyConfiguration. */
+    fixedProxies: readonly string[] | undefined;
+    health: ProxyHealthModel;
+    factory(): SessionFactory;
+    counters: StatsCounters;
+    saver: StateSaver | undefined;
+    initDeps: InitDeps;
+    store: SessionStore | undefined;
+    retire(session: ManagedSession, reason: string): void;
+    assertOpen(): void;
+}
+
+/** The manager's acquire context: creates (and inits) sessions through its factory, leases through its store. */
+export function acquireContextFor(d: ManagerAcquireDeps): AcquireContext<AcquireRequest> {
+    const store = d.store;
+    return {
+        clock: d.clock,
+        dynamicProxies: d.proxies.dynamic,
+        proxySummary: (site) => (d.fixedProxies ? d.health.summarize(d.fixedProxies, site) : { total: 0, backoff: 0, banned: 0 }),
+        pausedUntil: (site) => d.health.pausedUntil(site),
+        create: (pool, proxyId, what) => createSession(d, pool, proxyId, what),
+        retire: d.retire,
+        assertOpen: d.assertOpen,
+        ...(store?.lease ? { lease: (s: ManagedSession) => store.lease!(s.poolKey, s.id, s.inUse) } : {}),
+    };
+}
+
+/** Creates a session on `proxyId` (or a URL from the ProxyConfiguration), hands it out and runs its init. */
+async function createSession(
+    d: ManagerAcquireDeps,
+    pool: Pool,
+    proxyId: string | undefined,
+    { request, rule, options }: AcquireRequest,
+): Promise<ManagedSession | InitFailure | 'proxy-unusable'> {
+    const session = await d.factory().create(pool, proxyId, request);
+    d.assertOpen();
+    if (session === 'proxy-unusable') return session;
+    d.counters.inc(pool.key, 'session/created');
+    d.saver?.sessionChanged(session);
+    const result = await runInit(session, pool, session.identity.proxy?.id ?? DIRECT_PROXY_ID, request, rule, options, d.initDeps);
+    if (result instanceof ManagedSession) pool.scheduler.settle(result, d.clock.now());
+    return result;
 }

@@ -81,6 +81,10 @@ export interface HealthHandle {
     trials(): number;
     /** True when it is unusable and its last probe failed too: waiting for it is unlikely to help soon. */
     stalled(now: number): boolean;
+    /** `ProxyHealthModel.onHandOut` of this (proxy, site), through the records the handle holds. */
+    onHandOut(now: number): void;
+    /** `ProxyHealthModel.record` of this (proxy, site), through the records the handle holds. */
+    record(effect: OutcomeEffect, rateLimitMillis: number, use: UseInfo, now: number): HealthChange;
 }
 
 /**

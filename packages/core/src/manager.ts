@@ -1,14 +1,15 @@
 /**
  * SessionManager: all pools, proxy health, rules, store and stats, wired together. Core verbs: `acquire(request)`
  * and `report(session, outcome)`; adapters add `evaluate` (classify + checks) and `prepare` (prepare hooks).
- * Each concern lives in its own module: scheduler.ts (which session), init.ts, use-report.ts and outcomes.ts (what a
- * use's outcome does), hooks.ts, persistence.ts, stats.ts, learner/ (proxy health).
+ * Each concern lives in its own module: pool.ts and scheduler.ts (which session), acquire.ts (the acquire loop and
+ * session creation), init.ts, use-report.ts and outcomes.ts (what a use's outcome does), retire.ts, hooks.ts,
+ * persistence.ts, stats.ts, learner/ (proxy health).
  */
 import { Configuration, log as crawleeLog, type Log } from '@crawlee/core';
 import type { ReportData } from '@sessionpack/report';
 
 import { systemClock, type Clock } from './clock.js';
-import { acquireFrom, type AcquireContext } from './acquire.js';
+import { acquireContextFor, acquireFrom, type AcquireContext, type AcquireRequest } from './acquire.js';
 import { CrawlReporter, type CrawlReportLocation } from './crawl-report.js';
 import { ManagerClosedError } from './errors.js';
 import { SessionEvents } from './events.js';
@@ -16,13 +17,13 @@ import { LearnedHealth } from './learner/model.js';
 import { evaluateResponse, prepareRequest, type EvaluateInput, type HookRunnerDeps, type PrepareInput } from './hooks.js';
 import { IdentityFactory } from './identity.js';
 import { SessionFactory } from './factory.js';
-import { runInit, type AcquireOptions, type InitDeps, type InitFailure } from './init.js';
+import type { AcquireOptions, InitDeps } from './init.js';
 import { resolveLearner, resolvePoolOptions, validateOptions, type SessionManagerOptions } from './options.js';
-import { usedUp } from './outcomes.js';
 import { snapshotState } from './persistence.js';
-import { Pool } from './pool.js';
+import { poolFor, type Pool, type PoolDeps } from './pool.js';
 import { DIRECT_PROXY_ID, ProxySource } from './proxies.js';
 import { Redactor } from './redact.js';
+import { retireSession, type RetireDeps } from './retire.js';
 import { poolKeyOf, RuleSet, type CompiledRule, type HookExtras, type Rule } from './rules.js';
 import { ManagedSession, type SessionOwner } from './session.js';
 import { buildStats, StatsCounters, StatsTicker, summaryLine, type ManagerStats } from './stats.js';
@@ -72,7 +73,9 @@ export class SessionManager {
     private readonly config: Configuration;
     private readonly hookDeps: HookRunnerDeps;
     private readonly initDeps: InitDeps;
-    private readonly acquireContext: AcquireContext<{ request: RequestLike; rule: CompiledRule | undefined; options: AcquireOptions }>;
+    private readonly acquireContext: AcquireContext<AcquireRequest>;
+    private readonly poolDeps: PoolDeps;
+    private readonly retireDeps: RetireDeps;
     private readonly reporter: CrawlReporter;
     private readonly uses: UseReports;
     private readonly ticker: StatsTicker;
@@ -90,6 +93,9 @@ export class SessionManager {
         this.health = new LearnedHealth(resolveLearner(options), this.clock, this.random, this.fixedIds ?? [], this.proxies.tiers?.count ?? 0);
         this.tierGate = TierGate.create(this.proxies.tiers, this.health, this.log);
         const identities = IdentityFactory.forOptions(options, this.random);
+        const tierGate = this.tierGate;
+        const fixedProxies = this.fixedIds;
+        this.poolDeps = { health: this.health, fixedProxies, random: this.random, retire: (s, r) => this.retire(s, r), ...(tierGate ? { tiersOf: (site: string) => tierGate.forSite(site) } : {}) };
         this.rules = new RuleSet(options.rules);
         this.state = new StateLink({
             options,
@@ -126,40 +132,26 @@ export class SessionManager {
                 saver?.sessionChanged(session);
             },
         };
-        this.uses = new UseReports({
-            clock: this.clock,
-            random: this.random,
-            log: this.log,
-            options,
-            pools: this.poolMap,
-            health: this.health,
-            counters: this.counters,
-            proxies: this.proxies,
-            redactor: this.redactor,
-            saver,
-            tierGate: this.tierGate,
-            timeline: this.reporter.timeline,
-            retire: (s, reason) => this.retire(s, reason),
-        });
+        const retire = (session: ManagedSession, reason: string) => this.retire(session, reason);
+        // What the reporting, retiring and acquiring modules share of the manager (each takes the part it reads).
+        const shared = {
+            ...this.poolDeps,
+            ...{ health: this.health, clock: this.clock, log: this.log, options, pools: this.poolMap, counters: this.counters, proxies: this.proxies },
+            ...{ redactor: this.redactor, saver, tierGate: this.tierGate, timeline: this.reporter.timeline, retire },
+        };
+        this.uses = new UseReports(shared);
         const now = () => this.clock.now();
         this.factory = new SessionFactory({ proxies: this.proxies, identities, owner: this.owner, events: this.events, log: this.log, random: this.random, now });
+        this.retireDeps = { ...shared, live: this.factory.live, events: this.events };
         this.hookDeps = { classifier: options.classifier, redactor: this.redactor, log: this.log, now };
         this.initDeps = {
             ...this.hookDeps,
             count: (pool, counter) => this.counters.inc(pool, counter),
             recordHealth: (pid, pool, effect, ms) => this.uses.recordHealth(pid, pool, effect, ms, { duringInit: true, goodUses: 0 }),
-            retire: (session, reason) => this.retire(session, reason),
+            retire,
         };
-        this.acquireContext = {
-            clock: this.clock,
-            dynamicProxies: this.proxies.dynamic,
-            proxySummary: (site) => (this.fixedIds ? this.health.summarize(this.fixedIds, site) : { total: 0, backoff: 0, banned: 0 }),
-            pausedUntil: (site) => this.health.pausedUntil(site),
-            create: (pool, proxyId, { request, rule, options }) => this.createSession(pool, proxyId, request, rule, options),
-            retire: (s, reason) => this.retire(s, reason),
-            assertOpen: () => this.assertOpen(),
-            ...(this.state.store?.lease ? { lease: (s: ManagedSession) => this.state.store!.lease!(s.poolKey, s.id, s.inUse) } : {}),
-        };
+        const assertOpen = () => this.assertOpen();
+        this.acquireContext = acquireContextFor({ ...shared, factory: () => this.factory, initDeps: this.initDeps, store: this.state.store, assertOpen });
     }
 
     /**
@@ -200,24 +192,6 @@ export class SessionManager {
         }
     }
 
-    /** Creates a session on `proxyId` (or a URL from the ProxyConfiguration), hands it out and runs its init. */
-    private async createSession(
-        pool: Pool,
-        proxyId: string | undefined,
-        request: RequestLike,
-        rule: CompiledRule | undefined,
-        options: AcquireOptions,
-    ): Promise<ManagedSession | InitFailure | 'proxy-unusable'> {
-        const session = await this.factory.create(pool, proxyId, request);
-        this.assertOpen();
-        if (session === 'proxy-unusable') return session;
-        this.counters.inc(pool.key, 'session/created');
-        this.state.saver?.sessionChanged(session);
-        const result = await runInit(session, pool, session.identity.proxy?.id ?? DIRECT_PROXY_ID, request, rule, options, this.initDeps);
-        if (result instanceof ManagedSession) pool.scheduler.settle(result, this.clock.now());
-        return result;
-    }
-
     // ---------------------------------------------------------------- report
 
     /**
@@ -232,20 +206,7 @@ export class SessionManager {
 
     /** Retires a session (any reason): leaves its pool at once, emits `sessionRetired`, wakes waiters. */
     retire(session: ManagedSession, reason: string): void {
-        const s = session.real;
-        if (s.isRetired) return;
-        const safe = this.redactor.text(reason);
-        s.markRetired(safe);
-        const pool = this.poolMap.get(s.poolKey);
-        pool?.remove(s, safe);
-        // Through a gateway a used-up session's URL (its exit) is known to serve: the next new session takes it.
-        if (this.proxies.dynamic && s.identity.proxy && usedUp(reason)) pool?.scheduler.reuseLater(s.identity.proxy.id);
-        this.factory.live.delete(s.id);
-        this.counters.inc(s.poolKey, 'session/retired');
-        this.reporter.timeline?.ended(s, safe, this.clock.now());
-        this.state.saver?.sessionRetired(s.poolKey, { id: s.id, proxyId: s.identity.proxy?.id ?? DIRECT_PROXY_ID, reason: safe }, s);
-        this.events.emit('sessionRetired', s);
-        pool?.notify();
+        retireSession(this.retireDeps, session, reason);
     }
 
     // ---------------------------------------------------------------- evaluate / prepare / rules
@@ -286,23 +247,7 @@ export class SessionManager {
     }
 
     private poolFor(key: string, rule: CompiledRule | undefined): Pool {
-        let pool = this.poolMap.get(key);
-        if (!pool) {
-            pool = new Pool(key, resolvePoolOptions(this.options, key, rule?.rule.size), {
-                health: this.health,
-                fixedProxies: this.fixedIds,
-                ...(this.tierGate ? { tiers: this.tierGate.forSite(key) } : {}),
-                random: this.random,
-                retire: (s, reason) => this.retire(s, reason),
-            });
-            pool.sizeFromRule = rule !== undefined;
-            this.poolMap.set(key, pool);
-        } else if (!pool.sizeFromRule && rule) {
-            // A pool restored from the store learns its rule's size on its first request.
-            pool.sizeFromRule = true;
-            if (rule.rule.size !== undefined && this.options.pools?.[key]?.size === undefined) pool.options.size = rule.rule.size;
-        }
-        return pool;
+        return poolFor(this.poolMap, key, rule, this.options, this.poolDeps);
     }
 
     // ---------------------------------------------------------------- stats

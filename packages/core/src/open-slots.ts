@@ -38,20 +38,25 @@ export class OpenSlots implements Candidates {
     constructor(private readonly policy: SessionPolicy) {
         const before = policy.order === 'newest-first' ? newer : older;
         const byScore = policy.byScore;
-        const sign = policy.order === 'newest-first' ? -1 : 1;
         this.before = before;
+        // Slots compare by their first sessions' keys as their ready queues hold them (signed like `byPos`), so a sift
+        // reads no cold session.
         this.heap = new IndexedHeap<Slot>(
-            (a, b) => (byScore && a.rank !== b.rank ? a.rank > b.rank : before(a.ready.top()!, b.ready.top()!)),
+            (a, b) => {
+                if (byScore && a.rank !== b.rank) return a.rank > b.rank;
+                const ka = a.ready.topKey();
+                const kb = b.ready.topKey();
+                return ka < kb || (ka === kb && a.ready.topOrdinal() < b.ready.topOrdinal());
+            },
             (s) => s.openPos,
             (s, p) => {
                 s.openPos = p;
                 if (p < 0) return;
                 if (3 * p + 3 > this.byPos.length) this.grow(3 * p + 3);
-                const top = s.ready.top()!;
                 const a = this.byPos;
                 a[3 * p] = s.seen;
-                a[3 * p + 1] = sign * top.handOutSeq;
-                a[3 * p + 2] = top.ordinal;
+                a[3 * p + 1] = s.ready.topKey();
+                a[3 * p + 2] = s.ready.topOrdinal();
             },
         );
     }
@@ -68,7 +73,12 @@ export class OpenSlots implements Candidates {
 
     /** Adds `slot` to the open heap or restores its place there (its first session or rank changed). */
     put(slot: Slot): void {
-        if (slot.openPos < 0) this.changed(slot);
+        const p = slot.openPos;
+        if (p < 0) this.changed(slot);
+        else if (!this.policy.byScore && this.byPos[3 * p + 1] === slot.ready.topKey() && this.byPos[3 * p + 2] === slot.ready.topOrdinal()) {
+            // Its first session is the same (a session went back behind it): its place holds, nothing to sift.
+            return;
+        }
         this.heap.update(slot);
     }
 

@@ -82,7 +82,7 @@ export function applySessionEffect(
     if (session.inUse > 0) return undefined;
     if (session.errorScore >= session.maxErrorScore) return `max error score reached (${ctx.reason})`;
     if (session.usageCount >= o.maxUses) return 'max uses reached';
-    if (session.expiresAt.getTime() <= now) return 'max age reached';
+    if (session.expiredAt(now)) return 'max age reached';
     return undefined;
 }
 

@@ -59,6 +59,11 @@ export interface SessionPolicy {
      * sessions yet (otherwise wait for the busy, cooling or paced ones).
      */
     readonly onDemand?: boolean;
+    /**
+     * Whether it picks by position ({@link Candidates.at}) at this exploration rate: then the ready sessions of a slot
+     * sit in a heap whose positions are the draw's; otherwise only the first one counts (a cheaper queue keeps them).
+     */
+    picksAt(explorationRate: number): boolean;
     /** Picks one of `candidates` (never empty). */
     pickSession(candidates: Candidates, ctx: PolicyContext): ManagedSession;
     /** Picks the proxy of a new session among `proxies` (never empty, all usable). */
@@ -98,6 +103,7 @@ export const scoredPolicy: SessionPolicy = {
     order: 'oldest-first',
     onDemand: true,
     preferNew: () => false,
+    picksAt: (explorationRate) => explorationRate > 0,
     pickSession(candidates, ctx) {
         if (candidates.size > 1 && ctx.explorationRate > 0 && ctx.random() < ctx.explorationRate) {
             return candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size)));
@@ -121,6 +127,7 @@ export const randomPolicy: SessionPolicy = {
     byScore: false,
     order: 'oldest-first',
     preferNew: () => true,
+    picksAt: () => true,
     pickSession: (candidates, ctx) => candidates.at(Math.min(candidates.size - 1, Math.floor(ctx.random() * candidates.size))),
     pickProxy: (proxies, ctx) => randomOf(proxies, ctx.random),
 };
@@ -131,6 +138,7 @@ export const roundRobinPolicy: SessionPolicy = {
     byScore: false,
     order: 'oldest-first',
     preferNew: () => true,
+    picksAt: () => false,
     pickSession: (candidates) => candidates.first(false),
     pickProxy: (proxies) => minBy(proxies, (p) => p.lastPickedSeq),
 };
@@ -141,6 +149,7 @@ export const useUntilFailurePolicy: SessionPolicy = {
     byScore: false,
     order: 'newest-first',
     preferNew: (hasCandidates) => !hasCandidates,
+    picksAt: () => false,
     pickSession: (candidates) => candidates.first(false),
     pickProxy: (proxies) => minBy(proxies, (p) => p.lastPickedSeq),
 };

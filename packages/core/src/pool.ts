@@ -5,9 +5,10 @@
 import type { Clock, TimerHandle } from './clock.js';
 import type { InitFailedError } from './errors.js';
 import type { ProxyHealthModel } from './health-model.js';
-import type { ResolvedPoolOptions } from './options.js';
+import { resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { policyByName, type SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
+import type { CompiledRule } from './rules.js';
 import { Scheduler, type SchedulerHost } from './scheduler.js';
 import type { ManagedSession } from './session.js';
 import type { PersistedRetired } from './store.js';
@@ -21,8 +22,8 @@ export interface PoolDeps {
     health: ProxyHealthModel;
     /** Ids of the fixed proxies, or undefined with a dynamic ProxyConfiguration. */
     fixedProxies: readonly string[] | undefined;
-    /** With tiered proxies: the pool's tier gate (new sessions on the pool's tier only). */
-    tiers?: SchedulerHost['tiers'];
+    /** With tiered proxies: the tier gate of a pool's site (new sessions on the pool's tier only). */
+    tiersOf?(site: string): NonNullable<SchedulerHost['tiers']>;
     random: () => number;
     retire(session: ManagedSession, reason: string): void;
 }
@@ -63,7 +64,7 @@ export class Pool {
             policy: this.policy,
             health: deps.health,
             fixedProxies: deps.fixedProxies,
-            ...(deps.tiers ? { tiers: deps.tiers } : {}),
+            ...(deps.tiersOf ? { tiers: deps.tiersOf(key) } : {}),
             random: deps.random,
             limits: () => o,
             occupancy: () => this.occupancy,
@@ -122,6 +123,26 @@ export class Pool {
         });
     }
 
+    /** Counts for error messages (a full scan: only when an acquire gives up). */
+    describe(now: number): string {
+        let busy = 0;
+        let initializing = 0;
+        let cooling = 0;
+        let backoff = 0;
+        for (const s of this.sessions.values()) {
+            if (s.initializing) initializing++;
+            else if (s.proxySlot && (s.proxySlot.refresh(now), s.proxySlot.availability === 'backoff')) backoff++;
+            else if (s.availableAt > now && s.inUse === 0) cooling++;
+            else busy++;
+        }
+        const parts: string[] = [];
+        if (busy) parts.push(`${busy} busy`);
+        if (initializing) parts.push(`${initializing} initializing`);
+        if (cooling) parts.push(`${cooling} cooling down`);
+        if (backoff) parts.push(`${backoff} on proxies in backoff`);
+        return parts.join(', ');
+    }
+
     /** Live sessions by state, plus the retired count and open uses. */
     counts(): SessionCounts {
         const c = emptySessionCounts();
@@ -132,4 +153,21 @@ export class Pool {
         c.retired = this.retiredCount;
         return c;
     }
+}
+
+/**
+ * The pool of `key` in `pools`, created on its first request with the size of its rule (and the options of `key`). A
+ * pool restored from the store learns its rule's size on its first request.
+ */
+export function poolFor(pools: Map<string, Pool>, key: string, rule: CompiledRule | undefined, options: SessionManagerOptions, deps: PoolDeps): Pool {
+    let pool = pools.get(key);
+    if (!pool) {
+        pool = new Pool(key, resolvePoolOptions(options, key, rule?.rule.size), deps);
+        pool.sizeFromRule = rule !== undefined;
+        pools.set(key, pool);
+    } else if (!pool.sizeFromRule && rule) {
+        pool.sizeFromRule = true;
+        if (rule.rule.size !== undefined && options.pools?.[key]?.size === undefined) pool.options.size = rule.rule.size;
+    }
+    return pool;
 }

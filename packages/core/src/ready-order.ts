@@ -37,6 +37,16 @@ export class SessionHeap {
         return this.items[0];
     }
 
+    /** The first session's key as the heap compares it (its `handOutSeq`, negated for newest-first), without reading it. */
+    topKey(): number {
+        return this.keys[0]!;
+    }
+
+    /** The first session's `ordinal`, without reading it. */
+    topOrdinal(): number {
+        return this.keys[1]!;
+    }
+
     /** The session at heap position `index` (0 ≤ index < size). */
     at(index: number): ManagedSession {
         return this.items[index]!;
@@ -45,6 +55,12 @@ export class SessionHeap {
     has(s: ManagedSession): boolean {
         const p = s.queuePos;
         return p >= 0 && this.items[p] === s;
+    }
+
+    /** The first session by position that passes `test`. */
+    find(test: (s: ManagedSession) => boolean): ManagedSession | undefined {
+        for (const s of this.items) if (test(s)) return s;
+        return undefined;
     }
 
     push(s: ManagedSession): void {
@@ -145,17 +161,187 @@ export class SessionHeap {
     }
 }
 
-/** Ready sessions of a slot in hand-out order. */
-export function sessionHeap(order: ReadyOrder): SessionHeap {
-    return new SessionHeap(order);
+/**
+ * Ready sessions of a slot in hand-out order, for a policy that only ever takes the first one: a sorted deque with an
+ * overflow heap. A session handed out goes back with the newest hand-out key, so it almost always belongs at the back
+ * (oldest-first) or the front (newest-first): taking the first and putting one back are O(1) and touch no other
+ * session, where a heap's sift walks about log2(n) cold ones. A session that fits at neither end (its use was reported
+ * after a later one's, it cooled down) goes to the overflow heap; the first is the lesser of both firsts, so it is
+ * always the heap's first. Positions (`at`) follow the deque, then the overflow: they are not a heap's.
+ */
+export class ReadyDeque {
+    /**
+     * A ring of `items.length` (a power of two) places: the live sessions sorted by key from `head` over `span`
+     * places; removed ones leave a hole (undefined) until compacted. Putting back and taking out at either end
+     * allocates nothing: the ring grows (doubling) only when full.
+     */
+    private items: (ManagedSession | undefined)[] = [undefined, undefined];
+    /** At 2i and 2i + 1, for `items[i]`: its `handOutSeq` (negated for newest-first) and its `ordinal`. */
+    private keys: number[] = [0, 0, 0, 0];
+    private head = 0;
+    private span = 0;
+    private live = 0;
+    private readonly overflow: SessionHeap;
+    private readonly sign: number;
+
+    constructor(order: ReadyOrder) {
+        this.sign = order === 'oldest-first' ? 1 : -1;
+        this.overflow = new SessionHeap(order);
+    }
+
+    get size(): number {
+        return this.live + this.overflow.size;
+    }
+
+    top(): ManagedSession | undefined {
+        return this.overflowFirst() ? this.overflow.top() : this.items[this.head];
+    }
+
+    topKey(): number {
+        return this.overflowFirst() ? this.overflow.topKey() : this.keys[2 * this.head]!;
+    }
+
+    topOrdinal(): number {
+        return this.overflowFirst() ? this.overflow.topOrdinal() : this.keys[2 * this.head + 1]!;
+    }
+
+    /** Whether the first session is the overflow heap's. */
+    private overflowFirst(): boolean {
+        if (this.overflow.size === 0) return false;
+        if (this.live === 0) return true;
+        const k = this.overflow.topKey();
+        const hk = this.keys[2 * this.head]!;
+        return k < hk || (k === hk && this.overflow.topOrdinal() < this.keys[2 * this.head + 1]!);
+    }
+
+    at(index: number): ManagedSession {
+        if (index >= this.live) return this.overflow.at(index - this.live);
+        let n = index;
+        const mask = this.items.length - 1;
+        for (let i = 0; i < this.span; i++) {
+            const s = this.items[(this.head + i) & mask];
+            if (s !== undefined && n-- === 0) return s;
+        }
+        throw new RangeError(`ready session ${index} of ${this.size}`);
+    }
+
+    has(s: ManagedSession): boolean {
+        const p = s.queuePos;
+        return p >= 0 && (this.items[p] === s || this.overflow.has(s));
+    }
+
+    /** The first session by position that passes `test`. */
+    find(test: (s: ManagedSession) => boolean): ManagedSession | undefined {
+        const mask = this.items.length - 1;
+        for (let i = 0; i < this.span; i++) {
+            const s = this.items[(this.head + i) & mask];
+            if (s !== undefined && test(s)) return s;
+        }
+        return this.overflow.find(test);
+    }
+
+    push(s: ManagedSession): void {
+        const k = this.sign * s.handOutSeq;
+        const o = s.ordinal;
+        if (this.live > 0) {
+            const keys = this.keys;
+            const mask = this.items.length - 1;
+            const t = 2 * ((this.head + this.span - 1) & mask);
+            const h = 2 * this.head;
+            const back = k > keys[t]! || (k === keys[t] && o > keys[t + 1]!);
+            if (!back && !(k < keys[h]! || (k === keys[h] && o < keys[h + 1]!))) return this.overflow.push(s);
+            if (this.span === this.items.length) this.relayout(2 * this.items.length);
+            if (back) return this.put((this.head + this.span++) & (this.items.length - 1), s, k, o);
+            this.head = (this.head - 1) & (this.items.length - 1);
+            this.span++;
+            return this.put(this.head, s, k, o);
+        }
+        this.head = 0;
+        this.span = 1;
+        this.put(0, s, k, o);
+    }
+
+    private put(i: number, s: ManagedSession, k: number, o: number): void {
+        this.items[i] = s;
+        this.keys[2 * i] = k;
+        this.keys[2 * i + 1] = o;
+        s.queuePos = i;
+        this.live++;
+    }
+
+    remove(s: ManagedSession): boolean {
+        const p = s.queuePos;
+        if (p < 0) return false;
+        const items = this.items;
+        if (items[p] !== s) return this.overflow.remove(s);
+        items[p] = undefined;
+        s.queuePos = -1;
+        if (--this.live === 0) {
+            this.span = 0;
+            return true;
+        }
+        const mask = items.length - 1;
+        if (p === this.head) {
+            do {
+                this.head = (this.head + 1) & mask;
+                this.span--;
+            } while (items[this.head] === undefined);
+        } else if (p === ((this.head + this.span - 1) & mask)) {
+            do this.span--;
+            while (items[(this.head + this.span - 1) & mask] === undefined);
+        } else if (this.span > 2 * this.live + 16) {
+            // Holes left by removals inside the ring (rare: a session leaves the middle only when it retires, expires
+            // or cools down while ready): compact once they outnumber the live sessions.
+            this.relayout(this.items.length);
+        }
+        return true;
+    }
+
+    update(s: ManagedSession): void {
+        const p = s.queuePos;
+        if (p >= 0 && this.items[p] === s) {
+            if (this.keys[2 * p] === this.sign * s.handOutSeq && this.keys[2 * p + 1] === s.ordinal) return;
+            this.remove(s);
+        } else if (this.overflow.has(s)) {
+            this.overflow.update(s);
+            return;
+        }
+        this.push(s);
+    }
+
+    /** Moves the live sessions, in order and without holes, to the start of a ring of `capacity` places. */
+    private relayout(capacity: number): void {
+        const items = new Array<ManagedSession | undefined>(capacity).fill(undefined);
+        const keys = new Array<number>(2 * capacity).fill(0);
+        const mask = this.items.length - 1;
+        let n = 0;
+        for (let i = 0; i < this.span; i++) {
+            const p = (this.head + i) & mask;
+            const s = this.items[p];
+            if (s === undefined) continue;
+            items[n] = s;
+            keys[2 * n] = this.keys[2 * p]!;
+            keys[2 * n + 1] = this.keys[2 * p + 1]!;
+            s.queuePos = n++;
+        }
+        this.items = items;
+        this.keys = keys;
+        this.head = 0;
+        this.span = n;
+    }
+}
+
+/** Ready sessions of a slot in hand-out order: a heap when the policy picks by position, else a {@link ReadyDeque}. */
+export function sessionHeap(order: ReadyOrder, byPosition = true): SessionHeap | ReadyDeque {
+    return byPosition ? new SessionHeap(order) : new ReadyDeque(order);
 }
 
 /** The ready heap of slots no session of the pool ever used (most slots of a pool, with many pools): never written. */
-export const NO_SESSIONS = sessionHeap('oldest-first');
+export const NO_SESSIONS = new SessionHeap('oldest-first');
 
 /** An idle session in a slot's ready heap (usually its top), if any. */
 export function idleIn(slot: ProxySlot<ManagedSession>): ManagedSession | undefined {
-    const heap = slot.ready;
-    for (let i = 0; i < heap.size; i++) if (heap.at(i).inUse === 0) return heap.at(i);
-    return undefined;
+    return slot.ready.find(isIdle);
 }
+
+const isIdle = (s: ManagedSession) => s.inUse === 0;

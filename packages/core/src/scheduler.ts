@@ -12,6 +12,7 @@
  * - every live session sits in a heap by expiry, so sessions past their age leave without being looked for;
  * - sessions in use up to their concurrency cap or use limit sit in no heap until their use is reported.
  */
+import type { Decision } from './decision.js';
 import { DrawGuard } from './draw-guard.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
@@ -24,22 +25,6 @@ import { idleIn, NO_SESSIONS, sessionHeap } from './ready-order.js';
 import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
 
 type ProxySlot = Slot<ManagedSession>;
-
-/** What the scheduler decided for one acquire. */
-export type Decision =
-    | { kind: 'session'; session: ManagedSession }
-    | { kind: 'create'; proxyId: string | undefined; evict?: ManagedSession }
-    | {
-          kind: 'wait';
-          /** Epoch millis at which something may become usable by time alone (Infinity: only a report can help). */
-          wakeAt: number;
-          /** Every configured proxy is in backoff or banned for this pool. */
-          proxiesExhausted: boolean;
-          /** Every configured proxy is banned for this pool and no session is left. */
-          allBanned: boolean;
-          /** Every configured proxy is unusable and failed its last probe too (or is banned). */
-          proxiesStalled: boolean;
-      };
 
 /** What the scheduler needs from its pool and manager. */
 export interface SchedulerHost {
@@ -79,6 +64,8 @@ export class Scheduler {
             s.expiryPos = p;
         },
     );
+    /** When the first session of {@link expiry} expires (Infinity: none): a pool's own number, read on every decision. */
+    private nextExpiry = Infinity;
     private seq = 0;
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
@@ -94,9 +81,12 @@ export class Scheduler {
     /** With a dynamic ProxyConfiguration: new session ids wait after failed draws. */
     private readonly draws = new DrawGuard();
     private readonly ctx: PolicyContext;
+    /** Whether the policy picks ready sessions by position (then they sit in heaps, see `sessionHeap`). */
+    private readonly byPosition: boolean;
 
     constructor(private readonly host: SchedulerHost) {
         const limits = host.limits();
+        this.byPosition = host.policy.picksAt(limits.explorationRate);
         this.view = new OpenSlots(host.policy);
         this.ctx = {
             site: host.site,
@@ -127,18 +117,24 @@ export class Scheduler {
     /** A session joins the pool (new, or restored). It is not handed out before {@link settle} says it is ready. */
     adopt(session: ManagedSession): void {
         const slot = this.slot(proxyIdOfSession(session));
-        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order);
+        if (slot.ready === NO_SESSIONS) slot.ready = sessionHeap(this.host.policy.order, this.byPosition);
         session.proxySlot = slot;
         session.ordinal = ++this.ordinals;
         slot.live++;
         if (session.handOutSeq > this.seq) this.seq = session.handOutSeq;
         this.expiry.push(session);
+        this.expiryMoved();
+    }
+
+    /** Re-reads {@link nextExpiry} after the expiry heap changed. */
+    private expiryMoved(): void {
+        this.nextExpiry = this.expiry.top()?.expiresAt.getTime() ?? Infinity;
     }
 
     /** A session left the pool (retired). */
     release(session: ManagedSession): void {
         this.unqueue(session);
-        this.expiry.remove(session);
+        if (this.expiry.remove(session)) this.expiryMoved();
         const slot = session.proxySlot;
         if (slot) slot.live--;
         if (!this.host.fixedProxies && slot) this.draws.forget(slot.id);
@@ -173,7 +169,8 @@ export class Scheduler {
         session.inUse++;
         session.handOutSeq = this.nextSeq();
         session.lastUsedAt = now;
-        this.host.health.onHandOut(proxyIdOfSession(session), this.host.site, now);
+        // Through the slot's handle: it holds the records of (proxy, site) a hand-out reads and writes.
+        session.proxySlot!.health.onHandOut(now);
         // The hand-out changed the proxy's record on this site: its next score read draws again.
         this.view.changed(session.proxySlot!);
         this.settle(session, now);
@@ -253,8 +250,9 @@ export class Scheduler {
 
     /** Moves what time made ready or expired: cooled-down sessions to their slot, expired ones out. */
     private advance(now: number): void {
-        for (let s = this.expiry.top(); s !== undefined && s.expiresAt.getTime() <= now; s = this.expiry.top()) {
-            this.expiry.pop();
+        while (this.nextExpiry <= now) {
+            const s = this.expiry.pop()!;
+            this.expiryMoved();
             this.unqueue(s);
             if (s.inUse === 0 && !s.initializing) this.host.retire(s, 'max age reached');
         }
@@ -395,23 +393,4 @@ export class Scheduler {
         while (slot.ready.size > 0) this.unqueue(slot.ready.top()!);
     }
 
-    /** Counts for error messages (a full scan: only when an acquire gives up). */
-    describe(now: number): string {
-        let busy = 0;
-        let initializing = 0;
-        let cooling = 0;
-        let backoff = 0;
-        for (const s of this.host.sessions()) {
-            if (s.initializing) initializing++;
-            else if (s.proxySlot && (s.proxySlot.refresh(now), s.proxySlot.availability === 'backoff')) backoff++;
-            else if (s.availableAt > now && s.inUse === 0) cooling++;
-            else busy++;
-        }
-        const parts: string[] = [];
-        if (busy) parts.push(`${busy} busy`);
-        if (initializing) parts.push(`${initializing} initializing`);
-        if (cooling) parts.push(`${cooling} cooling down`);
-        if (backoff) parts.push(`${backoff} on proxies in backoff`);
-        return parts.join(', ');
-    }
 }

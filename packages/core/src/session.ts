@@ -17,6 +17,7 @@ import { Session, type Log } from '@crawlee/core';
 
 import type { ProxySlot } from './slot.js';
 import type { Identity, JsonObject, SessionStateName } from './types.js';
+import { SessionLayout } from './session-layout.js';
 
 /** What a session needs from the manager that owns it. */
 export interface SessionOwner {
@@ -137,6 +138,11 @@ export class ManagedSession extends Session {
     declare queuePos: number;
     /** @internal Position in its pool's expiry heap (-1: not in it). */
     declare expiryPos: number;
+    /**
+     * @internal `expiresAt` in whole seconds: a small integer stored in the session itself, where the Date is an object
+     * of its own (with 100k sessions, reading it on every report is a cache miss). See {@link expiredAt}.
+     */
+    declare private expirySecs: number;
 
     declare private owner: SessionOwner;
     declare private uses: number;
@@ -155,7 +161,7 @@ export class ManagedSession extends Session {
 
     /** Builds a session without running Crawlee's constructor; every field Crawlee's API reads has a getter here. */
     static create(options: ManagedSessionOptions): ManagedSession {
-        const s = Object.create(ManagedSession.prototype) as ManagedSession;
+        const s = Reflect.construct(SessionLayout, [], ManagedSession) as ManagedSession;
         const raw = s as unknown as Record<string, unknown>;
         raw.id = options.id;
         raw.userData = options.userData ?? {};
@@ -172,6 +178,7 @@ export class ManagedSession extends Session {
         s.errorDecrement = options.errorScoreDecrement;
         s.created = options.createdAt;
         s.expires = options.expiresAt ?? new Date(options.createdAt.getTime() + options.maxAgeSecs * 1000);
+        s.expirySecs = Math.floor(s.expires.getTime() / 1000);
         s.jar = jarOf(options.cookieJar);
         s.retiredReason = undefined;
         s.inUse = 0;
@@ -282,7 +289,15 @@ export class ManagedSession extends Session {
 
     /** Expiry by the manager's clock (Crawlee's own check reads the wall clock). */
     override isExpired(): boolean {
-        return this.expires.getTime() <= this.owner.now();
+        return this.expiredAt(this.owner.now());
+    }
+
+    /** @internal Whether `expiresAt` is at or before `now` (epoch millis); reads the Date only within its last second. */
+    expiredAt(now: number): boolean {
+        const secs = this.expirySecs;
+        if (now >= (secs + 1) * 1000) return true;
+        if (now < secs * 1000) return false;
+        return this.expires.getTime() <= now;
     }
 
     /** Usable in Crawlee's sense (not blocked, expired or used up) and not retired. */

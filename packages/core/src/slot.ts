@@ -5,13 +5,18 @@
  */
 import type { HealthHandle, ProxyAvailability } from './health-model.js';
 
-/** A slot's ready sessions in the pool's hand-out order (see `SessionHeap`). */
+/** A slot's ready sessions in the pool's hand-out order (see `SessionHeap` and `ReadyDeque`). */
 export interface ReadyQueue<S> {
     readonly size: number;
     top(): S | undefined;
+    /** The first item's hand-out key (negated for newest-first) and ordinal, read without reading the item (size > 0). */
+    topKey(): number;
+    topOrdinal(): number;
     /** The item at heap position `index` (no particular order). */
     at(index: number): S;
     has(item: S): boolean;
+    /** The first item by position that passes `test`. */
+    find(test: (item: S) => boolean): S | undefined;
     push(item: S): void;
     remove(item: S): boolean;
     update(item: S): void;

@@ -6,7 +6,7 @@
 import type { Log } from '@crawlee/core';
 
 import type { Clock } from './clock.js';
-import type { OutcomeEffect, UseInfo } from './health-model.js';
+import type { HealthHandle, OutcomeEffect, UseInfo } from './health-model.js';
 import type { LearnedHealth } from './learner/model.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
@@ -57,11 +57,14 @@ export class UseReports {
         d.counters.inc(key, rule.counter);
         d.timeline?.use(key, type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
-        const pid = s.identity.proxy?.id ?? DIRECT_PROXY_ID;
+        // Its slot's id is its proxy's (the slot is hot; the identity and its proxy ref are objects of their own).
+        const pid = s.proxySlot?.id ?? s.identity.proxy?.id ?? DIRECT_PROXY_ID;
         const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: d.proxies.dynamic, checkFailed: type === 'check-failed' };
         d.tierGate?.countUse(key, pid);
         // A 5xx is the target's error: a direct connection is never backed off for it.
-        const change = this.recordHealth(pid, key, rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health, rateLimitMillis, use, now);
+        const effect = rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health;
+        // Through the session's slot handle (the same proxy and pool): it holds the records the learner reads and writes.
+        const change = this.recordHealth(pid, key, effect, rateLimitMillis, use, now, s.proxySlot?.health);
         if (!s.isRetired) {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
@@ -85,11 +88,12 @@ export class UseReports {
     }
 
     /** Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. */
-    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now()) {
+    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now(), via?: HealthHandle) {
         const d = this.d;
         const gate = d.tierGate;
         const tierBefore = gate?.current(site) ?? 0;
-        const change = d.health.record(proxyId, site, effect, rateLimitMillis, gate ? { ...use, ...gate.useInfo(site, proxyId) } : use, now);
+        const info = gate ? { ...use, ...gate.useInfo(site, proxyId) } : (use ?? {});
+        const change = via ? via.record(effect, rateLimitMillis, info, now) : d.health.record(proxyId, site, effect, rateLimitMillis, info, now);
         gate?.recorded(site, proxyId, tierBefore, now);
         const pool = d.pools.get(site);
         pool?.scheduler.touch(proxyId);

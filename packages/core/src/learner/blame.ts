@@ -13,7 +13,7 @@
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
  */
-import { PairMap } from './pair-map.js';
+import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
 /** Whose fault a block is. */
 export type Blame = 'proxy' | 'session' | 'site';
@@ -61,12 +61,18 @@ const KEPT = 8;
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
     /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions, oldest first. */
-    private readonly recent = new PairMap<RecentGood[]>();
+    private readonly recent: PairMap<RecentGood[]>;
 
-    constructor(private readonly windowMillis = 30_000) {}
+    /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
+    constructor(
+        private readonly windowMillis = 30_000,
+        pairs?: Pairs,
+    ) {
+        this.recent = new PairMap<RecentGood[]>(pairs);
+    }
 
-    onGood(proxyId: string, site: string, sessionId: string, now: number): void {
-        let list = this.recent.get(proxyId, site);
+    onGood(proxyId: string, site: string, sessionId: string, now: number, pair?: Pair): void {
+        let list = pair ? this.recent.at(pair) : this.recent.get(proxyId, site);
         if (!list) {
             list = [];
             this.recent.set(proxyId, site, list);

@@ -5,6 +5,7 @@
  * back in the running soon. `sample()` draws from the posterior: Thompson sampling, exploration included.
  */
 import { sampleBeta, type Random } from './beta.js';
+import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
 /** How fast health forgets (`learner.health` option). */
 export interface HealthOptions {
@@ -62,9 +63,13 @@ export class FadingHealth {
     /** Per site: how the first use of each proxy there went (the base rate an untried proxy starts from). */
     private readonly firstUses = new Map<string, { ok: number; bad: number }>();
     private readonly options: ResolvedHealthOptions;
+    /** The entries' site counts again by (proxy, site): the same objects, for callers holding a pair. */
+    private readonly siteCounts: PairMap<FadedCounts>;
 
-    constructor(options: HealthOptions = {}) {
+    /** `pairs`: the learner's interning (callers holding a pair read its counts directly). */
+    constructor(options: HealthOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_HEALTH_OPTIONS, ...options };
+        this.siteCounts = new PairMap<FadedCounts>(pairs);
     }
 
     private entry(proxyId: string): Entry {
@@ -77,13 +82,14 @@ export class FadingHealth {
     }
 
     /** Records one judged use: `good` for a success, otherwise a failure the proxy was blamed for. */
-    record(proxyId: string, site: string, good: boolean, now: number): void {
+    record(proxyId: string, site: string, good: boolean, now: number, pair?: Pair): void {
         const weight = good ? 1 : this.options.failureWeight;
         const e = this.entry(proxyId);
-        let s = e.sites.get(site);
+        let s = pair ? this.siteCounts.at(pair) : e.sites.get(site);
         if (!s) {
             s = { ok: 0, bad: 0, at: now };
             e.sites.set(site, s);
+            this.siteCounts.set(proxyId, site, s);
             const first = this.firstUses.get(site) ?? { ok: 0, bad: 0 };
             if (good) first.ok++;
             else first.bad++;
@@ -112,7 +118,7 @@ export class FadingHealth {
     private a = 0;
     private b = 0;
 
-    private computePosterior(proxyId: string, site: string, now: number): void {
+    private computePosterior(proxyId: string, site: string, now: number, pair?: Pair): void {
         const e = this.entries.get(proxyId);
         const { halfLifeMillis, priorWeight } = this.options;
         let gOk = 0;
@@ -125,7 +131,7 @@ export class FadingHealth {
         // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
         const base = this.firstUses.get(site);
         const prior = gOk + gBad > 0.01 || !base ? (gOk + 1) / (gOk + gBad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
-        const s = e?.sites.get(site);
+        const s = pair ? this.siteCounts.at(pair) : e?.sites.get(site);
         let ok = 0;
         let bad = 0;
         if (s) {
@@ -144,14 +150,14 @@ export class FadingHealth {
     }
 
     /** A draw from the posterior (Thompson sampling). */
-    sample(proxyId: string, site: string, now: number, random: Random): number {
-        this.computePosterior(proxyId, site, now);
+    sample(proxyId: string, site: string, now: number, random: Random, pair?: Pair): number {
+        this.computePosterior(proxyId, site, now, pair);
         return sampleBeta(this.a, this.b, random);
     }
 
     /** Faded number of judged uses on this site (how much the posterior knows). */
-    trials(proxyId: string, site: string, now: number): number {
-        const s = this.entries.get(proxyId)?.sites.get(site);
+    trials(proxyId: string, site: string, now: number, pair?: Pair): number {
+        const s = pair ? this.siteCounts.at(pair) : this.entries.get(proxyId)?.sites.get(site);
         if (!s) return 0;
         const c = faded(s, now, this.options.halfLifeMillis);
         return c.ok + c.bad;
@@ -186,14 +192,23 @@ export class FadingHealth {
     replaceCounts(proxyId: string, site: string, counts: FadedCounts | undefined): void {
         const e = this.entry(proxyId);
         if (site === '*') e.global = counts ? { ...counts } : { ok: 0, bad: 0, at: 0 };
-        else if (counts) e.sites.set(site, { ...counts });
-        else e.sites.delete(site);
+        else if (counts) {
+            const c = { ...counts };
+            e.sites.set(site, c);
+            this.siteCounts.set(proxyId, site, c);
+        } else {
+            e.sites.delete(site);
+            this.siteCounts.delete(proxyId, site);
+        }
     }
 
     /** Restores a snapshot of {@link toJSON}; counts keep fading from the time they were written. */
     restore(data: PersistedFadedHealth): void {
         for (const [id, e] of Object.entries(data)) {
-            this.entries.set(id, { global: { ...e.global }, sites: new Map(Object.entries(e.sites).map(([k, v]) => [k, { ...v }])) });
+            for (const site of this.entries.get(id)?.sites.keys() ?? []) this.siteCounts.delete(id, site);
+            const sites = new Map(Object.entries(e.sites).map(([k, v]) => [k, { ...v }]));
+            for (const [site, c] of sites) this.siteCounts.set(id, site, c);
+            this.entries.set(id, { global: { ...e.global }, sites });
         }
     }
 }

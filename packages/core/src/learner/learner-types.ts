@@ -6,6 +6,7 @@ import type { Blame } from './blame.js';
 import type { CapObservation, CapOptions } from './cap.js';
 import type { HealthOptions, PersistedFadedHealth } from './health.js';
 import type { PaceOptions, PaceRecord } from './pace.js';
+import type { Pair } from './pair-map.js';
 import type { SiteGuardOptions } from './site-guard.js';
 import type { TierOptions } from './tiers.js';
 import type { WearOptions } from './wear.js';
@@ -49,6 +50,8 @@ export interface UseContext {
     tier?: number;
     /** This use is the tier ladder's probe of a lower tier. */
     tierProbe?: boolean;
+    /** The interned (proxy, site) of the learner's `pairs`, when the caller holds it: its records are read directly. */
+    pair?: Pair;
 }
 
 /** What the learner was told about one use. */

@@ -19,6 +19,7 @@ import { CapLearner } from './cap.js';
 import { deferSiblings } from './deferral.js';
 import { FadingHealth } from './health.js';
 import { PaceLearner } from './pace.js';
+import { Pairs, type Pair } from './pair-map.js';
 import { RecoveryTimes } from './recovery.js';
 import { DEFAULT_SITE_GUARD, SiteGuard } from './site-guard.js';
 import { TierLadder } from './tiers.js';
@@ -31,6 +32,8 @@ const GLOBAL = '*';
 const key = (proxyId: string, site: string) => `${proxyId}\u0000${site}`;
 
 export class Learner {
+    /** The interning of (proxy, site) pairs shared by the per-pair records below (a pool's health handle holds its pair). */
+    readonly pairs = new Pairs();
     readonly health: FadingHealth;
     readonly pace: PaceLearner;
     readonly wear: WearLearner;
@@ -43,7 +46,7 @@ export class Learner {
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
     private readonly caps = new Map<string, CapLearner>();
-    private readonly siblings = new SiblingTracker();
+    private readonly siblings = new SiblingTracker(undefined, this.pairs);
     private readonly limitedInRow = new Map<string, number>();
     private readonly targetErrors = new Map<string, number>();
     private readonly manyGoodUses: number;
@@ -58,9 +61,9 @@ export class Learner {
         private readonly random: Random,
         tierCount = 0,
     ) {
-        this.health = new FadingHealth(options.health);
-        this.pace = new PaceLearner(options.pace);
-        this.wear = new WearLearner(options.wear);
+        this.health = new FadingHealth(options.health, this.pairs);
+        this.pace = new PaceLearner(options.pace, this.pairs);
+        this.wear = new WearLearner(options.wear, this.pairs);
         this.backoffOptions = { ...DEFAULT_DECAYING_BACKOFF, ...options.backoff };
         this.tiers = tierCount > 1 ? new TierLadder(tierCount, options.tiers) : undefined;
         this.manyGoodUses = options.manyGoodUses ?? 3;
@@ -124,8 +127,8 @@ export class Learner {
     }
 
     /** Earliest start of the next use of `proxyId` on `site` by learned pace and Retry-After (0: now). */
-    readyAt(proxyId: string, site: string, now: number): number {
-        return this.pace.readyAt(proxyId, site, now);
+    readyAt(proxyId: string, site: string, now: number, pair?: Pair): number {
+        return this.pace.readyAt(proxyId, site, now, pair);
     }
 
     /** When the pool of `site` is paused until (0: not paused). */
@@ -139,9 +142,9 @@ export class Learner {
     }
 
     /** Thompson draw of the proxy's health on the site (for the policy). */
-    sample(proxyId: string, site: string, now: number): number {
-        const draw = this.health.sample(proxyId, site, now, this.random);
-        return this.wear.worn(proxyId, site, now) ? WORN_SCORE_FACTOR * draw : draw;
+    sample(proxyId: string, site: string, now: number, pair?: Pair): number {
+        const draw = this.health.sample(proxyId, site, now, this.random, pair);
+        return this.wear.worn(proxyId, site, now, pair) ? WORN_SCORE_FACTOR * draw : draw;
     }
 
     /**
@@ -159,7 +162,7 @@ export class Learner {
                 }
             }
         }
-        return this.pace.onSend(ctx.proxyId, ctx.site, now) || changed;
+        return this.pace.onSend(ctx.proxyId, ctx.site, now, ctx.pair) || changed;
     }
 
     /** Learns from one outcome and says what to do. */
@@ -179,13 +182,13 @@ export class Learner {
         switch (outcome.kind) {
             case 'ok': {
                 this.guard(site).observe(proxyId, false, now);
-                this.health.record(proxyId, site, true, now);
-                this.siblings.onGood(proxyId, site, ctx.sessionId, now);
-                const paced = this.pace.onSuccess(proxyId, site, now);
+                this.health.record(proxyId, site, true, now, ctx.pair);
+                this.siblings.onGood(proxyId, site, ctx.sessionId, now, ctx.pair);
+                const paced = this.pace.onSuccess(proxyId, site, now, ctx.pair);
                 if (paced) effects.availabilityChanged = true;
                 if (paced === 'site') effects.siteChanged = true;
                 // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.
-                const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now);
+                const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now, ctx.pair);
                 if (limit !== undefined) this.counts.rested++;
                 // A session at the learned cap is retired for it anyway (that reason is the more precise one).
                 const capped = (this.caps.get(site)?.cap(now) ?? Infinity) <= ctx.goodUses + 1;
@@ -279,7 +282,7 @@ export class Learner {
         if (ctx.goodUses > 0 && !ctx.duringInit) this.capOf(site).observe(ctx.goodUses, now, ctx.dynamicProxy);
         if (blame === 'session') return;
         if (!ctx.dynamicProxy) this.wear.onBlamed(proxyId, site, now);
-        this.health.record(proxyId, site, false, now);
+        this.health.record(proxyId, site, false, now, ctx.pair);
         const before = this.backoffs.get(key(proxyId, site));
         effects.backoff = this.charge(proxyId, site, now);
         if (effects.backoff && before && before.level > 0) {

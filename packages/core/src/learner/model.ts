@@ -19,7 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
-import { PairMap } from './pair-map.js';
+import { PairMap, type Pair } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -50,18 +50,35 @@ interface ProxyVersions {
     availability: number;
 }
 
+/**
+ * A pool's handle on one (proxy, site). It holds the records a use of it reads and writes (the proxy's versions, its
+ * changes through this site, its interned pair for the learner's per-pair records, its tally), so uses through the
+ * handle look nothing up: with many pools every lookup lands in a cold table.
+ */
 class Handle implements HealthHandle {
     private scoreVersion = -1;
     private drawn = 0;
+    /** The learner's (proxy, site) pair. */
+    readonly pair: Pair;
+    /** This run's outcomes of the pair (created on the first counted one). */
+    tally: OutcomeTally | undefined;
 
     constructor(
         private readonly model: LearnedHealth,
-        private readonly proxyId: string,
-        private readonly site: string,
-        private readonly versions: ProxyVersions,
+        readonly proxyId: string,
+        readonly site: string,
+        readonly versions: ProxyVersions,
         /** Changes of the proxy's record through this site (its uses and outcomes here). */
-        private readonly onSite: { record: number },
-    ) {}
+        readonly onSite: { record: number },
+    ) {
+        this.pair = model.learner.pairs.of(proxyId, site);
+    }
+    onHandOut(now: number): void {
+        this.model.onHandOut(this.proxyId, this.site, now, this);
+    }
+    record(effect: OutcomeEffect, rateLimitMillis: number, use: UseInfo, now: number): HealthChange {
+        return this.model.record(this.proxyId, this.site, effect, rateLimitMillis, use, now, this);
+    }
     get version(): number {
         return this.versions.availability;
     }
@@ -72,7 +89,7 @@ class Handle implements HealthHandle {
         return this.model.usableAt(this.proxyId, this.site);
     }
     pacedUntil(): number {
-        return this.model.learner.readyAt(this.proxyId, this.site, this.model.now());
+        return this.model.learner.readyAt(this.proxyId, this.site, this.model.now(), this.pair);
     }
     /**
      * A Thompson draw, drawn again only when the proxy's record on this site or its availability changed (a stable rank
@@ -84,12 +101,12 @@ class Handle implements HealthHandle {
         const v = this.onSite.record + this.versions.availability;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
-            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now());
+            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
         }
         return this.drawn;
     }
     trials(): number {
-        return this.model.learner.health.trials(this.proxyId, this.site, this.model.now());
+        return this.model.learner.health.trials(this.proxyId, this.site, this.model.now(), this.pair);
     }
     stalled(now: number): boolean {
         const a = this.availability(now);
@@ -160,10 +177,11 @@ export class LearnedHealth implements ProxyHealthModel {
      * The proxy's record changed (through `site`, when given); `availability`: what the scheduler reads of it may have
      * changed too.
      */
-    private bump(proxyId: string, availability = true, site?: string): void {
-        const v = this.versionsOf(proxyId);
+    private bump(proxyId: string, availability = true, site?: string, via?: Handle): void {
+        const v = via ? via.versions : this.versionsOf(proxyId);
         v.record++;
-        if (site !== undefined) this.onSiteOf(proxyId, site).record++;
+        if (via) via.onSite.record++;
+        else if (site !== undefined) this.onSiteOf(proxyId, site).record++;
         if (availability) {
             v.availability++;
             this.changes++;
@@ -194,23 +212,27 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.learner.pausedUntil(site);
     }
 
-    onHandOut(proxyId: string, site: string, now = this.clock.now()): void {
+    /** `via`: the handle of (proxyId, site) the call came through (its records are read directly). */
+    onHandOut(proxyId: string, site: string, now = this.clock.now(), via?: Handle): void {
         const ctx = this.sendContext;
         ctx.site = site;
         ctx.proxyId = proxyId;
-        this.bump(proxyId, this.learner.onSend(ctx, now), site);
+        ctx.pair = via?.pair;
+        this.bump(proxyId, this.learner.onSend(ctx, now), site, via);
     }
 
     /** What `onSend` reads of a hand-out (one object, reused: a hand-out allocates nothing for it). */
-    private readonly sendContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0 };
+    private readonly sendContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0, pair: undefined };
     /** What `onOutcome` reads of a use (reused likewise). */
-    private readonly useContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0, duringInit: false, dynamicProxy: false };
+    private readonly useContext: UseContext = { site: '', proxyId: '', sessionId: '', goodUses: 0, duringInit: false, dynamicProxy: false, pair: undefined };
 
-    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}, now = this.clock.now()): HealthChange {
+    /** `via`: the handle of (proxyId, site) the call came through (its records are read directly). */
+    record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use: UseInfo = {}, now = this.clock.now(), via?: Handle): HealthChange {
         // One context object, reused (the learner reads it during the call and keeps nothing of it).
         const ctx = this.useContext;
         ctx.site = site;
         ctx.proxyId = proxyId;
+        ctx.pair = via?.pair;
         ctx.sessionId = use.sessionId ?? '';
         ctx.goodUses = use.goodUses ?? 0;
         ctx.duringInit = use.duringInit ?? false;
@@ -221,12 +243,12 @@ export class LearnedHealth implements ProxyHealthModel {
         const outcome: LearnedOutcome =
             kind === 'rate-limited' ? { kind, retryAfterMillis: rateLimitMillis } : kind === 'blocked' ? { kind, checkFailed: use.checkFailed ?? false } : SIMPLE_OUTCOMES[kind];
         const e = this.learner.onOutcome(ctx, outcome, now);
-        this.bump(proxyId, e.availabilityChanged, site);
+        this.bump(proxyId, e.availabilityChanged, site, via);
         // Rare (the site's pace prior was set, or rose by 10% or more): every proxy's pace may have changed, pools re-read them.
         if (e.siteChanged) for (const id of this.versions.keys()) if (id !== proxyId) this.bump(id);
         // A failed probe put off the probes of other proxies on the site: pools re-read them.
         if (e.deferred) for (const id of e.deferred) this.bump(id, true, site);
-        this.count(proxyId, site, effect, Boolean(e.backoff));
+        this.count(proxyId, site, effect, Boolean(e.backoff), via);
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
@@ -239,15 +261,20 @@ export class LearnedHealth implements ProxyHealthModel {
         return change;
     }
 
-    private count(proxyId: string, site: string, effect: OutcomeEffect, backoff: boolean): void {
+    private count(proxyId: string, site: string, effect: OutcomeEffect, backoff: boolean, via: Handle | undefined): void {
         const field = TALLY_FIELD[effect];
         if (!field && !backoff) return;
+        const t = via ? (via.tally ??= this.tallyOf(proxyId, site)) : this.tallyOf(proxyId, site);
+        if (field) t[field]++;
+        if (backoff) t.backoffs++;
+    }
+
+    private tallyOf(proxyId: string, site: string): OutcomeTally {
         let bySite = this.tallies.get(proxyId);
         if (!bySite) this.tallies.set(proxyId, (bySite = new Map()));
         let t = bySite.get(site);
         if (!t) bySite.set(site, (t = { successes: 0, blocked: 0, proxyFailures: 0, rateLimited: 0, targetErrors: 0, backoffs: 0 }));
-        if (field) t[field]++;
-        if (backoff) t.backoffs++;
+        return t;
     }
 
     /** Outcomes per (proxy, site) in this run: proxy id -> site -> tally. */

@@ -13,7 +13,7 @@
  * more (a shorter window, see `demonstrate`), and to the highest rate another 429 shows; one proxy's 429 never lowers
  * another's rate. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is forgotten.
  */
-import { PairMap } from './pair-map.js';
+import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
 /** How pace is learned (`learner.pace` option). */
 export interface PaceOptions {
@@ -74,16 +74,18 @@ const PRIOR_STEP = 1.1;
 
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
-    private readonly records = new PairMap<Live>();
+    private readonly records: PairMap<Live>;
     private readonly priors = new Map<string, SitePrior>();
     private readonly options: ResolvedPaceOptions;
 
-    constructor(options: PaceOptions = {}) {
+    /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
+    constructor(options: PaceOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_PACE_OPTIONS, ...options };
+        this.records = new PairMap<Live>(pairs);
     }
 
-    private live(proxyId: string, site: string): Live {
-        let r = this.records.get(proxyId, site);
+    private live(proxyId: string, site: string, pair?: Pair): Live {
+        let r = pair ? this.records.at(pair) : this.records.get(proxyId, site);
         if (!r) {
             r = { sends: [], nextAt: 0 };
             this.records.set(proxyId, site, r);
@@ -131,8 +133,8 @@ export class PaceLearner {
     }
 
     /** Earliest time a use of this proxy on this site may start (Retry-After and pace). */
-    readyAt(proxyId: string, site: string, now: number): number {
-        const r = this.live(proxyId, site);
+    readyAt(proxyId: string, site: string, now: number, pair?: Pair): number {
+        const r = this.live(proxyId, site, pair);
         const paced = this.rateOf(r, site, now) === undefined ? 0 : r.nextAt;
         return Math.max(r.pausedUntil ?? 0, paced);
     }
@@ -141,8 +143,8 @@ export class PaceLearner {
      * Call when a use of this proxy on this site starts. Returns whether {@link readyAt} may have moved (a pace is in
      * force, or one just lapsed): false while nothing was ever limited here.
      */
-    onSend(proxyId: string, site: string, now: number): boolean {
-        const r = this.live(proxyId, site);
+    onSend(proxyId: string, site: string, now: number, pair?: Pair): boolean {
+        const r = this.live(proxyId, site, pair);
         const own = r.rate;
         const rate = this.rateOf(r, site, now);
         r.sends.push(now);
@@ -166,8 +168,8 @@ export class PaceLearner {
      * A success: the rate grows by `increase`. Returns what may have moved in {@link readyAt}: `proxy` (a rate just
      * lapsed), `site` (the site's prior rose: every proxy of the site), or nothing.
      */
-    onSuccess(proxyId: string, site: string, now: number): 'proxy' | 'site' | undefined {
-        const r = this.records.get(proxyId, site);
+    onSuccess(proxyId: string, site: string, now: number, pair?: Pair): 'proxy' | 'site' | undefined {
+        const r = pair ? this.records.at(pair) : this.records.get(proxyId, site);
         if (r?.rate === undefined) return undefined;
         if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return 'proxy';
         r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));

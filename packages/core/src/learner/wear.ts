@@ -10,7 +10,7 @@
  * between IPs than per-cookie caps between sessions). Blocks at first use end no run worth observing.
  */
 import { CapLearner, type CapOptions } from './cap.js';
-import { PairMap } from './pair-map.js';
+import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
 /** How wear is learned (`learner.wear` option); the {@link CapOptions} knobs apply to the observed run lengths. */
 export interface WearOptions extends CapOptions {
@@ -41,12 +41,14 @@ interface Run {
 
 export class WearLearner {
     /** Per (proxy, site): the current run (updated in place on every good use: this runs on every report). */
-    private readonly runs = new PairMap<Run>();
+    private readonly runs: PairMap<Run>;
     private readonly limits = new Map<string, CapLearner>();
     private readonly options: Required<WearOptions>;
 
-    constructor(options: WearOptions = {}) {
+    /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
+    constructor(options: WearOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_WEAR_OPTIONS, ...options };
+        this.runs = new PairMap<Run>(pairs);
     }
 
     private limitOf(site: string): CapLearner {
@@ -59,8 +61,8 @@ export class WearLearner {
     }
 
     /** Good uses of the proxy on the site since its last block, faded by time. */
-    uses(proxyId: string, site: string, now: number): number {
-        const r = this.runs.get(proxyId, site);
+    uses(proxyId: string, site: string, now: number, pair?: Pair): number {
+        const r = pair ? this.runs.at(pair) : this.runs.get(proxyId, site);
         return r ? this.fadedUses(r, now) : 0;
     }
 
@@ -74,17 +76,17 @@ export class WearLearner {
     }
 
     /** Whether the proxy reached the site's wear limit (rest it). */
-    worn(proxyId: string, site: string, now: number): boolean {
+    worn(proxyId: string, site: string, now: number, pair?: Pair): boolean {
         const limit = this.limit(site, now);
-        return limit !== undefined && Math.round(this.uses(proxyId, site, now)) >= limit;
+        return limit !== undefined && Math.round(this.uses(proxyId, site, now, pair)) >= limit;
     }
 
     /**
      * A good use; returns the limit when the proxy has reached it (retire its session now), once per run: a rested
      * proxy used again because nothing fresher was usable keeps its next session.
      */
-    onGood(proxyId: string, site: string, now: number): number | undefined {
-        let run = this.runs.get(proxyId, site);
+    onGood(proxyId: string, site: string, now: number, pair?: Pair): number | undefined {
+        let run = pair ? this.runs.at(pair) : this.runs.get(proxyId, site);
         if (run) {
             run.uses = this.fadedUses(run, now) + 1;
             run.at = now;
