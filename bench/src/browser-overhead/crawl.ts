@@ -97,7 +97,10 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed, screen }:
         },
         failedRequestHandler: async () => void failed++,
     };
-    const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs([], { noSandboxAsRoot: browser === 'puppeteer' }) };
+    // BENCH_BROWSER_STOCK_ARGS / BENCH_BROWSER_SESSIONPACK_ARGS (space-separated Chromium flags, one variant only): for
+    // trying launch flags against the other variant in one run; recorded runs set neither.
+    const extraArgs = process.env[variant === 'stock' ? 'BENCH_BROWSER_STOCK_ARGS' : 'BENCH_BROWSER_SESSIONPACK_ARGS']?.split(' ').filter(Boolean) ?? [];
+    const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs(extraArgs, { noSandboxAsRoot: browser === 'puppeteer' }) };
     const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
         run(urls: string[]): Promise<unknown>;
     };
