@@ -2,6 +2,7 @@ import { Session } from '@crawlee/core';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import fc from 'fast-check';
+import { mulberry32 } from '@sessionpack/proving-ground';
 import { describe, expect, it } from 'vitest';
 
 import {
@@ -31,18 +32,6 @@ const CHROME_HEADERS = {
     'accept-encoding': 'gzip, deflate, br',
     'accept-language': 'de-DE,de;q=0.9,en;q=0.8',
 };
-
-/** A small seeded stream in [0, 1). */
-function mulberry(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 function newSession() {
     return new Session({ sessionPool: new EventEmitter() as never });
@@ -262,7 +251,7 @@ describe('identities of sessions a browser adapter opens', () => {
         });
         // The identities made with them are Chrome user agents of the host's operating system.
         const { IdentityFactory } = await import('@sessionpack/core');
-        const factory = new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions as never, variants: 16, random: mulberry(5) });
+        const factory = new IdentityFactory({ headerGeneratorOptions: options.headerGeneratorOptions as never, variants: 16, random: mulberry32(5) });
         const agents = new Set(Array.from({ length: 32 }, () => factory.create(undefined).userAgent));
         expect(agents.size).toBeGreaterThan(1);
         const osToken = { linux: 'Linux', windows: 'Windows', macos: 'Mac OS X' }[hostOperatingSystem()];
