@@ -15,7 +15,7 @@ import { Configuration, ProxyConfiguration, type Session } from '@crawlee/core';
 import { PlaywrightCrawler } from '@crawlee/playwright';
 import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
 import { withSessions as withCheerioSessions } from '@sessionpack/cheerio';
-import { SessionManager } from '@sessionpack/core';
+import { SessionManager, type SessionManagerOptions } from '@sessionpack/core';
 import { withSessions as withPlaywrightSessions } from '@sessionpack/playwright';
 import { type GroundTruth, type ProvingGround, startProvingGround } from '@sessionpack/proving-ground';
 import type { Page } from 'playwright';
@@ -46,6 +46,8 @@ export function countEpisodes(truth: GroundTruth): number {
     const cappedSessions = new Set<string>();
     let episodes = 0;
     for (const e of truth.requests) {
+        // A beacon is no answer to a page request: the site takes it before its ban check, so it says nothing of the IP.
+        if (e.kind === 'beacon') continue;
         if (e.reason === 'usage-cap') {
             if (e.sid !== undefined && !cappedSessions.has(e.sid)) {
                 cappedSessions.add(e.sid);
@@ -77,8 +79,18 @@ function hardRow(truth: GroundTruth, run: HardRun, base: Omit<E2eRow, 'pagesDone
 
 const gatewayConfiguration = (pg: ProvingGround) => new ProxyConfiguration({ newUrlFunction: (sessionId) => pg.gateway!.urlFor(String(sessionId)) });
 
-/** One Cheerio crawl of the hard scenario (through the farm or the gateway), as the site saw it. */
-export async function cheerio(pg: ProvingGround, run: HardRun, variant: 'sessionpack' | 'stock', pages: number, seed: number): Promise<HardRow> {
+/**
+ * One Cheerio crawl of the hard scenario (through the farm or the gateway), as the site saw it. `managerOptions`: extra
+ * SessionManager options for the sessionpack variant (debug runs only, see gateway-breakdown.ts; the bench passes none).
+ */
+export async function cheerio(
+    pg: ProvingGround,
+    run: HardRun,
+    variant: 'sessionpack' | 'stock',
+    pages: number,
+    seed: number,
+    managerOptions: Partial<SessionManagerOptions> = {},
+): Promise<HardRow> {
     const config = new Configuration({ persistStorage: false });
     const viaGateway = run === 'gateway';
     const proxyConfiguration = viaGateway ? gatewayConfiguration(pg) : new ProxyConfiguration({ proxyUrls: [...pg.proxyUrls] });
@@ -104,6 +116,7 @@ export async function cheerio(pg: ProvingGround, run: HardRun, variant: 'session
             statsIntervalSecs: 0,
             random: derive(seed, 'e2e-hard', run, 'sessionpack'),
             config,
+            ...managerOptions,
         });
     }
     const crawler = new CheerioCrawler(
