@@ -26,6 +26,8 @@ export interface AdapterUnderTest {
     countContexts(page: any): Promise<number>;
     /** The same, synchronously (as the library knows it right now). */
     countContextsNow(page: any): number;
+    /** Tabs open in the page's browser, in its sessions' contexts (the default context's not counted). */
+    countTabs(page: any): Promise<number>;
     /** The browser context the page is in (an object that is the same for every page of that context). */
     contextOf(page: any): object;
     /** Chooses `location` in the site's location form on `page` (already on the form) and submits it. */
@@ -56,6 +58,15 @@ function liveBrowserProcesses(): number {
         }
     }
     return count;
+}
+
+async function waitForAsync(predicate: () => Promise<boolean>, timeoutMillis: number): Promise<boolean> {
+    const until = Date.now() + timeoutMillis;
+    while (Date.now() < until) {
+        if (await predicate()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return predicate();
 }
 
 async function waitFor(predicate: () => boolean, timeoutMillis: number): Promise<boolean> {
@@ -120,6 +131,31 @@ function sidsBySession(pages: StoragePage[], log: RequestLogEntry[]): Map<string
         out.set(p.session, new Set([...(out.get(p.session) ?? []), entry?.sid]));
     }
     return new Map([...out].map(([id, set]) => [id, set.size]));
+}
+
+/** The path a page's script reports its tab's `sessionStorage` mark with (what it found, and what it holds now). */
+const TAB_REPORT = '/status/204?tab=';
+
+/**
+ * What a site's script would do: reads the tab's `sessionStorage` mark (storing a new one when there is none) and
+ * reports both to the site, whose log then shows what each visit's tab remembered.
+ */
+async function reportTabStorage(page: any): Promise<void> {
+    await page.evaluate(async (report: string) => {
+        const found = sessionStorage.getItem('sp-tab');
+        if (found === null) sessionStorage.setItem('sp-tab', Math.random().toString(36).slice(2));
+        await fetch(`${report}${found ?? 'none'}&mark=${sessionStorage.getItem('sp-tab')}`);
+    }, TAB_REPORT);
+}
+
+/** The site's view of the tab reports: per site session (cookie), in arrival order, what each tab found and held. */
+function tabReportsBySid(log: RequestLogEntry[]): Map<string, { found: string; mark: string }[]> {
+    const out = new Map<string, { found: string; mark: string }[]>();
+    for (const r of log.filter((e) => e.path.startsWith(TAB_REPORT)).sort((a, b) => a.t - b.t)) {
+        const query = new URLSearchParams(r.path.split('?')[1]);
+        out.set(r.sid ?? '', [...(out.get(r.sid ?? '') ?? []), { found: query.get('tab')!, mark: query.get('mark')! }]);
+    }
+    return out;
 }
 
 /** What scripts see of the machine: screen, cores, memory, languages, WebGL renderer, user agent. */
@@ -596,6 +632,101 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(contexts.size).toBe(2);
             for (const set of contexts.values()) expect(set.size).toBe(1);
             expectStorageKeptPerSession(pages, 2);
+        });
+
+        it("keeps a session's tab for its next pages: the site sees its sessionStorage survive, as in a visitor's tab", async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                pool: { size: 2, maxConcurrentUses: 1 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            let maxTabs = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 2,
+                        requestHandler: async ({ page }: any) => {
+                            await reportTabStorage(page);
+                            maxTabs = Math.max(maxTabs, await adapter.countTabs(page));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(1, 8));
+            const log = contentRequests(pg);
+            expect(log.filter((r) => r.kind === 'page' && r.path.startsWith('/product/'))).toHaveLength(8);
+            const reports = tabReportsBySid(log);
+            if (process.env.SUITE_DEBUG) console.log(JSON.stringify([...reports]), log.map((r) => `${r.sid} ${r.path}`).join('\n'));
+            // Two sessions (two site sessions), every page reported.
+            expect(reports.size).toBe(2);
+            expect([...reports.values()].flat()).toHaveLength(8);
+            for (const [sid, list] of reports) {
+                // The session's first page found an empty tab and left its mark; every later page of it found that mark.
+                expect(list[0]!.found, `site session ${sid}`).toBe('none');
+                for (const later of list.slice(1)) expect(later.found, `site session ${sid}`).toBe(list[0]!.mark);
+            }
+            // (How the 8 pages split between the two sessions is up to the crawl; 6 of them are later pages.)
+            expect([...reports.values()].some((list) => list.length > 1)).toBe(true);
+            // A tab per session, no more (the current pages' tabs are the kept ones).
+            expect(maxTabs).toBeLessThanOrEqual(2);
+            // The crawl's end closed the kept tabs with their contexts and the browser.
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
+        it('closes the tab a session kept when the session is retired, and a retired session keeps none', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                // Round-robin fills the pool before reusing a session: pages go to A, B, then a new one...
+                pool: { size: 3, maxConcurrentUses: 1, policy: 'round-robin' },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            const seen: { session: string; tabs: number; closedKept: boolean }[] = [];
+            let first: { retire(): void; id: string } | undefined;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page, session }: any) => {
+                            await reportTabStorage(page);
+                            const tabs = await adapter.countTabs(page);
+                            let closedKept = false;
+                            if (!first) {
+                                // The session itself: its attempt's handle ignores retire() once the attempt ended.
+                                first = session.real;
+                            } else if (first.id !== session.id && seen.length === 1) {
+                                // The first session's tab is kept (2 tabs now): retiring the session closes it.
+                                first.retire();
+                                closedKept = await waitForAsync(async () => (await adapter.countTabs(page)) === 1, 10_000);
+                            }
+                            seen.push({ session: session.id, tabs, closedKept });
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(60, 5));
+            if (process.env.SUITE_DEBUG) console.log(JSON.stringify(seen));
+            expect(seen).toHaveLength(5);
+            expect(seen[0]!.tabs).toBe(1);
+            // The second page (another session) saw the first session's kept tab, which closed when it was retired.
+            expect(seen[1]!.session).not.toBe(seen[0]!.session);
+            expect(seen[1]!.tabs).toBe(2);
+            expect(seen[1]!.closedKept).toBe(true);
+            expect(seen.slice(1).some((s) => s.session === seen[0]!.session)).toBe(false);
+            // At the site: the retired session's site session reported once and never came back.
+            const log = contentRequests(pg);
+            const reports = tabReportsBySid(log);
+            expect([...reports.values()].flat()).toHaveLength(5);
+            const firstSid = log.find((r) => r.path.startsWith(TAB_REPORT))!.sid!;
+            expect(reports.get(firstSid)).toHaveLength(1);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
 
         it('keeps at most maxIdleContexts idle contexts, and recreates a closed one with its cookies and storage', { timeout: 300_000 }, async () => {
