@@ -182,7 +182,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
         const goodProxies = () => pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url);
 
         beforeAll(async () => {
-            log.setLevel(LogLevel.OFF);
+            log.setLevel(process.env.SUITE_DEBUG ? LogLevel.INFO : LogLevel.OFF);
             pg = await startProvingGround({
                 seed: 11,
                 proxies: { count: 10 },
@@ -677,6 +677,57 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
 
+        it("keeps what one request attached to its page out of the next one's, and Crawlee's page accounting right", async () => {
+            pg.reset();
+            const manager = await SessionManager.open({ proxyUrls: goodProxies(), pool: { size: 2, maxConcurrentUses: 1 }, store: false, statsIntervalSecs: 0 });
+            /** Product documents each request's listener saw, by the request's path. */
+            const responsesSeen = new Map<string, string[]>();
+            const closes = new Map<string, number>();
+            let maxActivePages = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 2,
+                        // Crawlee retires its browser (here a view of the shared one) every 3 pages: retired views close
+                        // once Crawlee counted their pages closed.
+                        browserPoolOptions: { retireBrowserAfterPageCount: 3 },
+                        preNavigationHooks: [
+                            async ({ page, request }: any) => {
+                                const own = new URL(request.url).pathname;
+                                responsesSeen.set(own, []);
+                                page.on('response', (response: any) => {
+                                    const path = new URL(response.url()).pathname;
+                                    if (path.startsWith('/product/')) responsesSeen.get(own)!.push(path);
+                                });
+                                page.once('close', () => closes.set(own, (closes.get(own) ?? 0) + 1));
+                            },
+                        ],
+                        requestHandler: async ({ page, browserController }: any) => {
+                            maxActivePages = Math.max(maxActivePages, browserController.activePages);
+                            await reportTabStorage(page);
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(1, 8));
+            const log = contentRequests(pg);
+            expect(log.filter((r) => r.kind === 'page' && r.path.startsWith('/product/'))).toHaveLength(8);
+            // Each request's listener saw its own document only, and its close once.
+            expect(responsesSeen.size).toBe(8);
+            for (const [own, seen] of responsesSeen) expect(seen, own).toEqual([own]);
+            expect([...closes.values()]).toEqual(Array(8).fill(1));
+            // Crawlee counted every page closed: at most one per concurrent request was open in any of its browsers.
+            expect(maxActivePages).toBeGreaterThan(0);
+            expect(maxActivePages).toBeLessThanOrEqual(2);
+            // Tabs were kept across Crawlee's browser retirements: later pages found their session's mark.
+            const later = [...tabReportsBySid(log).values()].flatMap((list) => list.slice(1));
+            expect(later.length).toBe(6);
+            expect(later.every((r) => r.found !== 'none')).toBe(true);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
         it('closes the tab a session kept when the session is retired, and a retired session keeps none', async () => {
             pg.reset();
             const manager = await SessionManager.open({
@@ -711,7 +762,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
                 ),
                 new Configuration({ persistStorage: false }),
             );
-            await crawler.run(products(60, 5));
+            await crawler.run(products(55, 5));
             if (process.env.SUITE_DEBUG) console.log(JSON.stringify(seen));
             expect(seen).toHaveLength(5);
             expect(seen[0]!.tabs).toBe(1);
