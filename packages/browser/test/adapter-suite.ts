@@ -728,6 +728,33 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
 
+        it('closes a tab instead of keeping it when its page changed it for good (exposeFunction)', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({ proxyUrls: goodProxies().slice(0, 1), pool: { size: 1 }, store: false, statsIntervalSecs: 0 });
+            let handled = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page }: any) => {
+                            await reportTabStorage(page);
+                            // The second page exposes a function to the tab's every later document: not a tab to hand on.
+                            if (handled++ === 1) await page.exposeFunction('spExposed', () => 1);
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(11, 4));
+            const reports = [...tabReportsBySid(contentRequests(pg)).values()];
+            // One session: its first tab served pages 1 and 2, a new tab (an empty sessionStorage) pages 3 and 4.
+            expect(reports).toHaveLength(1);
+            const [p1, p2, p3, p4] = reports[0]!;
+            expect([p1!.found, p2!.found, p3!.found, p4!.found]).toEqual(['none', p1!.mark, 'none', p3!.mark]);
+            expect(p3!.mark).not.toBe(p1!.mark);
+        });
+
         it('closes the tab a session kept when the session is retired, and a retired session keeps none', async () => {
             pg.reset();
             const manager = await SessionManager.open({
