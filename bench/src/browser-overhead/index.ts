@@ -92,7 +92,7 @@ function crawlInChild(job: CrawlJob, run: number): Promise<BrowserOverheadRow> {
         child.once('exit', (code) => {
             void sampler.stop().then((peak) => {
                 if (row && code === 0) {
-                    const peakByKindMiB = Object.fromEntries(Object.entries(peak.byKind).map(([kind, kib]) => [kind, Math.round(kib / 1024)]));
+                    const peakByKindMiB = Object.fromEntries(Object.entries(peak.byKind).map(([kind, kib]) => [`${kind} x${peak.countByKind[kind] ?? 0}`, Math.round(kib / 1024)]));
                     resolve({ ...row, peakRssMiB: peak.kib / 1024, processes: peak.processes, peakByKindMiB });
                 }
                 else reject(new Error(`browser-overhead: the ${job.browser} ${job.variant} crawl exited with code ${code} without its result`));

@@ -24,6 +24,8 @@ export interface TreeMemory {
     processes: number;
     /** KiB by kind of process: `node` (the crawl's own), Chromium's `browser`, and its `--type=` (renderer, gpu-process...). */
     byKind: Record<string, number>;
+    /** Processes by kind, as in {@link byKind}. */
+    countByKind: Record<string, number>;
 }
 
 /** Sums the RSS column of `ps -eo pid=,ppid=,rss=,args=` output over `root`'s tree, without `exclude`. */
@@ -37,6 +39,7 @@ export function sumTree(psOutput: string, root: number, exclude: number | undefi
     for (const r of rows) children.set(r.ppid, [...(children.get(r.ppid) ?? []), r]);
     const own = rows.find((r) => r.pid === root);
     const byKind: Record<string, number> = { node: own?.rss ?? 0 };
+    const countByKind: Record<string, number> = { node: 1 };
     let total = own?.rss ?? 0;
     let processes = 1;
     const stack = [root];
@@ -46,10 +49,11 @@ export function sumTree(psOutput: string, root: number, exclude: number | undefi
             processes++;
             const kind = /--type=([\w-]+)/.exec(child.args)?.[1] ?? (/chrom/i.test(child.args.split(' ')[0] ?? '') ? 'browser' : 'other');
             byKind[kind] = (byKind[kind] ?? 0) + child.rss;
+            countByKind[kind] = (countByKind[kind] ?? 0) + 1;
             stack.push(child.pid);
         }
     }
-    return { kib: total, processes, byKind };
+    return { kib: total, processes, byKind, countByKind };
 }
 
 /**
@@ -57,7 +61,7 @@ export function sumTree(psOutput: string, root: number, exclude: number | undefi
  * and kinds of that sample; `processes` is the most seen in any sample).
  */
 export function samplePeak(root: number, intervalMs = 200): { stop(): Promise<TreeMemory> } {
-    const peak: TreeMemory = { kib: 0, processes: 0, byKind: {} };
+    const peak: TreeMemory = { kib: 0, processes: 0, byKind: {}, countByKind: {} };
     let pending: Promise<void> = Promise.resolve();
     let sampling = false;
     const sample = (): void => {
@@ -68,6 +72,7 @@ export function samplePeak(root: number, intervalMs = 200): { stop(): Promise<Tr
                 if (now.kib > peak.kib) {
                     peak.kib = now.kib;
                     peak.byKind = now.byKind;
+                    peak.countByKind = now.countByKind;
                 }
                 peak.processes = Math.max(peak.processes, now.processes);
             })
