@@ -204,6 +204,7 @@ export class SessionContexts<Page, Browser, Context> {
     private keep(entry: Entry<Context, Page>, tab: Tab<Page>) {
         entry.kept = tab;
         this.keeping.add(entry);
+        void this.driver.tidyKeptTab?.(tab.page).catch(() => {});
         while (this.keeping.size > this.maxKeptTabs) {
             const oldest = this.keeping.values().next().value!;
             const old = oldest.kept;
