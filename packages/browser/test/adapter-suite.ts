@@ -605,6 +605,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             const crawler = new adapter.Crawler(
                 adapter.withSessions(
                     {
+                        // Two pages at once from the start: the pool grows a second session only for a second page at
+                        // once, and kept tabs make 8 pages end before Crawlee's autoscaling would have reached 2.
+                        minConcurrency: 2,
                         maxConcurrency: 2,
                         requestHandler: async ({ page, request, session }: any) => {
                             pages.push(await visitWithStorage(page, request.url, session.id));
@@ -646,6 +649,8 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             const crawler = new adapter.Crawler(
                 adapter.withSessions(
                     {
+                        // Two pages at once from the start (two sessions), as in the test above.
+                        minConcurrency: 2,
                         maxConcurrency: 2,
                         requestHandler: async ({ page }: any) => {
                             await reportTabStorage(page);
@@ -687,6 +692,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             const crawler = new adapter.Crawler(
                 adapter.withSessions(
                     {
+                        minConcurrency: 2,
                         maxConcurrency: 2,
                         // Crawlee retires its browser (here a view of the shared one) every 3 pages: retired views close
                         // once Crawlee counted their pages closed.
