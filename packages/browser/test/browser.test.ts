@@ -242,6 +242,9 @@ describe('browser options', () => {
         expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 1.5 })).toThrow(/maxIdleContexts/);
         expect(() => new BrowserSessions({ store: false }, driver, { initBrowserIdleSecs: -2 })).toThrow(/initBrowserIdleSecs/);
         expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 0 })).not.toThrow();
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: -1 })).toThrow(/maxKeptTabs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: 2.5 })).toThrow(/maxKeptTabs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: 0 })).not.toThrow();
     });
 });
 
