@@ -182,8 +182,9 @@ export class SessionContexts<Page, Browser, Context> {
             this.entries.get(entry.session) === entry &&
             this.maxKeptTabs > 0;
         if (keep) {
-            this.finishLease(entry, tab);
+            // Kept first: the page's end may leave the context idle and closed as one too many, taking the tab with it.
             this.keep(entry, tab);
+            this.finishLease(entry, tab);
             return;
         }
         tab.closed = true;

@@ -46,12 +46,17 @@ function liveBrowserProcesses(): number {
     const children = new Map<number, typeof rows>();
     for (const row of rows) children.set(row.ppid, [...(children.get(row.ppid) ?? []), row]);
     let count = 0;
-    const stack = [process.pid];
+    const isBrowser = (args: string) => args.startsWith('/') && /chrom/i.test(args.split(' ')[0]!) && !args.includes('--type=');
+    const stack = [{ pid: process.pid, browser: false }];
     while (stack.length) {
-        for (const child of children.get(stack.pop()!) ?? []) {
-            stack.push(child.pid);
-            // The browser's main process: its executable, without --type= (renderers, GPU, zygotes have one).
-            if (child.args.startsWith('/') && /chrom/i.test(child.args.split(' ')[0]!) && !child.args.includes('--type=')) {
+        const parent = stack.pop()!;
+        for (const child of children.get(parent.pid) ?? []) {
+            // The browser's main process: its executable, without --type= (renderers, GPU, zygotes have one). A child of
+            // a browser with the browser's own command line is a copy between its fork and its exec (a GPU or utility
+            // process being started), not a browser.
+            const browser = isBrowser(child.args) && !parent.browser;
+            stack.push({ pid: child.pid, browser: isBrowser(child.args) });
+            if (browser) {
                 if (process.env.SUITE_DEBUG) console.log('browser process', child.pid, child.args.slice(0, 120));
                 count++;
             }
