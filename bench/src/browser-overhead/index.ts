@@ -47,6 +47,8 @@ export interface BrowserOverheadRow extends CrawlRow {
     peakRssMiB: number;
     /** The most processes that tree had at once (each renderer adds its own copy of what is not shared). */
     processes: number;
+    /** The peak's MiB by kind of process (node, browser, renderer, gpu-process, utility, zygote...). */
+    peakByKindMiB?: Record<string, number>;
 }
 
 export interface BrowserOverheadResult extends PartResult {
@@ -89,7 +91,10 @@ function crawlInChild(job: CrawlJob, run: number): Promise<BrowserOverheadRow> {
         child.once('error', reject);
         child.once('exit', (code) => {
             void sampler.stop().then((peak) => {
-                if (row && code === 0) resolve({ ...row, peakRssMiB: peak.kib / 1024, processes: peak.processes });
+                if (row && code === 0) {
+                    const peakByKindMiB = Object.fromEntries(Object.entries(peak.byKind).map(([kind, kib]) => [`${kind} x${peak.countByKind[kind] ?? 0}`, Math.round(kib / 1024)]));
+                    resolve({ ...row, peakRssMiB: peak.kib / 1024, processes: peak.processes, peakByKindMiB });
+                }
                 else reject(new Error(`browser-overhead: the ${job.browser} ${job.variant} crawl exited with code ${code} without its result`));
             });
         });
@@ -126,7 +131,8 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                     runs[variant].push(row);
                     progress(
                         `browser-overhead ${row.crawler} ${variant} run ${r + 1}${screen ? ` (screen ${screen.width}x${screen.height})` : ''}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
-                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB in up to ${row.processes} processes, ${fmt(row.megapixels, 2)} Mpx per page`,
+                            `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB in up to ${row.processes} processes ` +
+                            `(${Object.entries(row.peakByKindMiB ?? {}).map(([kind, mib]) => `${kind} ${mib}`).join(', ')}), ${fmt(row.megapixels, 2)} Mpx per page`,
                     );
                 }
             }

@@ -38,6 +38,15 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
      */
     maxIdleContexts?: number;
     /**
+     * How many tabs stay open for their sessions' next pages, in all (at most one per session). When Crawlee closes a
+     * page that ended well, its tab stays open in its session's context and is that session's next page: no tab to
+     * open, its identity already applied, its renderer warm, and its `sessionStorage` kept, as in a visitor's tab.
+     * Beyond the bound the tab kept longest ago is closed. A kept tab holds a renderer process of its own (a context's
+     * pages cannot share another context's), about 25-40 MB: keep the bound near the crawl's concurrency unless memory
+     * is plentiful; 0 closes every page's tab, as Crawlee does. @default 6
+     */
+    maxKeptTabs?: number;
+    /**
      * Seconds the browser stays open when a session's `init` launched it and no crawler page came to use it (the
      * crawler's pages then launch it again). @default 5
      */
@@ -110,16 +119,18 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
             'withSessions() browser options',
             ow.object.partialShape({
                 maxIdleContexts: ow.optional.number.integer.greaterThanOrEqual(0),
+                maxKeptTabs: ow.optional.number.integer.greaterThanOrEqual(0),
                 initBrowserIdleSecs: ow.optional.number.finite.greaterThanOrEqual(0),
                 fingerprintGeneratorOptions: ow.optional.object,
             }),
         );
         const maxIdleContexts = options.maxIdleContexts ?? 20;
+        const maxKeptTabs = options.maxKeptTabs ?? 6;
         const idleSecs = options.initBrowserIdleSecs ?? 5;
         this.binding = new CrawlerBinding(sessions);
         this.fingerprints = new SessionFingerprints(options);
         this.browser = new SharedBrowser(driver, { idleSecs, onClose: async () => this.onBrowserClose() });
-        this.contexts = new SessionContexts(driver, this.fingerprints, async () => this.browser.get(), maxIdleContexts);
+        this.contexts = new SessionContexts(driver, this.fingerprints, async () => this.browser.get(), maxIdleContexts, maxKeptTabs);
         // Cookies still being read after the last pages are in their jars before an owned manager stores them.
         this.binding.onRunEnd(async () => this.contexts.settled());
     }
@@ -180,6 +191,8 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
             postNavigationHooks: [this.postNavigation, ...(crawlerOptions.postNavigationHooks ?? [])],
             requestHandler: this.binding.wrapRequestHandler((async (ctx: Ctx) => {
                 await requestHandler(ctx);
+                // The page ended well: its tab may be the session's next page.
+                if (ctx.page) this.contexts.markReusable(ctx.page as Page);
                 // What the handler's clicks and forms set belongs to the session too: read while Crawlee closes the
                 // page and moves on (the session's next page, its context's closing and the run's end wait for it).
                 this.saveCookiesLater(ctx);
@@ -197,13 +210,16 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
                 const request = options?.request;
                 if (!request) return null;
                 await this.listenForRetirements();
-                const initPages: (() => Promise<void>)[] = [];
+                const initPages: ((passed: boolean) => Promise<void>)[] = [];
                 let session: ManagedSession;
+                let passed = false;
                 try {
                     session = await this.binding.begin(request, { initTools: this.initTools(initPages) });
+                    passed = true;
                 } finally {
-                    // An init's pages live as long as the init: their cookies go to the jar, then they close.
-                    await Promise.all(initPages.map(async (close) => close()));
+                    // An init's pages live as long as the init: their cookies go to the jar, then they close (the tab of
+                    // a passed init's page is kept for the session's first crawled page).
+                    await Promise.all(initPages.map(async (close) => close(passed)));
                 }
                 this.routes.drop((r) => r.request === request);
                 return this.routes.add({ session, request });
@@ -241,7 +257,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     }
 
     /** The `init` tools of one acquire: `newPage()` opens pages in the session's own context. */
-    private initTools(initPages: (() => Promise<void>)[]): (session: ManagedSession, helpers: InitToolHelpers) => BrowserInitTools<Page> {
+    private initTools(initPages: ((passed: boolean) => Promise<void>)[]): (session: ManagedSession, helpers: InitToolHelpers) => BrowserInitTools<Page> {
         return (session, helpers) => ({
             newPage: async () => {
                 await this.browser.hold();
@@ -259,11 +275,12 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
                     this.browser.release();
                 };
                 this.driver.onPageClose(page, end);
-                initPages.push(async () => {
+                initPages.push(async (passed) => {
                     await this.driver
-                        .cookies(page)
+                        .cookies(this.contexts.tabOf(page))
                         .then((cookies) => saveBrowserCookies(session, cookies))
                         .catch(() => {});
+                    if (passed) this.contexts.markReusable(page);
                     await this.driver.closePage(page).catch(() => {});
                     end();
                 });
@@ -292,7 +309,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
                 throw error;
             }
             const info = response ? await this.driver.responseInfo(response) : {};
-            const body = await this.driver.content(page).catch(() => '');
+            const body = await this.driver.content(this.contexts.tabOf(page)).catch(() => '');
             const verdict = helpers.classify({ url: info.url ?? url, statusCode: info.statusCode, headers: info.headers, body: body });
             if (verdict.type !== 'ok' && verdict.type !== 'target-error') {
                 throw new Error(`init page ${url} got ${verdict.type}: ${verdict.reason ?? 'no reason given'}`);
@@ -317,7 +334,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         await this.contexts.settled(session);
         const cookies = jarToBrowserCookies(session);
         const key = JSON.stringify(cookies);
-        const syncCookies = this.jarInBrowser.get(session) === key ? undefined : this.driver.addCookies(page, cookies);
+        const syncCookies = this.jarInBrowser.get(session) === key ? undefined : this.driver.addCookies(this.contexts.tabOf(page), cookies);
         await Promise.all([this.contexts.identityApplied(page), syncCookies]);
         if (syncCookies) this.jarInBrowser.set(session, key);
         this.contexts.visited(session, ctx.request.url);
@@ -351,12 +368,13 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         const session = this.binding.current(ctx.request);
         if (!session) return;
         const page = ctx.page as Page;
+        const tab = this.contexts.tabOf(page);
         // Both reads at once: they do not depend on each other.
         const [info, body] = await Promise.all([
             ctx.response ? this.driver.responseInfo(ctx.response as Response) : ({} as ResponseInfo),
-            this.driver.content(page).catch(() => ''),
+            this.driver.content(tab).catch(() => ''),
         ]);
-        const url = info.url ?? this.driver.url(page);
+        const url = info.url ?? this.driver.url(tab);
         this.contexts.visited(session, url);
         try {
             await this.binding.check(
@@ -395,8 +413,9 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     }
 
     private async readCookies(session: ManagedSession, page: Page) {
-        // The context's cookies, which outlive the page: the read is sent now, before Crawlee closes the page.
-        const cookies = await this.driver.cookies(page).catch(() => []);
+        // The context's cookies, which outlive the page: the read is sent now, before Crawlee closes the page (read from
+        // the tab: a closed page's lease no longer answers).
+        const cookies = await this.driver.cookies(this.contexts.tabOf(page)).catch(() => []);
         saveBrowserCookies(session, cookies);
         // The jar now holds what the context holds.
         this.jarInBrowser.set(session, JSON.stringify(jarToBrowserCookies(session)));
@@ -404,11 +423,12 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
 
     /**
      * A retired session must not keep browsing: its other pages (concurrent uses) are closed, their attempts fail and
-     * are retried on other sessions. The current page is closed by Crawlee when its attempt ends, and the context
-     * with its last page.
+     * are retried on other sessions. The current page is closed by Crawlee when its attempt ends (its tab is not kept),
+     * and the context with its last page.
      */
     private async closeOtherPages(session: ManagedSession, current: Page | undefined) {
-        const others = [...this.contexts.pagesOf(session)].filter((p) => p !== current);
+        const tab = current === undefined ? undefined : this.contexts.tabOf(current);
+        const others = [...this.contexts.pagesOf(session)].filter((p) => p !== tab);
         await Promise.all(others.map(async (p) => this.driver.closePage(p).catch(() => {})));
     }
 }

@@ -71,6 +71,12 @@ export interface BrowserDriver<Page = unknown, Response = unknown, Browser = unk
      * (and, in Puppeteer, the fingerprint's navigator/screen/WebGL overrides and headers).
      */
     applyPageIdentity(page: Page, fingerprint: BrowserFingerprintWithHeaders, headers: Record<string, string>): Promise<void>;
+    /**
+     * A tab was kept for its session's next page (see `session-contexts.ts`): frees what its last document left behind
+     * in its renderer (a full garbage collection), so a renderer that serves page after page stays as lean as a new
+     * one. Not waited for.
+     */
+    tidyKeptTab?(page: Page): Promise<void>;
     /** Adds cookies to the page's context. */
     addCookies(page: Page, cookies: BrowserCookie[]): Promise<void>;
     /** Every cookie of the page's context. */

@@ -11,7 +11,7 @@ export interface BrowserHookExtras<Page, Response> {
         pageResponse?: Response | null | undefined;
     };
     prepare: {
-        /** The page about to navigate (blank, with the session's identity and cookies). */
+        /** The page about to navigate, with the session's identity and cookies (blank in a new tab; in the tab the session kept, still on its last page). */
         page: Page;
     };
 }

@@ -11,6 +11,7 @@ export {
 } from './fingerprints.js';
 export { BrowserSessions, type BrowserSessionsOptions, type BrowserInitTools, type LauncherFactory } from './browser-sessions.js';
 export { SessionContexts, type SessionContextStats } from './session-contexts.js';
+export { TabLease, TAB_CHANGING_METHODS, type TabLeaseOptions } from './tab-lease.js';
 export { SharedBrowser } from './shared-browser.js';
 export { PageRoutes, tokenOf } from './routes.js';
 export type { BrowserHookExtras } from './hook-extras.js';

@@ -26,6 +26,8 @@ export interface AdapterUnderTest {
     countContexts(page: any): Promise<number>;
     /** The same, synchronously (as the library knows it right now). */
     countContextsNow(page: any): number;
+    /** Tabs open in the page's browser, in its sessions' contexts (the default context's not counted). */
+    countTabs(page: any): Promise<number>;
     /** The browser context the page is in (an object that is the same for every page of that context). */
     contextOf(page: any): object;
     /** Chooses `location` in the site's location form on `page` (already on the form) and submits it. */
@@ -44,18 +46,32 @@ function liveBrowserProcesses(): number {
     const children = new Map<number, typeof rows>();
     for (const row of rows) children.set(row.ppid, [...(children.get(row.ppid) ?? []), row]);
     let count = 0;
-    const stack = [process.pid];
+    const isBrowser = (args: string) => args.startsWith('/') && /chrom/i.test(args.split(' ')[0]!) && !args.includes('--type=');
+    const stack = [{ pid: process.pid, browser: false }];
     while (stack.length) {
-        for (const child of children.get(stack.pop()!) ?? []) {
-            stack.push(child.pid);
-            // The browser's main process: its executable, without --type= (renderers, GPU, zygotes have one).
-            if (child.args.startsWith('/') && /chrom/i.test(child.args.split(' ')[0]!) && !child.args.includes('--type=')) {
+        const parent = stack.pop()!;
+        for (const child of children.get(parent.pid) ?? []) {
+            // The browser's main process: its executable, without --type= (renderers, GPU, zygotes have one). A child of
+            // a browser with the browser's own command line is a copy between its fork and its exec (a GPU or utility
+            // process being started), not a browser.
+            const browser = isBrowser(child.args) && !parent.browser;
+            stack.push({ pid: child.pid, browser: isBrowser(child.args) });
+            if (browser) {
                 if (process.env.SUITE_DEBUG) console.log('browser process', child.pid, child.args.slice(0, 120));
                 count++;
             }
         }
     }
     return count;
+}
+
+async function waitForAsync(predicate: () => Promise<boolean>, timeoutMillis: number): Promise<boolean> {
+    const until = Date.now() + timeoutMillis;
+    while (Date.now() < until) {
+        if (await predicate()) return true;
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    return predicate();
 }
 
 async function waitFor(predicate: () => boolean, timeoutMillis: number): Promise<boolean> {
@@ -122,6 +138,31 @@ function sidsBySession(pages: StoragePage[], log: RequestLogEntry[]): Map<string
     return new Map([...out].map(([id, set]) => [id, set.size]));
 }
 
+/** The path a page's script reports its tab's `sessionStorage` mark with (what it found, and what it holds now). */
+const TAB_REPORT = '/status/204?tab=';
+
+/**
+ * What a site's script would do: reads the tab's `sessionStorage` mark (storing a new one when there is none) and
+ * reports both to the site, whose log then shows what each visit's tab remembered.
+ */
+async function reportTabStorage(page: any): Promise<void> {
+    await page.evaluate(async (report: string) => {
+        const found = sessionStorage.getItem('sp-tab');
+        if (found === null) sessionStorage.setItem('sp-tab', Math.random().toString(36).slice(2));
+        await fetch(`${report}${found ?? 'none'}&mark=${sessionStorage.getItem('sp-tab')}`);
+    }, TAB_REPORT);
+}
+
+/** The site's view of the tab reports: per site session (cookie), in arrival order, what each tab found and held. */
+function tabReportsBySid(log: RequestLogEntry[]): Map<string, { found: string; mark: string }[]> {
+    const out = new Map<string, { found: string; mark: string }[]>();
+    for (const r of log.filter((e) => e.path.startsWith(TAB_REPORT)).sort((a, b) => a.t - b.t)) {
+        const query = new URLSearchParams(r.path.split('?')[1]);
+        out.set(r.sid ?? '', [...(out.get(r.sid ?? '') ?? []), { found: query.get('tab')!, mark: query.get('mark')! }]);
+    }
+    return out;
+}
+
 /** What scripts see of the machine: screen, cores, memory, languages, WebGL renderer, user agent. */
 async function fingerprintOf(page: any): Promise<string> {
     return page.evaluate(() => {
@@ -146,7 +187,7 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
         const goodProxies = () => pg.proxies.filter((p) => !p.banned && !p.challenged).map((p) => p.url);
 
         beforeAll(async () => {
-            log.setLevel(LogLevel.OFF);
+            log.setLevel(process.env.SUITE_DEBUG ? LogLevel.INFO : LogLevel.OFF);
             pg = await startProvingGround({
                 seed: 11,
                 proxies: { count: 10 },
@@ -569,6 +610,9 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             const crawler = new adapter.Crawler(
                 adapter.withSessions(
                     {
+                        // Two pages at once from the start: the pool grows a second session only for a second page at
+                        // once, and kept tabs make 8 pages end before Crawlee's autoscaling would have reached 2.
+                        minConcurrency: 2,
                         maxConcurrency: 2,
                         requestHandler: async ({ page, request, session }: any) => {
                             pages.push(await visitWithStorage(page, request.url, session.id));
@@ -596,6 +640,182 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             expect(contexts.size).toBe(2);
             for (const set of contexts.values()) expect(set.size).toBe(1);
             expectStorageKeptPerSession(pages, 2);
+        });
+
+        it("keeps a session's tab for its next pages: the site sees its sessionStorage survive, as in a visitor's tab", async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                pool: { size: 2, maxConcurrentUses: 1 },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            let maxTabs = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        // Two pages at once from the start (two sessions), as in the test above.
+                        minConcurrency: 2,
+                        maxConcurrency: 2,
+                        requestHandler: async ({ page }: any) => {
+                            await reportTabStorage(page);
+                            maxTabs = Math.max(maxTabs, await adapter.countTabs(page));
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(1, 8));
+            const log = contentRequests(pg);
+            expect(log.filter((r) => r.kind === 'page' && r.path.startsWith('/product/'))).toHaveLength(8);
+            const reports = tabReportsBySid(log);
+            if (process.env.SUITE_DEBUG) console.log(JSON.stringify([...reports]), log.map((r) => `${r.sid} ${r.path}`).join('\n'));
+            // Two sessions (two site sessions), every page reported.
+            expect(reports.size).toBe(2);
+            expect([...reports.values()].flat()).toHaveLength(8);
+            for (const [sid, list] of reports) {
+                // The session's first page found an empty tab and left its mark; every later page of it found that mark.
+                expect(list[0]!.found, `site session ${sid}`).toBe('none');
+                for (const later of list.slice(1)) expect(later.found, `site session ${sid}`).toBe(list[0]!.mark);
+            }
+            // (How the 8 pages split between the two sessions is up to the crawl; 6 of them are later pages.)
+            expect([...reports.values()].some((list) => list.length > 1)).toBe(true);
+            // A tab per session, no more (the current pages' tabs are the kept ones).
+            expect(maxTabs).toBeLessThanOrEqual(2);
+            // The crawl's end closed the kept tabs with their contexts and the browser.
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
+        it("keeps what one request attached to its page out of the next one's, and Crawlee's page accounting right", async () => {
+            pg.reset();
+            const manager = await SessionManager.open({ proxyUrls: goodProxies(), pool: { size: 2, maxConcurrentUses: 1 }, store: false, statsIntervalSecs: 0 });
+            /** Product documents each request's listener saw, by the request's path. */
+            const responsesSeen = new Map<string, string[]>();
+            const closes = new Map<string, number>();
+            let maxActivePages = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        minConcurrency: 2,
+                        maxConcurrency: 2,
+                        // Crawlee retires its browser (here a view of the shared one) every 3 pages: retired views close
+                        // once Crawlee counted their pages closed.
+                        browserPoolOptions: { retireBrowserAfterPageCount: 3 },
+                        preNavigationHooks: [
+                            async ({ page, request }: any) => {
+                                const own = new URL(request.url).pathname;
+                                responsesSeen.set(own, []);
+                                page.on('response', (response: any) => {
+                                    const path = new URL(response.url()).pathname;
+                                    if (path.startsWith('/product/')) responsesSeen.get(own)!.push(path);
+                                });
+                                page.once('close', () => closes.set(own, (closes.get(own) ?? 0) + 1));
+                            },
+                        ],
+                        requestHandler: async ({ page, browserController }: any) => {
+                            maxActivePages = Math.max(maxActivePages, browserController.activePages);
+                            await reportTabStorage(page);
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(1, 8));
+            const log = contentRequests(pg);
+            expect(log.filter((r) => r.kind === 'page' && r.path.startsWith('/product/'))).toHaveLength(8);
+            // Each request's listener saw its own document only, and its close once.
+            expect(responsesSeen.size).toBe(8);
+            for (const [own, seen] of responsesSeen) expect(seen, own).toEqual([own]);
+            expect([...closes.values()]).toEqual(Array(8).fill(1));
+            // Crawlee counted every page closed: at most one per concurrent request was open in any of its browsers.
+            expect(maxActivePages).toBeGreaterThan(0);
+            expect(maxActivePages).toBeLessThanOrEqual(2);
+            // Tabs were kept across Crawlee's browser retirements: later pages found their session's mark.
+            const later = [...tabReportsBySid(log).values()].flatMap((list) => list.slice(1));
+            expect(later.length).toBe(6);
+            expect(later.every((r) => r.found !== 'none')).toBe(true);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
+        });
+
+        it('closes a tab instead of keeping it when its page changed it for good (exposeFunction)', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({ proxyUrls: goodProxies().slice(0, 1), pool: { size: 1 }, store: false, statsIntervalSecs: 0 });
+            let handled = 0;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page }: any) => {
+                            await reportTabStorage(page);
+                            // The second page exposes a function to the tab's every later document: not a tab to hand on.
+                            if (handled++ === 1) await page.exposeFunction('spExposed', () => 1);
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(11, 4));
+            const reports = [...tabReportsBySid(contentRequests(pg)).values()];
+            // One session: its first tab served pages 1 and 2, a new tab (an empty sessionStorage) pages 3 and 4.
+            expect(reports).toHaveLength(1);
+            const [p1, p2, p3, p4] = reports[0]!;
+            expect([p1!.found, p2!.found, p3!.found, p4!.found]).toEqual(['none', p1!.mark, 'none', p3!.mark]);
+            expect(p3!.mark).not.toBe(p1!.mark);
+        });
+
+        it('closes the tab a session kept when the session is retired, and a retired session keeps none', async () => {
+            pg.reset();
+            const manager = await SessionManager.open({
+                proxyUrls: goodProxies(),
+                // Round-robin fills the pool before reusing a session: pages go to A, B, then a new one...
+                pool: { size: 3, maxConcurrentUses: 1, policy: 'round-robin' },
+                store: false,
+                statsIntervalSecs: 0,
+            });
+            const seen: { session: string; tabs: number; closedKept: boolean }[] = [];
+            let first: { retire(): void; id: string } | undefined;
+            const crawler = new adapter.Crawler(
+                adapter.withSessions(
+                    {
+                        maxConcurrency: 1,
+                        requestHandler: async ({ page, session }: any) => {
+                            await reportTabStorage(page);
+                            const tabs = await adapter.countTabs(page);
+                            let closedKept = false;
+                            if (!first) {
+                                // The session itself: its attempt's handle ignores retire() once the attempt ended.
+                                first = session.real;
+                            } else if (first.id !== session.id && seen.length === 1) {
+                                // The first session's tab is kept (2 tabs now): retiring the session closes it.
+                                first.retire();
+                                closedKept = await waitForAsync(async () => (await adapter.countTabs(page)) === 1, 10_000);
+                            }
+                            seen.push({ session: session.id, tabs, closedKept });
+                        },
+                    },
+                    manager,
+                ),
+                new Configuration({ persistStorage: false }),
+            );
+            await crawler.run(products(55, 5));
+            if (process.env.SUITE_DEBUG) console.log(JSON.stringify(seen));
+            expect(seen).toHaveLength(5);
+            expect(seen[0]!.tabs).toBe(1);
+            // The second page (another session) saw the first session's kept tab, which closed when it was retired.
+            expect(seen[1]!.session).not.toBe(seen[0]!.session);
+            expect(seen[1]!.tabs).toBe(2);
+            expect(seen[1]!.closedKept).toBe(true);
+            expect(seen.slice(1).some((s) => s.session === seen[0]!.session)).toBe(false);
+            // At the site: the retired session's site session reported once and never came back.
+            const log = contentRequests(pg);
+            const reports = tabReportsBySid(log);
+            expect([...reports.values()].flat()).toHaveLength(5);
+            const firstSid = log.find((r) => r.path.startsWith(TAB_REPORT))!.sid!;
+            expect(reports.get(firstSid)).toHaveLength(1);
+            expect(await waitFor(() => liveBrowserProcesses() === 0, 20_000)).toBe(true);
         });
 
         it('keeps at most maxIdleContexts idle contexts, and recreates a closed one with its cookies and storage', { timeout: 300_000 }, async () => {

@@ -63,6 +63,22 @@ describe('chromiumLaunchArgs', () => {
         expect(chromiumLaunchArgs([], { noSandboxAsRoot: true }).includes('--no-sandbox')).toBe(asRoot);
         expect(chromiumLaunchArgs([]).includes('--no-sandbox')).toBe(false);
     });
+
+    it('turns off the spare renderer and the back/forward cache for kept tabs, merged into a --disable-features given', () => {
+        const plain = chromiumLaunchArgs([]);
+        expect(plain.some((a) => a.startsWith('--disable-features='))).toBe(false);
+        expect(plain).not.toContain('--disable-back-forward-cache');
+        const kept = chromiumLaunchArgs([], { keptTabs: true });
+        expect(kept).toContain('--disable-features=SpareRendererForSitePerProcess');
+        expect(kept).toContain('--disable-back-forward-cache');
+        // Chromium takes the last --disable-features only: one flag, the user's features and ours.
+        const merged = chromiumLaunchArgs(['--disable-features=Translate', '--disable-back-forward-cache'], { keptTabs: true });
+        expect(merged.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=Translate,SpareRendererForSitePerProcess']);
+        expect(merged.filter((a) => a === '--disable-back-forward-cache')).toHaveLength(1);
+        expect(chromiumLaunchArgs(['--disable-features=SpareRendererForSitePerProcess'], { keptTabs: true }).filter((a) => a.includes('SpareRenderer'))).toEqual([
+            '--disable-features=SpareRendererForSitePerProcess',
+        ]);
+    });
 });
 
 describe('cookies between a jar and a browser', () => {
@@ -226,6 +242,9 @@ describe('browser options', () => {
         expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 1.5 })).toThrow(/maxIdleContexts/);
         expect(() => new BrowserSessions({ store: false }, driver, { initBrowserIdleSecs: -2 })).toThrow(/initBrowserIdleSecs/);
         expect(() => new BrowserSessions({ store: false }, driver, { maxIdleContexts: 0 })).not.toThrow();
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: -1 })).toThrow(/maxKeptTabs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: 2.5 })).toThrow(/maxKeptTabs/);
+        expect(() => new BrowserSessions({ store: false }, driver, { maxKeptTabs: 0 })).not.toThrow();
     });
 });
 

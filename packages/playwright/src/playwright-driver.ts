@@ -126,6 +126,10 @@ export class PlaywrightDriver implements BrowserDriver<Page, Response, Browser, 
         // The CDP session stays attached: Chromium drops its overrides when it detaches. It ends with the page.
     }
 
+    async tidyKeptTab(page: Page): Promise<void> {
+        await this.cdpSessions.get(page)?.send('HeapProfiler.collectGarbage');
+    }
+
     async addCookies(page: Page, cookies: BrowserCookie[]): Promise<void> {
         if (cookies.length) await page.context().addCookies(cookies);
     }

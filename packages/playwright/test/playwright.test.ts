@@ -10,6 +10,7 @@ browserAdapterSuite({
     withSessions,
     countContexts: async (page: Page) => page.context().browser()!.contexts().length,
     countContextsNow: (page: Page) => page.context().browser()!.contexts().length,
+    countTabs: async (page: Page) => page.context().browser()!.contexts().reduce((n, c) => n + c.pages().length, 0),
     contextOf: (page: Page) => page.context(),
     submitLocation: async (page: Page, location: string) => {
         await page.selectOption('select[name=location]', location);

@@ -17,7 +17,7 @@ import {
     viewWith,
     windowViewport,
 } from '@sessionpack/browser';
-import type { Browser, BrowserContext, BrowserContextOptions, CookieData, HTTPResponse, LaunchOptions, Page, PuppeteerNode } from 'puppeteer';
+import type { Browser, BrowserContext, BrowserContextOptions, CDPSession, CookieData, HTTPResponse, LaunchOptions, Page, PuppeteerNode } from 'puppeteer';
 
 export interface PuppeteerDriverOptions {
     /** Launches the browser all sessions share (the crawler's launcher and launch options). */
@@ -30,6 +30,8 @@ const contextCleanups = new WeakMap<BrowserContext, () => Promise<void>>();
 export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browser, BrowserContext> {
     readonly name = 'Puppeteer';
     private readonly injector = new FingerprintInjector();
+    /** The CDP session each page got its screen metrics through (it stays attached, see applyPageIdentity()). */
+    private readonly cdpSessions = new WeakMap<Page, CDPSession>();
 
     constructor(private readonly options: PuppeteerDriverOptions) {}
 
@@ -131,8 +133,9 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
         // when it detaches; it ends with the page), as the injector does.
         // The page area is the window's inner size (see windowViewport()), the screen the fingerprint's.
         const viewport = windowViewport(fp.fingerprint);
-        const metrics = page.createCDPSession().then(async (cdp) =>
-            cdp.send('Page.setDeviceMetricsOverride', {
+        const metrics = page.createCDPSession().then(async (cdp) => {
+            this.cdpSessions.set(page, cdp);
+            return cdp.send('Page.setDeviceMetricsOverride', {
                 screenHeight: screen.height,
                 screenWidth: screen.width,
                 width: viewport.width,
@@ -140,8 +143,8 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
                 mobile: /phone|android|mobile/i.test(userAgent),
                 screenOrientation: screen.height > screen.width ? { angle: 0, type: 'portraitPrimary' } : { angle: 90, type: 'landscapePrimary' },
                 deviceScaleFactor: screen.devicePixelRatio,
-            }),
-        );
+            });
+        });
         const userAgentOverride = metadata
             ? page
                   .setUserAgent({ userAgent, userAgentMetadata: metadata as never, platform: navigator.platform })
@@ -155,6 +158,10 @@ export class PuppeteerDriver implements BrowserDriver<Page, HTTPResponse, Browse
             page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'dark' }]),
             page.evaluateOnNewDocument(this.injector.getInjectableScript({ fingerprint: fp.fingerprint, headers })),
         ]);
+    }
+
+    async tidyKeptTab(page: Page): Promise<void> {
+        await this.cdpSessions.get(page)?.send('HeapProfiler.collectGarbage');
     }
 
     async addCookies(page: Page, cookies: BrowserCookie[]): Promise<void> {

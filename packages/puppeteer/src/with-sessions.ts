@@ -56,7 +56,8 @@ export function withSessions(
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: headless as never } : {}),
-        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true }),
+        // Sessions keep their tabs: no spare renderer, no back/forward cache (see chromiumLaunchArgs()).
+        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true, keptTabs: true }),
     };
     const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
     const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
