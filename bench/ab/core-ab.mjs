@@ -1,9 +1,13 @@
 // Same-process A/B of core's per-op cost (CPU time per acquire + report), against Crawlee's SessionPool too:
-//   node --max-old-space-size=6000 bench/ab/core-ab.mjs <sessions> <pools> <ops> <rounds> <core dist dir>... [crawlee]
+//   node --expose-gc --max-old-space-size=6000 bench/ab/core-ab.mjs <sessions> <pools> <ops> <rounds> <core dist dir>... [crawlee]
 // Each dist dir is a build of packages/core (e.g. one of main, one of a branch: copy packages/core/dist of each to
 // packages/core/base-<name>/dist, inside the package so that its dependencies resolve). Every variant is filled
 // first, then timed rounds alternate between them (paired: the machine's load drifts alike for all); the median of
-// the CPU times per op is the figure to quote on a loaded machine (wall time is printed too).
+// the CPU times per op is the figure to quote on a loaded machine (wall time is printed too). Run it with --expose-gc:
+// each round then starts after a forced GC and 50 ms idle, so that no round pays for GC work left by the fills or by
+// another variant's round. All variants share one heap: fine for comparing builds of core with each other, but a
+// major GC marks every variant's sessions on the clock of whoever is timed, so for sessionpack against Crawlee quote
+// `pnpm bench core` (a process per contestant).
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 const [nS, nP, opsS, roundsS, ...dists] = process.argv.slice(2);
@@ -33,6 +37,7 @@ if (dists.includes('crawlee')) {
 }
 for (let r = 0; r <= rounds; r++) {
   for (const v of (r % 2 ? variants : [...variants].reverse())) {
+    if (globalThis.gc) { globalThis.gc(); await new Promise((resolve) => setTimeout(resolve, 50)); }
     const pick = () => (pools === 1 ? 0 : Math.min(pools - 1, Math.floor(v.random() * pools)));
     const c0 = process.cpuUsage(); const t = performance.now();
     if (v.cp) for (let i = 0; i < ops; i++) (await v.cp[pick()].getSession()).markGood();
