@@ -4,7 +4,7 @@
 // packages/core/base-<name>/dist, inside the package so that its dependencies resolve). Every variant is filled
 // first, then timed rounds alternate between them (paired: the machine's load drifts alike for all); the median of
 // the CPU times per op is the figure to quote on a loaded machine (wall time is printed too). Run it with --expose-gc:
-// each round then starts after a forced GC and 50 ms idle, so that no round pays for GC work left by the fills or by
+// each round then starts after a forced GC and an idle wait for its background work, so that no round pays for GC work left by the fills or by
 // another variant's round. All variants share one heap: fine for comparing builds of core with each other, but a
 // major GC marks every variant's sessions on the clock of whoever is timed, so for sessionpack against Crawlee quote
 // `pnpm bench core` (a process per contestant).
@@ -37,7 +37,7 @@ if (dists.includes('crawlee')) {
 }
 for (let r = 0; r <= rounds; r++) {
   for (const v of (r % 2 ? variants : [...variants].reverse())) {
-    if (globalThis.gc) { globalThis.gc(); await new Promise((resolve) => setTimeout(resolve, 50)); }
+    if (globalThis.gc) await settle();
     const pick = () => (pools === 1 ? 0 : Math.min(pools - 1, Math.floor(v.random() * pools)));
     const c0 = process.cpuUsage(); const t = performance.now();
     if (v.cp) for (let i = 0; i < ops; i++) (await v.cp[pick()].getSession()).markGood();
@@ -46,6 +46,8 @@ for (let r = 0; r <= rounds; r++) {
     if (r > 0) { v.cpu.push((cu.user + cu.system) / ops); v.wall.push((performance.now() - t) * 1000 / ops); }
   }
 }
+// A forced GC, then idle until the process spends (almost) no CPU while idle (background sweeping done), at most 2 s.
+async function settle() { globalThis.gc(); for (let i = 0; i < 80; i++) { const c = process.cpuUsage(); await new Promise((r) => setTimeout(r, 25)); const u = process.cpuUsage(c); if (u.user + u.system < 1000) return; } }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
 for (const v of variants) console.log(`${v.name.padEnd(10)} ${sessions}x${pools} fill ${v.fill.toFixed(2)}s trace ${v.hash.digest('hex').slice(0, 12)} cpu med ${med(v.cpu).toFixed(2)} min ${Math.min(...v.cpu).toFixed(2)} | wall med ${med(v.wall).toFixed(2)} µs/op`);
 for (const v of variants) if (v.m) await v.m.close();

@@ -5,7 +5,7 @@
  * nothing is left over from an earlier configuration.
  *
  * Protocol (IPC): argv[2] is a {@link ContestantSpec}; the child fills and sends a {@link Filled}; then for every
- * `{ kind: 'round', ops }` it collects garbage, idles {@link SETTLE_MILLIS} (background GC threads finish on nobody's
+ * `{ kind: 'round', ops }` it collects garbage, idles until its GC threads are done ({@link settle}: on nobody's
  * clock), runs `ops` pairs and answers a {@link RoundResult}; `{ kind: 'finish' }` measures persistence (when asked in
  * the spec), answers a {@link Finished} and exits.
  */
@@ -53,8 +53,23 @@ export interface Finished {
 
 export type ContestantRequest = { kind: 'round'; ops: number } | { kind: 'finish' };
 
-/** Idle time after the forced GC before a round (wall time only: no CPU is spent waiting). */
-const SETTLE_MILLIS = 50;
+/** Idle steps after the forced GC before a round (wall time only): see {@link settle}. */
+const SETTLE_MILLIS = 25;
+
+/**
+ * A forced GC, then idle until this process spends (almost) no CPU while it waits (at most 2 s): the collection's
+ * background work (concurrent sweeping of the whole heap, longer for a larger heap) ends before the clock starts
+ * instead of running on the next round's CPU time.
+ */
+async function settle(): Promise<void> {
+    collectGarbage();
+    for (let i = 0; i < 2000 / SETTLE_MILLIS; i++) {
+        const cpu = process.cpuUsage();
+        await sleep(SETTLE_MILLIS);
+        const used = process.cpuUsage(cpu);
+        if (used.user + used.system < 1000) return;
+    }
+}
 
 const PROXIES = Array.from({ length: 100 }, (_, i) => `http://127.0.0.1:${20_000 + i}`);
 
@@ -217,8 +232,7 @@ async function main(): Promise<void> {
     process.on('message', (request: ContestantRequest) => {
         void (async () => {
             if (request.kind === 'round') {
-                collectGarbage();
-                await sleep(SETTLE_MILLIS);
+                await settle();
                 const wall = process.hrtime.bigint();
                 const cpu = process.cpuUsage();
                 await contestant.run(request.ops, pick);

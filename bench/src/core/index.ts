@@ -10,8 +10,10 @@
  *   for its), and each configuration inherited the garbage and the caches of the ones before it.
  * - Rounds alternate between the two processes (ABBA: sessionpack, Crawlee, Crawlee, sessionpack, ...), so the load of
  *   a shared machine drifts alike for both; the figure is the median of the timed rounds.
- * - Before every round the timed process collects garbage and idles 50 ms (wall time only), so no round pays for GC
- *   work left from the fill or from earlier rounds; what a round allocates is collected on its own clock.
+ * - Before every round the timed process collects garbage and idles until it spends no CPU while idle (its background
+ *   GC threads are done; wall time only), so no round pays for GC work left from the fill or from earlier rounds; what
+ *   a round allocates is collected on its own clock. (A fixed 50 ms idle was not enough after a GC of a 100k-session
+ *   heap on a loaded machine: the concurrent sweeping spilled into the round.)
  * - Same warm-up (one untimed round after the fill), the same number of pairs per round, the same sequence of pools
  *   (one seeded stream each, the same seed) and the same use limit for both, raised above the pairs any session gets:
  *   with the default 50 uses, the 1k-session rows churned (sessions used up, retired and created) in later rounds,
@@ -214,7 +216,7 @@ function buildResult(input: {
         ]),
         notes: [
             `Median of ${input.rounds} rounds of ${int(input.ops)} pairs after a warm-up round; each contestant in a process of its own, rounds ` +
-                'alternating between them (ABBA), a forced GC and 50 ms idle before every round; use limits raised for both so that no session is used ' +
+                'alternating between them (ABBA), a forced GC and an idle wait for its background work before every round; use limits raised for both so that no session is used ' +
                 'up (this measures picking, not churn). In the many-pool layout each pair goes to a pool picked at random (the same sequence for both). ' +
                 '"sessionpack ÷ Crawlee" below 1 means sessionpack is faster.',
             '"create all": every session created acquire by acquire (held until its pool is full, then reported).',
