@@ -6,10 +6,10 @@
  * the scores that may have changed (each at the moment and in the order a read of every open slot would draw it) and
  * reads no slot or session object to compare the rest.
  */
-import { IndexedHeap } from './heap.js';
 import type { Candidates, SessionPolicy } from './policies.js';
 import { newer, older } from './ready-order.js';
 import type { ManagedSession } from './session.js';
+import { SlotHeap } from './slot-heap.js';
 import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
@@ -18,17 +18,11 @@ const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
 
 export class OpenSlots implements Candidates {
     /** The open slots; positions in `slot.openPos`. Change it through {@link put} and {@link drop}. */
-    readonly heap: IndexedHeap<Slot>;
+    readonly heap: SlotHeap;
     /** Ready sessions in open slots. */
     total = 0;
     /** The time of the decision under way: scores are read as of then. */
     now = 0;
-    /**
-     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
-     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
-     * pools each pick touches a cold pool, and every object read is a cache miss.
-     */
-    private byPos = new Float64Array(48);
     /** Slots whose score may have changed since `seen` was read (flag: `slot.stale`); some may have left the heap. */
     private readonly stale: Slot[] = [];
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
@@ -36,35 +30,19 @@ export class OpenSlots implements Candidates {
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
     constructor(private readonly policy: SessionPolicy) {
-        const before = policy.order === 'newest-first' ? newer : older;
-        const byScore = policy.byScore;
-        this.before = before;
-        // Slots compare by their first sessions' keys as their ready queues hold them (signed like `byPos`), so a sift
-        // reads no cold session.
-        this.heap = new IndexedHeap<Slot>(
-            (a, b) => {
-                if (byScore && a.rank !== b.rank) return a.rank > b.rank;
-                const ka = a.ready.topKey();
-                const kb = b.ready.topKey();
-                return ka < kb || (ka === kb && a.ready.topOrdinal() < b.ready.topOrdinal());
-            },
-            (s) => s.openPos,
-            (s, p) => {
-                s.openPos = p;
-                if (p < 0) return;
-                if (3 * p + 3 > this.byPos.length) this.grow(3 * p + 3);
-                const a = this.byPos;
-                a[3 * p] = s.seen;
-                a[3 * p + 1] = s.ready.topKey();
-                a[3 * p + 2] = s.ready.topOrdinal();
-            },
-        );
+        this.before = policy.order === 'newest-first' ? newer : older;
+        // Slots compare by their first sessions' keys as their ready queues hold them (signed like `byPos`), copied by
+        // heap position: a sift reads no cold slot or session.
+        this.heap = new SlotHeap(policy.byScore);
     }
 
-    private grow(n: number): void {
-        const a = new Float64Array(Math.max(n, 2 * this.byPos.length));
-        a.set(this.byPos);
-        this.byPos = a;
+    /**
+     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
+     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
+     * pools each pick touches a cold pool, and every object read is a cache miss.
+     */
+    private get byPos(): Float64Array {
+        return this.heap.byPos;
     }
 
     get size(): number {

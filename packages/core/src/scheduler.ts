@@ -53,19 +53,17 @@ export class Scheduler {
     private readonly cooling = new IndexedHeap<ManagedSession>(
         (a, b) => a.availableAt < b.availableAt,
         (s) => s.queuePos,
-        (s, p) => {
-            s.queuePos = p;
-        },
+        (s, p) => void (s.queuePos = p),
     );
     private readonly expiry = new IndexedHeap<ManagedSession>(
         (a, b) => a.expiresAt.getTime() < b.expiresAt.getTime(),
         (s) => s.expiryPos,
-        (s, p) => {
-            s.expiryPos = p;
-        },
+        (s, p) => void (s.expiryPos = p),
     );
     /** When the first session of {@link expiry} expires (Infinity: none): a pool's own number, read on every decision. */
     private nextExpiry = Infinity;
+    /** When the first session of {@link cooling} is ready again (Infinity: none), likewise. */
+    private nextCooled = Infinity;
     private seq = 0;
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
@@ -131,6 +129,11 @@ export class Scheduler {
         this.nextExpiry = this.expiry.top()?.expiresAt.getTime() ?? Infinity;
     }
 
+    /** Re-reads {@link nextCooled} after the cooling heap changed. */
+    private coolingMoved(): void {
+        this.nextCooled = this.cooling.top()?.availableAt ?? Infinity;
+    }
+
     /** A session left the pool (retired). */
     release(session: ManagedSession): void {
         this.unqueue(session);
@@ -192,9 +195,9 @@ export class Scheduler {
         if (session.availableAt > now) {
             if (slot.ready.remove(session)) this.listed(slot);
             this.cooling.update(session);
-            return;
+            return this.coolingMoved();
         }
-        this.cooling.remove(session);
+        if (this.cooling.remove(session)) this.coolingMoved();
         slot.ready.update(session);
         this.listed(slot, now);
     }
@@ -202,7 +205,7 @@ export class Scheduler {
     private unqueue(session: ManagedSession): void {
         const slot = session.proxySlot;
         if (slot?.ready.remove(session)) this.listed(slot);
-        else this.cooling.remove(session);
+        else if (this.cooling.remove(session)) this.coolingMoved();
     }
 
     /** Keeps {@link withReady}, the open heap and the candidate total in step with a slot's ready heap. */
@@ -256,15 +259,17 @@ export class Scheduler {
             this.unqueue(s);
             if (s.inUse === 0 && !s.initializing) this.host.retire(s, 'max age reached');
         }
-        for (let s = this.cooling.top(); s !== undefined && s.availableAt <= now; s = this.cooling.top()) {
-            this.cooling.pop();
+        while (this.nextCooled <= now) {
+            const s = this.cooling.pop()!;
+            this.coolingMoved();
             this.settle(s, now);
         }
     }
 
     /** Its proxy's health changed through this pool (an outcome): its score is drawn again on its next read. */
-    touch(proxyId: string): void {
-        const slot = this.slots.get(proxyId);
+    touch(proxyId: string, known?: ProxySlot): void {
+        // The caller's slot when it has it: a lookup in a cold pool's map costs more than the rest of this.
+        const slot = known ?? this.slots.get(proxyId);
         if (!slot) return;
         this.view.changed(slot);
         // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
@@ -372,8 +377,7 @@ export class Scheduler {
             }
         }
         if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
-        const top = this.cooling.top();
-        if (top && top.availableAt < wakeAt) wakeAt = top.availableAt;
+        if (this.nextCooled < wakeAt) wakeAt = this.nextCooled;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
     }
 
@@ -392,5 +396,4 @@ export class Scheduler {
         // In-use ones leave the ready heap until their report retires them.
         while (slot.ready.size > 0) this.unqueue(slot.ready.top()!);
     }
-
 }

@@ -6,7 +6,7 @@
 import type { Log } from '@crawlee/core';
 
 import type { Clock } from './clock.js';
-import type { HealthHandle, OutcomeEffect, UseInfo } from './health-model.js';
+import type { OutcomeEffect, UseInfo } from './health-model.js';
 import type { LearnedHealth } from './learner/model.js';
 import { resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
 import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
@@ -15,6 +15,7 @@ import type { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, proxyLabel, type ProxySource } from './proxies.js';
 import type { Redactor } from './redact.js';
 import type { ManagedSession } from './session.js';
+import type { ProxySlot } from './slot.js';
 import type { StatsCounters } from './stats.js';
 import type { TierGate } from './tier-gate.js';
 import type { CrawlTimeline } from './timeline.js';
@@ -64,7 +65,7 @@ export class UseReports {
         // A 5xx is the target's error: a direct connection is never backed off for it.
         const effect = rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health;
         // Through the session's slot handle (the same proxy and pool): it holds the records the learner reads and writes.
-        const change = this.recordHealth(pid, key, effect, rateLimitMillis, use, now, s.proxySlot?.health);
+        const change = this.recordHealth(pid, key, effect, rateLimitMillis, use, now, s.proxySlot);
         if (!s.isRetired) {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
@@ -87,16 +88,19 @@ export class UseReports {
         return o.minDelayBetweenUsesMillis + (o.delayJitterMillis > 0 ? this.d.random() * o.delayJitterMillis : 0);
     }
 
-    /** Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. */
-    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now(), via?: HealthHandle) {
+    /**
+     * Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. `via`:
+     * the proxy's slot in the pool of `site` (its handle holds the records; the pool need not look the slot up).
+     */
+    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now(), via?: ProxySlot<ManagedSession>) {
         const d = this.d;
         const gate = d.tierGate;
         const tierBefore = gate?.current(site) ?? 0;
         const info = gate ? { ...use, ...gate.useInfo(site, proxyId) } : (use ?? {});
-        const change = via ? via.record(effect, rateLimitMillis, info, now) : d.health.record(proxyId, site, effect, rateLimitMillis, info, now);
+        const change = via ? via.health.record(effect, rateLimitMillis, info, now) : d.health.record(proxyId, site, effect, rateLimitMillis, info, now);
         gate?.recorded(site, proxyId, tierBefore, now);
         const pool = d.pools.get(site);
-        pool?.scheduler.touch(proxyId);
+        pool?.scheduler.touch(proxyId, via);
         if (d.proxies.dynamic) pool?.scheduler.judged(proxyId, effect, now, rateLimitMillis);
         if (change.message) (change.stop || change.pausePoolUntil ? d.log.warning : d.log.info).call(d.log, change.message);
         if (change.stop && pool && !pool.stopReason) pool.stopReason = change.stop;
