@@ -2,7 +2,8 @@
  * The fields of a session in one fixed order, allocated by a constructor so that V8 keeps them in the object itself:
  * an object made by `Object.create` holds 4 fields and puts the rest in an array of its own (with 100k sessions, one
  * more cold object read on every use). `ManagedSession.create` builds sessions with it (`Reflect.construct`, with
- * ManagedSession's prototype) and sets every field right after; a field not listed here goes to that array again.
+ * ManagedSession's prototype) and sets the fields its options give right after; the rest keep the fresh session's
+ * values set here. A field not listed here goes to that array again.
  */
 export class SessionLayout {
     declare id: unknown;
@@ -58,12 +59,12 @@ export class SessionLayout {
         this.heldElsewhere = 0;
         this.availableAt = 0;
         this.lastUsedAt = undefined;
-        this.initialized = undefined;
-        this.initializing = undefined;
+        this.initialized = false;
+        this.initializing = false;
         this.handOutSeq = 0;
         this.ordinal = 0;
         this.proxySlot = undefined;
-        this.queuePos = 0;
-        this.expiryPos = 0;
+        this.queuePos = -1;
+        this.expiryPos = -1;
     }
 }

@@ -180,18 +180,7 @@ export class ManagedSession extends Session {
         s.expires = options.expiresAt ?? new Date(options.createdAt.getTime() + options.maxAgeSecs * 1000);
         s.expirySecs = Math.floor(s.expires.getTime() / 1000);
         s.jar = jarOf(options.cookieJar);
-        s.retiredReason = undefined;
-        s.inUse = 0;
-        s.heldElsewhere = 0;
-        s.availableAt = 0;
-        s.lastUsedAt = undefined;
-        s.initialized = false;
-        s.initializing = false;
-        s.handOutSeq = 0;
-        s.ordinal = 0;
-        s.proxySlot = undefined;
-        s.queuePos = -1;
-        s.expiryPos = -1;
+        // The other fields keep a fresh session's values from SessionLayout's constructor.
         return s;
     }
 
