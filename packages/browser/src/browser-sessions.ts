@@ -108,6 +108,11 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     /** The jar's cookies as the session's context last got or reported them (no need to add them again). */
     private readonly jarInBrowser = new WeakMap<ManagedSession, string>();
     private listening?: { manager: SessionManager; listener: (session: ManagedSession) => void };
+    /**
+     * Whether sessions keep their tabs (`maxKeptTabs` above 0): the adapters then launch Chromium without its spare
+     * renderer and back/forward cache (`chromiumLaunchArgs()`'s `keptTabs`).
+     */
+    readonly keepsTabs: boolean;
 
     constructor(
         sessions: SessionManager | SessionManagerOptions,
@@ -126,6 +131,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         );
         const maxIdleContexts = options.maxIdleContexts ?? 20;
         const maxKeptTabs = options.maxKeptTabs ?? 6;
+        this.keepsTabs = maxKeptTabs > 0;
         const idleSecs = options.initBrowserIdleSecs ?? 5;
         this.binding = new CrawlerBinding(sessions);
         this.fingerprints = new SessionFingerprints(options);
