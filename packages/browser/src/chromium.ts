@@ -44,10 +44,20 @@ export interface ChromiumArgsOptions {
      * into it with {@link mergeFeatureSwitches}: Chromium takes the last one only. @default false
      */
     keptTabs?: boolean;
+    /**
+     * Turn off browser UI a crawler never shows but that costs a renderer process per window: the omnibox (address bar)
+     * popup, which Chromium 156 renders as a WebUI page (`chrome://omnibox-popup.top-chrome/`, two of them) in a renderer
+     * of its own, ~120-160 MiB, for **every browser context** (each context's first page opens a window of its own;
+     * `--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup`, merged like `keptTabs`'s, not when an
+     * `--enable-features` given names them). Pages cannot see the omnibox: nothing a site sees changes. @default false
+     */
+    noBrowserUi?: boolean;
 }
 
 /** The Chromium feature that keeps a renderer process warm for the next new tab. */
 const SPARE_RENDERER_FEATURE = 'SpareRendererForSitePerProcess';
+/** The Chromium features that render the omnibox popup as WebUI pages (each window gets its own renderer for them). */
+const BROWSER_UI_FEATURES = ['WebUIOmniboxPopup', 'WebUIOmniboxAimPopup'];
 const DISABLE_FEATURES = '--disable-features';
 const ENABLE_FEATURES = '--enable-features';
 
@@ -72,7 +82,8 @@ function featureName(entry: string): string {
  * - `--disable-dev-shm-usage`: containers often have a tiny /dev/shm;
  * - `--disable-blink-features=AutomationControlled`: `navigator.webdriver` stays false (what Crawlee's own launches add);
  * - `--no-sandbox` only when asked for and running as root (Chromium does not start as root with the sandbox on);
- * - with `keptTabs`, no spare renderer and no back/forward cache (see {@link ChromiumArgsOptions.keptTabs}).
+ * - with `keptTabs`, no spare renderer and no back/forward cache (see {@link ChromiumArgsOptions.keptTabs});
+ * - with `noBrowserUi`, no omnibox popup WebUI (see {@link ChromiumArgsOptions.noBrowserUi}).
  */
 export function chromiumLaunchArgs(args: readonly string[] = [], options: ChromiumArgsOptions = {}): string[] {
     const out = [...args];
@@ -84,13 +95,16 @@ export function chromiumLaunchArgs(args: readonly string[] = [], options: Chromi
     if (blink === -1) out.push('--disable-blink-features=AutomationControlled');
     else if (!out[blink]!.includes('AutomationControlled')) out[blink] += ',AutomationControlled';
     if (options.noSandboxAsRoot && runsAsRoot() && !has('--no-sandbox')) out.push('--no-sandbox');
-    if (options.keptTabs) {
-        if (!has('--disable-back-forward-cache')) out.push('--disable-back-forward-cache');
-        const enabled = out.filter((a) => a.startsWith(`${ENABLE_FEATURES}=`)).flatMap(featuresOf);
-        if (!enabled.some((f) => featureName(f) === SPARE_RENDERER_FEATURE)) {
-            const features = out.findIndex((a) => a.startsWith(`${DISABLE_FEATURES}=`));
-            if (features === -1) out.push(`${DISABLE_FEATURES}=${SPARE_RENDERER_FEATURE}`);
-            else if (!featuresOf(out[features]!).some((f) => featureName(f) === SPARE_RENDERER_FEATURE)) out[features] += `,${SPARE_RENDERER_FEATURE}`;
+    if (options.keptTabs && !has('--disable-back-forward-cache')) out.push('--disable-back-forward-cache');
+    const enabled = new Set(out.filter((a) => a.startsWith(`${ENABLE_FEATURES}=`)).flatMap(featuresOf).map(featureName));
+    const disable = [...(options.keptTabs ? [SPARE_RENDERER_FEATURE] : []), ...(options.noBrowserUi ? BROWSER_UI_FEATURES : [])].filter((f) => !enabled.has(f));
+    if (disable.length) {
+        const features = out.findIndex((a) => a.startsWith(`${DISABLE_FEATURES}=`));
+        if (features === -1) out.push(`${DISABLE_FEATURES}=${disable.join(',')}`);
+        else {
+            const given = new Set(featuresOf(out[features]!).map(featureName));
+            const missing = disable.filter((f) => !given.has(f));
+            if (missing.length) out[features] += `,${missing.join(',')}`;
         }
     }
     return out;

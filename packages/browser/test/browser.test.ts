@@ -114,6 +114,14 @@ describe('mergeFeatureSwitches', () => {
         expect(only.replaced).toContain('--disable-features=PaintHolding,HttpsUpgrades,MediaRouter');
     });
 
+    it('turns off the omnibox popup WebUI with noBrowserUi, next to the spare renderer, unless the user enables one', () => {
+        const both = chromiumLaunchArgs(['--disable-features=Translate'], { keptTabs: true, noBrowserUi: true });
+        expect(both.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=Translate,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup']);
+        const enabled = chromiumLaunchArgs(['--enable-features=WebUIOmniboxPopup'], { noBrowserUi: true });
+        expect(enabled.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=WebUIOmniboxAimPopup']);
+        expect(chromiumLaunchArgs([], { keptTabs: true }).filter((a) => a.includes('Omnibox'))).toEqual([]);
+    });
+
     it('keeps the spare renderer when the user enables it', () => {
         const args = chromiumLaunchArgs(['--enable-features=SpareRendererForSitePerProcess'], { keptTabs: true });
         expect(args.some((a) => a.startsWith('--disable-features='))).toBe(false);

@@ -74,16 +74,16 @@ export function withSessions(
 }
 
 /**
- * The launch's `args` and `ignoreDefaultArgs`: `chromiumLaunchArgs()` (with `keptTabs` when sessions keep their tabs:
- * no spare renderer), each feature switch merged into Playwright's own (Chromium takes the last `--disable-features`
+ * The launch's `args` and `ignoreDefaultArgs`: `chromiumLaunchArgs()` (no omnibox popup renderer per context, and with
+ * `keptTabs` when sessions keep their tabs: no spare renderer), each feature switch merged into Playwright's own (Chromium takes the last `--disable-features`
  * only, and Playwright puts its list before the user's flags), Playwright's replaced switches ignored. When Playwright's
  * switches cannot be read, no `--disable-features` of ours is added (a user's own is given as is).
  */
 function featureArgs(user: LaunchOptions, keptTabs: boolean): Pick<LaunchOptions, 'args' | 'ignoreDefaultArgs'> {
     // Playwright adds no default of its own: the user's flags are the whole command line.
-    if (user.ignoreDefaultArgs === true) return { args: chromiumLaunchArgs(user.args, { keptTabs }) };
+    if (user.ignoreDefaultArgs === true) return { args: chromiumLaunchArgs(user.args, { keptTabs, noBrowserUi: true }) };
     const defaults = playwrightFeatureSwitches();
-    const { args, replaced } = mergeFeatureSwitches(defaults ?? [], chromiumLaunchArgs(user.args, { keptTabs: keptTabs && defaults !== undefined }));
+    const { args, replaced } = mergeFeatureSwitches(defaults ?? [], chromiumLaunchArgs(user.args, { keptTabs: keptTabs && defaults !== undefined, noBrowserUi: defaults !== undefined }));
     const ignored = [...(Array.isArray(user.ignoreDefaultArgs) ? user.ignoreDefaultArgs : []), ...replaced];
     return { args, ...(ignored.length ? { ignoreDefaultArgs: ignored } : {}) };
 }

@@ -44,6 +44,8 @@ const features = (argv: readonly string[], flag: string) =>
 
 describe('the Playwright browser command line', () => {
     let pg: ProvingGround;
+    /** The browser UI targets (WebUI pages of the browser itself) the last crawl's browser had. */
+    let browserUi: string[] = [];
 
     beforeAll(async () => {
         log.setLevel(LogLevel.OFF);
@@ -54,6 +56,7 @@ describe('the Playwright browser command line', () => {
         await pg?.close();
     });
 
+    /** Crawls a page and returns the browser's command line (and sets {@link browserUi}). */
     async function crawlAndReadCommandLine(launchOptions: { args?: string[] }, browserOptions: { maxKeptTabs?: number } = {}): Promise<string[]> {
         let seen: string[][] = [];
         const crawler = new PlaywrightCrawler(
@@ -61,8 +64,12 @@ describe('the Playwright browser command line', () => {
                 {
                     maxConcurrency: 1,
                     launchContext: { launchOptions },
-                    requestHandler: async () => {
+                    requestHandler: async ({ page }) => {
                         seen = browserCommandLines();
+                        const cdp = await page.context().browser()!.newBrowserCDPSession();
+                        const { targetInfos } = (await cdp.send('Target.getTargets', { filter: [{}] } as never)) as { targetInfos: { type: string; url: string }[] };
+                        browserUi = targetInfos.filter((t) => t.type === 'browser_ui').map((t) => t.url);
+                        await cdp.detach();
                     },
                 },
                 { proxyUrls: [...pg.proxyUrls], store: false, statsIntervalSecs: 0 },
@@ -87,7 +94,9 @@ describe('the Playwright browser command line', () => {
         const argv = await crawlAndReadCommandLine({});
         const disabled = features(argv, '--disable-features');
         expect(disabled, 'one --disable-features switch (Chromium takes the last only)').toHaveLength(1);
-        expect(disabled[0]).toEqual([...playwrightDisabled, 'SpareRendererForSitePerProcess']);
+        expect(disabled[0]).toEqual([...playwrightDisabled, 'SpareRendererForSitePerProcess', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup']);
+        // And Chromium honoured it: no omnibox popup WebUI (a renderer of its own per context) in the browser.
+        expect(browserUi.filter((url) => url.includes('omnibox'))).toEqual([]);
         // Playwright's --enable-features untouched.
         expect(features(argv, '--enable-features')).toEqual(features(playwright!, '--enable-features'));
     });
@@ -95,13 +104,18 @@ describe('the Playwright browser command line', () => {
     it("merges a user's feature switches into Playwright's, and keeps the spare renderer when the user enables it", async () => {
         const playwright = playwrightFeatureSwitches()!;
         const argv = await crawlAndReadCommandLine({ args: ['--disable-features=Translate', '--enable-features=SpareRendererForSitePerProcess'] });
-        expect(features(argv, '--disable-features')).toEqual([[...features(playwright, '--disable-features')[0]!, 'Translate']]);
+        expect(features(argv, '--disable-features')).toEqual([[...features(playwright, '--disable-features')[0]!, 'Translate', 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup']]);
         expect(features(argv, '--enable-features')).toEqual([[...features(playwright, '--enable-features')[0]!, 'SpareRendererForSitePerProcess']]);
     });
 
     it('keeps the spare renderer with maxKeptTabs 0 (every page opens a tab, which the spare speeds up)', async () => {
         const playwright = playwrightFeatureSwitches()!;
         const argv = await crawlAndReadCommandLine({}, { maxKeptTabs: 0 });
-        expect(features(argv, '--disable-features')).toEqual(features(playwright, '--disable-features'));
+        expect(features(argv, '--disable-features')).toEqual([[...features(playwright, '--disable-features')[0]!, 'WebUIOmniboxPopup', 'WebUIOmniboxAimPopup']]);
+    });
+
+    it("has the omnibox popup WebUI when the user enables it (what Chromium runs by default: the check above can fail)", async () => {
+        await crawlAndReadCommandLine({ args: ['--enable-features=WebUIOmniboxPopup'] });
+        expect(browserUi.filter((url) => url.includes('omnibox-popup'))).not.toEqual([]);
     });
 });

@@ -60,9 +60,9 @@ export function withSessions(
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: headless as never } : {}),
-        // Sessions that keep their tabs: no spare renderer, no back/forward cache (see chromiumLaunchArgs()). Puppeteer
-        // merges a --disable-features given into its own.
-        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true, keptTabs: browserSessions.keepsTabs }),
+        // No omnibox popup renderer per context; sessions that keep their tabs: no spare renderer, no back/forward cache
+        // (see chromiumLaunchArgs()). Puppeteer merges a --disable-features given into its own.
+        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true, keptTabs: browserSessions.keepsTabs, noBrowserUi: true }),
     };
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
