@@ -37,10 +37,14 @@ export interface CrawlJob {
 export type BrowserName = 'playwright' | 'puppeteer';
 
 /**
- * `stock`, `sessionpack` (its defaults), or another name for sessionpack with what `BENCH_BROWSER_<NAME>_ARGS` and
- * `BENCH_BROWSER_<NAME>_OPTIONS` give it (see {@link variantSettings}).
+ * `stock`, `sessionpack` (its defaults), or another name: a name starting with `stock` is stock Crawlee, any other is
+ * sessionpack, with what `BENCH_BROWSER_<NAME>_ARGS` and `BENCH_BROWSER_<NAME>_OPTIONS` give it (see
+ * {@link variantSettings}).
  */
 export type Variant = string;
+
+/** Whether a variant is stock Crawlee (its name starts with `stock`). */
+export const isStock = (variant: Variant): boolean => variant.startsWith('stock');
 
 /**
  * What a variant's crawl is launched with, from the environment (for trying variants against each other in one run;
@@ -52,7 +56,7 @@ export function variantSettings(variant: Variant, env: NodeJS.ProcessEnv = proce
     const prefix = `BENCH_BROWSER_${variant.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
     const args = env[`${prefix}_ARGS`]?.split(' ').filter(Boolean) ?? [];
     const json = env[`${prefix}_OPTIONS`];
-    if (json && variant === 'stock') throw new Error(`${prefix}_OPTIONS: stock takes no sessionpack options`);
+    if (json && isStock(variant)) throw new Error(`${prefix}_OPTIONS: stock takes no sessionpack options`);
     const options = json ? (JSON.parse(json) as Record<string, unknown>) : {};
     if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new Error(`${prefix}_OPTIONS must be a JSON object, got ${json}`);
     return { args, options };
@@ -126,7 +130,7 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed, screen }:
     };
     const screenLimits = screen && { minWidth: screen.width, maxWidth: screen.width, minHeight: screen.height, maxHeight: screen.height };
     let crawler: { run(urls: string[]): Promise<unknown> };
-    if (variant !== 'stock') {
+    if (!isStock(variant)) {
         // Session options, not a manager opened here: the adapter opens it with the identities it gives by default
         // (Crawlee's own default fingerprint options, see withChromiumIdentities()), as a user following the README gets.
         // The crawler owns that manager and closes it at the end of its run.

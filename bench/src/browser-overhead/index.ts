@@ -20,7 +20,7 @@ import { startProvingGround } from '@sessionpack/proving-ground';
 import { derive, withSeededMathRandom } from '../shared/prng.js';
 import { median } from '../shared/stats.js';
 import { fmt, type PartResult, type Table } from '../shared/table.js';
-import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow, type Variant, variantSettings } from './crawl.js';
+import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow, type Variant, isStock, variantSettings } from './crawl.js';
 import { samplePeak } from './process-tree.js';
 
 export interface BrowserOverheadOptions {
@@ -34,7 +34,8 @@ export interface BrowserOverheadOptions {
     browsers?: BrowserName[];
     /**
      * The variants, taking turns in each run (default `stock`, `sessionpack`; both must be there): other names are
-     * sessionpack with what `BENCH_BROWSER_<NAME>_ARGS` / `_OPTIONS` give them (see `variantSettings()`).
+     * stock (starting with `stock`) or sessionpack, with what `BENCH_BROWSER_<NAME>_ARGS` / `_OPTIONS` give them (see
+     * `variantSettings()`); the bars compare every sessionpack variant with `stock`.
      */
     variants?: Variant[];
     /**
@@ -175,7 +176,7 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     for (const crawler of new Set(rows.map((r) => r.crawler))) {
         const stock = rows.find((r) => r.crawler === crawler && r.variant === 'stock');
         if (!stock) continue;
-        for (const ours of rows.filter((r) => r.crawler === crawler && r.variant !== 'stock')) {
+        for (const ours of rows.filter((r) => r.crawler === crawler && !isStock(r.variant))) {
             const name = ours.variant === 'sessionpack' ? crawler : `${crawler} ${ours.variant}`;
             const speed = ours.pagesPerMinute / stock.pagesPerMinute;
             verdicts.push(`${name}: pages per minute ${fmt(speed, 2)}x stock's (bar: >= 1.00): ${speed >= 1 ? 'met' : 'MISSED'}.`);
