@@ -42,8 +42,9 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
      * page that ended well, its tab stays open in its session's context and is that session's next page: no tab to
      * open, its identity already applied, its renderer warm, and its `sessionStorage` kept, as in a visitor's tab.
      * Beyond the bound the tab kept longest ago is closed. A kept tab holds a renderer process of its own (a context's
-     * pages cannot share another context's), about 25-40 MB: keep the bound near the crawl's concurrency unless memory
-     * is plentiful; 0 closes every page's tab, as Crawlee does. @default 6
+     * pages cannot share another context's), 130-140 MiB at the benchmark's peak: keep the bound near the crawl's
+     * concurrency unless memory is plentiful; 0 closes every page's tab, as Crawlee does (the browser then keeps
+     * Chromium's spare renderer, which a new tab per page needs: see `chromiumLaunchArgs()`'s `keptTabs`). @default 6
      */
     maxKeptTabs?: number;
     /**
