@@ -75,9 +75,10 @@ export function withSessions(
 
 /**
  * The launch's `args` and `ignoreDefaultArgs`: `chromiumLaunchArgs()` (no omnibox popup renderer per context, and with
- * `keptTabs` when sessions keep their tabs: no spare renderer), each feature switch merged into Playwright's own (Chromium takes the last `--disable-features`
- * only, and Playwright puts its list before the user's flags), Playwright's replaced switches ignored. When Playwright's
- * switches cannot be read, no `--disable-features` of ours is added (a user's own is given as is).
+ * `keptTabs` when sessions keep their tabs: no spare renderer), each feature switch merged into Playwright's own
+ * (Chromium takes the last `--disable-features` only, and Playwright puts its list before the user's flags),
+ * Playwright's replaced switches ignored. When Playwright's switches cannot be read, no `--disable-features` of ours is
+ * added (a user's own goes through, replacing Playwright's as before).
  */
 function featureArgs(user: LaunchOptions, keptTabs: boolean): Pick<LaunchOptions, 'args' | 'ignoreDefaultArgs'> {
     // Playwright adds no default of its own: the user's flags are the whole command line.
