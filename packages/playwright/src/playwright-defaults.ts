@@ -50,13 +50,14 @@ function read(): readonly string[] | undefined {
 
 /** playwright-core's server-side Chromium: in `lib/coreBundle` (1.5x-1.6x bundles) or `lib/server` (older layouts). */
 function serverChromium(require: NodeJS.Require): ServerChromium | undefined {
+    type Module = { server?: { createPlaywright?: unknown }; createPlaywright?: unknown };
     for (const [path, pick] of [
-        ['playwright-core/lib/coreBundle', (m: Record<string, any>) => m.server?.createPlaywright],
-        ['playwright-core/lib/server', (m: Record<string, any>) => m.createPlaywright],
+        ['playwright-core/lib/coreBundle', (m: Module) => m.server?.createPlaywright],
+        ['playwright-core/lib/server', (m: Module) => m.createPlaywright],
     ] as const) {
         let createPlaywright: unknown;
         try {
-            createPlaywright = pick(require(path) as Record<string, any>);
+            createPlaywright = pick(require(path) as Module);
         } catch {
             continue;
         }
