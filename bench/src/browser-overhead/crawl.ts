@@ -20,7 +20,7 @@ export const CONCURRENCY = 3;
 /** What the parent asks a child to crawl. */
 export interface CrawlJob {
     browser: BrowserName;
-    variant: 'stock' | 'sessionpack';
+    variant: Variant;
     /** The proving ground's proxies to use (the same for both variants). */
     proxyUrls: string[];
     urls: string[];
@@ -36,10 +36,36 @@ export interface CrawlJob {
 
 export type BrowserName = 'playwright' | 'puppeteer';
 
+/**
+ * `stock`, `sessionpack` (its defaults), or another name: a name starting with `stock` is stock Crawlee, any other is
+ * sessionpack, with what `BENCH_BROWSER_<NAME>_ARGS` and `BENCH_BROWSER_<NAME>_OPTIONS` give it (see
+ * {@link variantSettings}).
+ */
+export type Variant = string;
+
+/** Whether a variant is stock Crawlee (its name starts with `stock`). */
+export const isStock = (variant: Variant): boolean => variant.startsWith('stock');
+
+/**
+ * What a variant's crawl is launched with, from the environment (for trying variants against each other in one run;
+ * recorded runs set none): `BENCH_BROWSER_<NAME>_ARGS`, space-separated Chromium flags (`<NAME>` the variant's name in
+ * capitals, `-` as `_`: `BENCH_BROWSER_STOCK_ARGS`, `BENCH_BROWSER_SESSIONPACK_ARGS`...), and for sessionpack variants
+ * `BENCH_BROWSER_<NAME>_OPTIONS`, a JSON object of the adapter's browser options (`{"maxKeptTabs":3}`).
+ */
+export function variantSettings(variant: Variant, env: NodeJS.ProcessEnv = process.env): { args: string[]; options: Record<string, unknown> } {
+    const prefix = `BENCH_BROWSER_${variant.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+    const args = env[`${prefix}_ARGS`]?.split(' ').filter(Boolean) ?? [];
+    const json = env[`${prefix}_OPTIONS`];
+    if (json && isStock(variant)) throw new Error(`${prefix}_OPTIONS: stock takes no sessionpack options`);
+    const options = json ? (JSON.parse(json) as Record<string, unknown>) : {};
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new Error(`${prefix}_OPTIONS must be a JSON object, got ${json}`);
+    return { args, options };
+}
+
 /** What one crawl measured itself (its peak memory is measured from outside, by the parent). */
 export interface CrawlRow {
     crawler: string;
-    variant: 'stock' | 'sessionpack';
+    variant: Variant;
     /** Pages handled (the request handler ran on them). */
     pages: number;
     /** Of those, pages where the handler found the price. */
@@ -97,16 +123,14 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed, screen }:
         },
         failedRequestHandler: async () => void failed++,
     };
-    // BENCH_BROWSER_STOCK_ARGS / BENCH_BROWSER_SESSIONPACK_ARGS (space-separated Chromium flags, one variant only): for
-    // trying launch flags against the other variant in one run; recorded runs set neither.
-    const extraArgs = process.env[variant === 'stock' ? 'BENCH_BROWSER_STOCK_ARGS' : 'BENCH_BROWSER_SESSIONPACK_ARGS']?.split(' ').filter(Boolean) ?? [];
-    const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs(extraArgs, { noSandboxAsRoot: browser === 'puppeteer' }) };
+    const settings = variantSettings(variant);
+    const launchOptions = { executablePath: resolveChromiumPath(), args: chromiumLaunchArgs(settings.args, { noSandboxAsRoot: browser === 'puppeteer' }) };
     const Crawler = (browser === 'playwright' ? PlaywrightCrawler : PuppeteerCrawler) as unknown as new (options: object, config: Configuration) => {
         run(urls: string[]): Promise<unknown>;
     };
     const screenLimits = screen && { minWidth: screen.width, maxWidth: screen.width, minHeight: screen.height, maxHeight: screen.height };
     let crawler: { run(urls: string[]): Promise<unknown> };
-    if (variant === 'sessionpack') {
+    if (!isStock(variant)) {
         // Session options, not a manager opened here: the adapter opens it with the identities it gives by default
         // (Crawlee's own default fingerprint options, see withChromiumIdentities()), as a user following the README gets.
         // The crawler owns that manager and closes it at the end of its run.
@@ -122,7 +146,7 @@ export async function crawl({ browser, variant, proxyUrls, urls, seed, screen }:
             sessions: SessionManagerOptions,
             browserOptions: object,
         ) => object;
-        const browserOptions = screenLimits ? { fingerprintGeneratorOptions: { screen: screenLimits } } : {};
+        const browserOptions = { ...settings.options, ...(screenLimits ? { fingerprintGeneratorOptions: { screen: screenLimits } } : {}) };
         crawler = new Crawler(withSessions({ ...crawlerOptions, launchContext: { launchOptions } }, sessionOptions, browserOptions), config);
     } else {
         crawler = new Crawler(

@@ -20,7 +20,7 @@ import { startProvingGround } from '@sessionpack/proving-ground';
 import { derive, withSeededMathRandom } from '../shared/prng.js';
 import { median } from '../shared/stats.js';
 import { fmt, type PartResult, type Table } from '../shared/table.js';
-import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow } from './crawl.js';
+import { CONCURRENCY, type BrowserName, type CrawlJob, type CrawlRow, type Variant, isStock, variantSettings } from './crawl.js';
 import { samplePeak } from './process-tree.js';
 
 export interface BrowserOverheadOptions {
@@ -32,6 +32,12 @@ export interface BrowserOverheadOptions {
     repeats?: number;
     /** Which browser crawlers (default both). */
     browsers?: BrowserName[];
+    /**
+     * The variants, taking turns in each run (default `stock`, `sessionpack`; both must be there): other names are
+     * stock (starting with `stock`) or sessionpack, with what `BENCH_BROWSER_<NAME>_ARGS` / `_OPTIONS` give them (see
+     * `variantSettings()`); the bars compare every sessionpack variant with `stock`.
+     */
+    variants?: Variant[];
     /**
      * `paired` (default): each run draws one screen (seeded, from the fingerprints of the adapter's default identities,
      * desktop Chrome on this OS) and the run's stock and sessionpack crawls both draw their fingerprints with it.
@@ -111,6 +117,12 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     const browsers = options.browsers ?? (process.env.BENCH_BROWSERS?.split(',') as BrowserName[] | undefined) ?? ['playwright', 'puppeteer'];
     const screens = options.screens ?? (process.env.BENCH_BROWSER_SCREENS as 'paired' | 'own' | undefined) ?? 'paired';
     if (screens !== 'paired' && screens !== 'own') throw new Error(`BENCH_BROWSER_SCREENS must be "paired" or "own", got "${String(screens)}"`);
+    // BENCH_BROWSER_VARIANTS (comma-separated): more sessionpack variants in the same run, for trying options and flags.
+    const variants = options.variants ?? process.env.BENCH_BROWSER_VARIANTS?.split(',').filter(Boolean) ?? ['stock', 'sessionpack'];
+    if (!variants.includes('stock') || !variants.includes('sessionpack') || new Set(variants).size !== variants.length) {
+        throw new Error(`BENCH_BROWSER_VARIANTS must name stock and sessionpack once each (and other variants), got "${variants.join(',')}"`);
+    }
+    for (const variant of variants) variantSettings(variant);
     const progress = options.progress ?? ((line: string) => process.stderr.write(`${line}\n`));
     const previousLevel = crawleeLog.getLevel();
     crawleeLog.setLevel(LogLevel.OFF);
@@ -119,16 +131,17 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     try {
         let offset = 0;
         for (const browser of browsers) {
-            const runs: Record<'stock' | 'sessionpack', BrowserOverheadRow[]> = { stock: [], sessionpack: [] };
+            const runs = new Map<Variant, BrowserOverheadRow[]>(variants.map((v) => [v, []]));
             for (let r = 0; r < repeats; r++) {
                 const screen = screens === 'paired' ? await drawScreen(derive(seed, 'browser-overhead', 'screen', r)) : undefined;
-                // Alternate which goes first, so a load change does not always hit the same variant.
-                const order: ('stock' | 'sessionpack')[] = (r + (browser === 'playwright' ? 0 : 1)) % 2 === 0 ? ['stock', 'sessionpack'] : ['sessionpack', 'stock'];
+                // Take turns at going first, so a load change does not always hit the same variant.
+                const shift = (r + (browser === 'playwright' ? 0 : 1)) % variants.length;
+                const order = [...variants.slice(shift), ...variants.slice(0, shift)];
                 for (const variant of order) {
                     const urls = Array.from({ length: pages }, (_, i) => `${pg.siteUrl}/product/${((offset + i) % 400) + 1}`);
                     offset += pages;
                     const row = await crawlInChild({ browser, variant, proxyUrls: pg.proxyUrls.slice(0, PROXIES), urls, seed, screen }, r);
-                    runs[variant].push(row);
+                    runs.get(variant)!.push(row);
                     progress(
                         `browser-overhead ${row.crawler} ${variant} run ${r + 1}${screen ? ` (screen ${screen.width}x${screen.height})` : ''}: ${row.pages} pages (${row.failed} failed), ${fmt(row.pagesPerMinute, 0)} pages/min, ` +
                             `${row.contexts} contexts, ${row.sessions} sessions, ${row.recreations} recreations, peak RSS ${fmt(row.peakRssMiB, 0)} MiB in up to ${row.processes} processes ` +
@@ -136,8 +149,8 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
                     );
                 }
             }
-            for (const variant of ['stock', 'sessionpack'] as const) {
-                const list = runs[variant];
+            for (const variant of variants) {
+                const list = runs.get(variant)!;
                 rows.push({
                     crawler: list[0]!.crawler,
                     variant,
@@ -162,21 +175,23 @@ export async function runBrowserOverhead(options: BrowserOverheadOptions = {}): 
     const verdicts: string[] = [];
     for (const crawler of new Set(rows.map((r) => r.crawler))) {
         const stock = rows.find((r) => r.crawler === crawler && r.variant === 'stock');
-        const ours = rows.find((r) => r.crawler === crawler && r.variant === 'sessionpack');
-        if (!stock || !ours) continue;
-        const speed = ours.pagesPerMinute / stock.pagesPerMinute;
-        verdicts.push(`${crawler}: pages per minute ${fmt(speed, 2)}x stock's (bar: >= 1.00): ${speed >= 1 ? 'met' : 'MISSED'}.`);
-        const contextsOk = ours.contexts <= ours.sessions + ours.recreations;
-        verdicts.push(
-            `${crawler}: ${ours.contexts} contexts for ${ours.sessions} sessions + ${ours.recreations} idle-bound recreations (stock: up to ${stock.contexts} for ${stock.pages / repeats} pages a run): ${contextsOk ? 'met' : 'MISSED'}.`,
-        );
-        const rss = ours.peakRssMiB / stock.peakRssMiB;
-        verdicts.push(`${crawler}: peak RSS of the process tree ${fmt(ours.peakRssMiB, 0)} MiB vs stock's ${fmt(stock.peakRssMiB, 0)} MiB (${fmt(rss, 2)}x, bar: <= 1.00): ${rss <= 1 ? 'met' : 'MISSED'}.`);
+        if (!stock) continue;
+        for (const ours of rows.filter((r) => r.crawler === crawler && !isStock(r.variant))) {
+            const name = ours.variant === 'sessionpack' ? crawler : `${crawler} ${ours.variant}`;
+            const speed = ours.pagesPerMinute / stock.pagesPerMinute;
+            verdicts.push(`${name}: pages per minute ${fmt(speed, 2)}x stock's (bar: >= 1.00): ${speed >= 1 ? 'met' : 'MISSED'}.`);
+            const contextsOk = ours.contexts <= ours.sessions + ours.recreations;
+            verdicts.push(
+                `${name}: ${ours.contexts} contexts for ${ours.sessions} sessions + ${ours.recreations} idle-bound recreations (stock: up to ${stock.contexts} for ${stock.pages / repeats} pages a run): ${contextsOk ? 'met' : 'MISSED'}.`,
+            );
+            const rss = ours.peakRssMiB / stock.peakRssMiB;
+            verdicts.push(`${name}: peak RSS of the process tree ${fmt(ours.peakRssMiB, 0)} MiB vs stock's ${fmt(stock.peakRssMiB, 0)} MiB (${fmt(rss, 2)}x, bar: <= 1.00): ${rss <= 1 ? 'met' : 'MISSED'}.`);
+        }
     }
     const table: Table = {
         title:
             `Browser crawlers on a site with no defenses (proving ground "benign", ${PROXIES} good proxies), ${pages} pages per run, concurrency ${CONCURRENCY}, ` +
-            `stock vs sessionpack in one run, ${repeats} alternating runs each (medians)`,
+            `${variants.join(' vs ')} in one run, ${repeats} runs each taking turns (medians)`,
         columns: ['crawler', 'variant', 'pages', 'with price', 'failed', 'pages/min', 'runs (pages/min)', 'contexts', 'sessions', 'recreations', 'peak RSS (MiB)', 'processes', 'Mpx per page'],
         rows: rows.map((r) => [
             r.crawler,

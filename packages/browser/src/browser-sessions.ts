@@ -42,8 +42,9 @@ export interface BrowserSessionsOptions extends SessionFingerprintsOptions {
      * page that ended well, its tab stays open in its session's context and is that session's next page: no tab to
      * open, its identity already applied, its renderer warm, and its `sessionStorage` kept, as in a visitor's tab.
      * Beyond the bound the tab kept longest ago is closed. A kept tab holds a renderer process of its own (a context's
-     * pages cannot share another context's), about 25-40 MB: keep the bound near the crawl's concurrency unless memory
-     * is plentiful; 0 closes every page's tab, as Crawlee does. @default 6
+     * pages cannot share another context's), 130-140 MiB at the benchmark's peak: keep the bound near the crawl's
+     * concurrency unless memory is plentiful; 0 closes every page's tab, as Crawlee does (the browser then keeps
+     * Chromium's spare renderer, which a new tab per page needs: see `chromiumLaunchArgs()`'s `keptTabs`). @default 6
      */
     maxKeptTabs?: number;
     /**
@@ -108,6 +109,11 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     /** The jar's cookies as the session's context last got or reported them (no need to add them again). */
     private readonly jarInBrowser = new WeakMap<ManagedSession, string>();
     private listening?: { manager: SessionManager; listener: (session: ManagedSession) => void };
+    /**
+     * Whether sessions keep their tabs (`maxKeptTabs` above 0): the adapters then launch Chromium without its spare
+     * renderer and back/forward cache (`chromiumLaunchArgs()`'s `keptTabs`).
+     */
+    readonly keepsTabs: boolean;
 
     constructor(
         sessions: SessionManager | SessionManagerOptions,
@@ -126,6 +132,7 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
         );
         const maxIdleContexts = options.maxIdleContexts ?? 20;
         const maxKeptTabs = options.maxKeptTabs ?? 6;
+        this.keepsTabs = maxKeptTabs > 0;
         const idleSecs = options.initBrowserIdleSecs ?? 5;
         this.binding = new CrawlerBinding(sessions);
         this.fingerprints = new SessionFingerprints(options);

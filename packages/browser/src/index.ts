@@ -1,4 +1,12 @@
-export { resolveChromiumPath, chromiumLaunchArgs, runsAsRoot, SYSTEM_CHROMIUM_PATH, type ChromiumArgsOptions } from './chromium.js';
+export {
+    resolveChromiumPath,
+    chromiumLaunchArgs,
+    mergeFeatureSwitches,
+    runsAsRoot,
+    SYSTEM_CHROMIUM_PATH,
+    type ChromiumArgsOptions,
+    type MergedFeatureSwitches,
+} from './chromium.js';
 export { jarToBrowserCookies, saveBrowserCookies, type BrowserCookie, type ReportedCookie } from './cookies.js';
 export type { BrowserDriver, BrowserHooks, OriginStorage, ResponseInfo, SessionContextOptions } from './driver.js';
 export {

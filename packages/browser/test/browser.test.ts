@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
     browserWideHeaders,
     chromiumLaunchArgs,
+    mergeFeatureSwitches,
     PageRoutes,
     tokenOf,
     jarToBrowserCookies,
@@ -79,6 +80,86 @@ describe('chromiumLaunchArgs', () => {
             '--disable-features=SpareRendererForSitePerProcess',
         ]);
     });
+});
+
+describe('mergeFeatureSwitches', () => {
+    // What Playwright puts first (abridged), then the user's flags: Chromium takes only the last of each switch.
+    const DEFAULTS = ['--disable-field-trial-config', '--disable-features=PaintHolding,HttpsUpgrades,MediaRouter', '--enable-features=CDPScreenshotNewSurface'];
+    const features = (args: readonly string[], flag: string) => args.filter((a) => a.startsWith(`${flag}=`)).flatMap((a) => a.slice(flag.length + 1).split(','));
+
+    it("puts the user's features after the library's in one switch and replaces the library's", () => {
+        const { args, replaced } = mergeFeatureSwitches(DEFAULTS, chromiumLaunchArgs(['--lang=de'], { keptTabs: true }));
+        expect(args.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=PaintHolding,HttpsUpgrades,MediaRouter,SpareRendererForSitePerProcess']);
+        expect(args).toContain('--lang=de');
+        // The library's enable list is not touched when the user gave none.
+        expect(args.some((a) => a.startsWith('--enable-features='))).toBe(false);
+        expect(replaced).toEqual(['--disable-features=PaintHolding,HttpsUpgrades,MediaRouter']);
+    });
+
+    it('leaves the library alone when the user gives no feature switch', () => {
+        expect(mergeFeatureSwitches(DEFAULTS, ['--lang=de'])).toEqual({ args: ['--lang=de'], replaced: [] });
+        // Without a library switch of that kind, the user's own are merged into one.
+        expect(mergeFeatureSwitches([], ['--disable-features=A', '--x', '--disable-features=B,A'])).toEqual({ args: ['--disable-features=A,B', '--x'], replaced: [] });
+    });
+
+    it("lets the user's enable win over the library's disable, and the other way round", () => {
+        const { args, replaced } = mergeFeatureSwitches(DEFAULTS, ['--enable-features=PaintHolding:delay/0,Foo', '--disable-features=CDPScreenshotNewSurface']);
+        expect(features(args, '--disable-features')).toEqual(['HttpsUpgrades', 'MediaRouter', 'CDPScreenshotNewSurface']);
+        expect(args).not.toContain('--enable-features=CDPScreenshotNewSurface,PaintHolding:delay/0,Foo');
+        expect(features(args, '--enable-features')).toEqual(['PaintHolding:delay/0', 'Foo']);
+        expect(replaced).toEqual(DEFAULTS.slice(1));
+        // Only an overruled library feature: the library's switch is replaced, none of that kind was given.
+        const only = mergeFeatureSwitches(DEFAULTS, ['--enable-features=MediaRouter']);
+        expect(only.args).toContain('--disable-features=PaintHolding,HttpsUpgrades');
+        expect(only.replaced).toContain('--disable-features=PaintHolding,HttpsUpgrades,MediaRouter');
+    });
+
+    it('turns off the omnibox popup WebUI with noBrowserUi, next to the spare renderer, unless the user enables one', () => {
+        const both = chromiumLaunchArgs(['--disable-features=Translate'], { keptTabs: true, noBrowserUi: true });
+        expect(both.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=Translate,SpareRendererForSitePerProcess,WebUIOmniboxPopup,WebUIOmniboxAimPopup']);
+        const enabled = chromiumLaunchArgs(['--enable-features=WebUIOmniboxPopup'], { noBrowserUi: true });
+        expect(enabled.filter((a) => a.startsWith('--disable-features='))).toEqual(['--disable-features=WebUIOmniboxAimPopup']);
+        expect(chromiumLaunchArgs([], { keptTabs: true }).filter((a) => a.includes('Omnibox'))).toEqual([]);
+    });
+
+    it('keeps the spare renderer when the user enables it', () => {
+        const args = chromiumLaunchArgs(['--enable-features=SpareRendererForSitePerProcess'], { keptTabs: true });
+        expect(args.some((a) => a.startsWith('--disable-features='))).toBe(false);
+        const merged = mergeFeatureSwitches(DEFAULTS, args);
+        expect(merged.args.filter((a) => a.startsWith('--disable-features='))).toEqual([]);
+        expect(merged.args).toContain('--enable-features=CDPScreenshotNewSurface,SpareRendererForSitePerProcess');
+    });
+
+    it("ends with at most one switch of each kind, every feature of the user's and the library's not overruled (seeded)", () => {
+        const feature = fc.constantFrom('A', 'B', 'C', 'D', 'PaintHolding', 'MediaRouter', 'CDPScreenshotNewSurface');
+        const flag = fc.oneof(
+            fc.array(feature, { minLength: 1, maxLength: 3 }).map((f) => `--disable-features=${f.join(',')}`),
+            fc.array(feature, { minLength: 1, maxLength: 3 }).map((f) => `--enable-features=${f.join(',')}`),
+            fc.constantFrom('--lang=de', '--no-first-run'),
+        );
+        fc.assert(
+            fc.property(fc.array(flag, { maxLength: 6 }), (userArgs) => {
+                const { args, replaced } = mergeFeatureSwitches(DEFAULTS, userArgs);
+                // What Chromium would see: the library's switches not replaced, then ours.
+                const commandLine = [...DEFAULTS.filter((a) => !replaced.includes(a)), ...args];
+                const last = (kind: string) => [...commandLine].reverse().find((a) => a.startsWith(`${kind}=`));
+                const effective = (kind: string) => new Set(last(kind)?.slice(kind.length + 1).split(',') ?? []);
+                for (const [kind, other] of [
+                    ['--disable-features', '--enable-features'],
+                    ['--enable-features', '--disable-features'],
+                ] as const) {
+                    expect(args.filter((a) => a.startsWith(`${kind}=`)).length).toBeLessThanOrEqual(1);
+                    const userOther = new Set(features(userArgs, other));
+                    const userOwn = new Set(features(userArgs, kind));
+                    for (const f of userOwn) expect(effective(kind).has(f)).toBe(true);
+                    // A library feature the user switched the other way is left out (unless they also listed it here).
+                    for (const f of features(DEFAULTS, kind)) expect(effective(kind).has(f)).toBe(userOwn.has(f) || !userOther.has(f));
+                }
+                for (const a of userArgs.filter((x) => !x.includes('-features='))) expect(args).toContain(a);
+            }),
+            { seed: 7, numRuns: 400 },
+        );
+    }, 20_000);
 });
 
 describe('cookies between a jar and a browser', () => {

@@ -4,6 +4,7 @@ import {
     BrowserSessions,
     type BrowserSessionsOptions,
     chromiumLaunchArgs,
+    mergeFeatureSwitches,
     resolveChromiumPath,
     withChromiumIdentities,
 } from '@sessionpack/browser';
@@ -11,6 +12,7 @@ import type { SessionCrawlerOptionsOf, SessionManager, SessionManagerOptions } f
 import { type Browser, chromium, type LaunchOptions, type Page, type Response } from 'playwright';
 
 import { PlaywrightDriver, sharedLauncher } from './playwright-driver.js';
+import { playwrightFeatureSwitches } from './playwright-defaults.js';
 
 /** Options of the Playwright adapter itself (next to the crawler's and the sessions' options). */
 export interface PlaywrightSessionsOptions extends BrowserSessionsOptions {}
@@ -54,18 +56,35 @@ export function withSessions(
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
     const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
-    const launchOptions: LaunchOptions = {
+    const launcher = (userLaunchContext.launcher ?? chromium) as typeof chromium;
+    let launchOptions: LaunchOptions = {};
+    const driver = new PlaywrightDriver({ launch: async () => launcher.launch(launchOptions) });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
+    launchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: Boolean(headless) } : {}),
-        args: chromiumLaunchArgs(userLaunchOptions.args),
+        ...featureArgs(userLaunchOptions, browserSessions.keepsTabs),
     };
-    const launcher = (userLaunchContext.launcher ?? chromium) as typeof chromium;
-    const driver = new PlaywrightDriver({ launch: async () => launcher.launch(launchOptions) });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PlaywrightCrawler',
         (launchView: () => Promise<Browser>) => sharedLauncher(launcher, launchView),
     ) as PlaywrightCrawlerOptions;
+}
+
+/**
+ * The launch's `args` and `ignoreDefaultArgs`: `chromiumLaunchArgs()` (no omnibox popup renderer per context, and with
+ * `keptTabs` when sessions keep their tabs: no spare renderer), each feature switch merged into Playwright's own
+ * (Chromium takes the last `--disable-features` only, and Playwright puts its list before the user's flags),
+ * Playwright's replaced switches ignored. When Playwright's switches cannot be read, no `--disable-features` of ours is
+ * added (a user's own goes through, replacing Playwright's as before).
+ */
+function featureArgs(user: LaunchOptions, keptTabs: boolean): Pick<LaunchOptions, 'args' | 'ignoreDefaultArgs'> {
+    // Playwright adds no default of its own: the user's flags are the whole command line.
+    if (user.ignoreDefaultArgs === true) return { args: chromiumLaunchArgs(user.args, { keptTabs, noBrowserUi: true }) };
+    const defaults = playwrightFeatureSwitches();
+    const { args, replaced } = mergeFeatureSwitches(defaults ?? [], chromiumLaunchArgs(user.args, { keptTabs: keptTabs && defaults !== undefined, noBrowserUi: defaults !== undefined }));
+    const ignored = [...(Array.isArray(user.ignoreDefaultArgs) ? user.ignoreDefaultArgs : []), ...replaced];
+    return { args, ...(ignored.length ? { ignoreDefaultArgs: ignored } : {}) };
 }

@@ -52,16 +52,18 @@ export function withSessions(
     const userLaunchOptions = (userLaunchContext.launchOptions ?? {}) as LaunchOptions;
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
     const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
-    const launchOptions: LaunchOptions = {
+    const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
+    let launchOptions: LaunchOptions = {};
+    const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
+    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
+    launchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: headless as never } : {}),
-        // Sessions keep their tabs: no spare renderer, no back/forward cache (see chromiumLaunchArgs()).
-        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true, keptTabs: true }),
+        // No omnibox popup renderer per context; sessions that keep their tabs: no spare renderer, no back/forward cache
+        // (see chromiumLaunchArgs()). Puppeteer merges a --disable-features given into its own.
+        args: chromiumLaunchArgs(userLaunchOptions.args, { noSandboxAsRoot: true, keptTabs: browserSessions.keepsTabs, noBrowserUi: true }),
     };
-    const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
-    const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
-    const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
     return browserSessions.crawlerOptions(
         { ...crawlerOptions, launchContext: { ...userLaunchContext, launchOptions } },
         'PuppeteerCrawler',
