@@ -117,4 +117,32 @@ describe('DrawGuard', () => {
         g.judge('d', 'rate-limited', 1200, 50);
         expect(g.heldUntil).toBe(1300);
     });
+    it('two ids that had served blocked within 5 s of each other (one exit burning under both) shrink the live ids kept, never below half, and the evidence fades', () => {
+        const g = new DrawGuard({ baseMillis: 100, maxMillis: 1000 });
+        for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
+            g.drew(id);
+            g.judge(id, 'success', 0);
+        }
+        expect(g.limit(20, 0)).toBe(20);
+        // Lone burns (more than 5 s apart) say nothing of crowding; a block at a first use is no burn.
+        g.judge('a', 'blocked', 10_000);
+        g.judge('b', 'blocked', 20_000);
+        g.drew('x');
+        g.judge('x', 'blocked', 21_000);
+        expect(g.limit(20, 21_000)).toBe(20);
+        // c within 5 s of b: one exit under both. A retired id (forgotten) is not judged again.
+        g.judge('c', 'blocked', 24_000);
+        expect(g.limit(20, 24_000)).toBe(16);
+        g.forget('d');
+        g.judge('d', 'blocked', 25_000);
+        expect(g.limit(20, 25_000)).toBe(16);
+        g.judge('e', 'blocked', 26_000);
+        g.judge('f', 'blocked', 27_000);
+        expect(g.limit(20, 27_000)).toBe(10);
+        // A later use of an id already counted changes nothing; the evidence halves every two minutes.
+        g.judge('f', 'blocked', 27_500);
+        expect(g.limit(20, 27_500)).toBe(10);
+        expect(g.limit(20, 27_000 + 240_000)).toBe(17);
+        expect(g.limit(20, 27_000 + 3_600_000)).toBe(20);
+    });
 });
