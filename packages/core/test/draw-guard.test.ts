@@ -54,6 +54,37 @@ describe('draws through a gateway', () => {
         expect(c.identity.proxy!.id).toBe(a.identity.proxy!.id);
         await manager.close();
     });
+
+    it('after two ids that had served are blocked within 5 s (an exit burning under both), the pool keeps fewer live ids', async () => {
+        const { asked, proxyConfiguration } = gateway();
+        const { manager, clock } = await openManager({ proxyConfiguration, pool: { size: 6 } });
+        const url = 'https://shop.test/p';
+        const first = [];
+        for (let i = 0; i < 6; i++) first.push(await manager.acquire(req(url)));
+        expect(asked).toHaveLength(6);
+        for (const s of first) manager.report(s, { type: 'ok' });
+        await clock.advance(1000);
+        for (const s of first.slice(0, 2)) {
+            const again = await manager.acquire(req(url));
+            manager.report(again, { type: 'blocked', statusCode: 403 });
+            await clock.advance(1000);
+        }
+        // Four live ids, all handed out; the pool keeps 5 now (6 x 0.8): one more is drawn, not two.
+        const busy = [];
+        for (let i = 0; i < 5; i++) busy.push(await manager.acquire(req(url)));
+        expect(asked).toHaveLength(7);
+        let waited: string | undefined;
+        const pending = manager.acquire(req(url)).then((s) => (waited = s.id));
+        await clock.advance(100);
+        expect(waited).toBeUndefined();
+        expect(asked).toHaveLength(7);
+        manager.report(busy[0]!, { type: 'ok' });
+        await pending;
+        expect(waited).toBe(busy[0]!.id);
+        expect(asked).toHaveLength(7);
+        for (const s of busy.slice(1)) manager.report(s, { type: 'ok' });
+        await manager.close();
+    });
 });
 
 describe('DrawGuard', () => {
