@@ -64,11 +64,20 @@ describe('draws through a gateway', () => {
         expect(asked).toHaveLength(6);
         for (const s of first) manager.report(s, { type: 'ok' });
         await clock.advance(1000);
-        for (const s of first.slice(0, 2)) {
-            const again = await manager.acquire(req(url));
-            manager.report(again, { type: 'blocked', statusCode: 403 });
+        // One id blocked after 3 or more good uses, another 1 s later after at most 2 (disagreeing counts: no session cap).
+        const blockedAt: number[] = [];
+        for (let i = 0; i < 40 && blockedAt.length < 2; i++) {
+            const s = await manager.acquire(req(url));
+            const due = blockedAt.length === 0 ? s.usageCount >= 3 : s.usageCount <= 2;
+            if (!due) {
+                manager.report(s, { type: 'ok' });
+                continue;
+            }
+            blockedAt.push(s.usageCount);
+            manager.report(s, { type: 'blocked', statusCode: 403 });
             await clock.advance(1000);
         }
+        expect(blockedAt).toHaveLength(2);
         // Four live ids, all handed out; the pool keeps 5 now (6 x 0.8): one more is drawn, not two.
         const busy = [];
         for (let i = 0; i < 5; i++) busy.push(await manager.acquire(req(url)));
@@ -148,20 +157,30 @@ describe('DrawGuard', () => {
         g.judge('d', 'rate-limited', 1200, 50);
         expect(g.heldUntil).toBe(1300);
     });
-    it('two ids that had served blocked within 5 s of each other (one exit burning under both) shrink the live ids kept, never below half, and the evidence fades', () => {
+    it('two ids that had served blocked within 5 s of each other at disagreeing counts (one exit burning under both) shrink the live ids kept, never below half, and the evidence fades', () => {
         const g = new DrawGuard({ baseMillis: 100, maxMillis: 1000 });
         for (const id of ['a', 'b', 'c', 'd', 'e', 'f']) {
             g.drew(id);
             g.judge(id, 'success', 0);
         }
         expect(g.limit(20, 0)).toBe(20);
-        // Lone burns (more than 5 s apart) say nothing of crowding; a block at a first use is no burn.
+        // Good uses: c and f 6, the others 1.
+        for (let i = 0; i < 5; i++) for (const id of ['c', 'f']) g.judge(id, 'success', 1);
+        // Lone burns (more than 5 s apart) say nothing of crowding; a block at a first use is no burn; nor are two ids
+        // blocked at agreeing counts (a per-session cap reached together).
         g.judge('a', 'blocked', 10_000);
         g.judge('b', 'blocked', 20_000);
         g.drew('x');
         g.judge('x', 'blocked', 21_000);
         expect(g.limit(20, 21_000)).toBe(20);
-        // c within 5 s of b: one exit under both. A retired id (forgotten) is not judged again.
+        const h = new DrawGuard();
+        for (const id of ['p', 'q']) {
+            h.drew(id);
+            h.judge(id, 'success', 0);
+            h.judge(id, 'blocked', 1000);
+        }
+        expect(h.limit(20, 1000)).toBe(20);
+        // c (6 uses) within 5 s of b (1): one exit under both. A retired id (forgotten) is not judged again.
         g.judge('c', 'blocked', 24_000);
         expect(g.limit(20, 24_000)).toBe(16);
         g.forget('d');
