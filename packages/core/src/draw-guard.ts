@@ -11,9 +11,10 @@
  * Crowding: when an exit burns, every live id on it is blocked at its next use, so a burn costs about one wasted
  * response per id on that exit, and a pool of ids as large as the gateway's set of exits crowds them (several ids per
  * exit). Nobody sees the exits, but two ids that had served and are blocked within a few seconds of each other, after
- * disagreeing numbers of good uses, are most likely one exit burning under both: each such pair shrinks the number of live ids the pool keeps (a fifth per
- * pair, never below half the pool's size; fewer ids, each used more often under its learned pace). The evidence fades
- * (half-life two minutes): through a gateway with many exits burns stay lone and the pool keeps its size.
+ * disagreeing numbers of good uses, are most likely one exit burning under both: each such pair shrinks the number of
+ * live ids the pool keeps (a fifth per pair, never below half the pool's size; fewer ids, each used more often under
+ * its learned pace). The evidence fades (half-life two minutes): through a gateway with many exits burns stay lone and
+ * the pool keeps its size.
  */
 import type { OutcomeEffect } from './health-model.js';
 

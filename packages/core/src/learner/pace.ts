@@ -12,6 +12,10 @@
  * first limited one wait instead of crossing the limit too. It rises when a proxy's clean uses show the site sustains
  * more (a shorter window, see `demonstrate`), and to the highest rate another 429 shows; one proxy's 429 never lowers
  * another's rate. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is forgotten.
+ *
+ * Through a gateway (a session's proxy id is its own, its exit unknown and shared) a session paced by the prior speeds
+ * up by its own clean uses (see `probeUp`): sessions paced at the prior can never show more than it, so without this
+ * every session id would stay at the cautious prior and a gateway crawl would need many ids, crowding its exits.
  */
 import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
@@ -172,8 +176,9 @@ export class PaceLearner {
     }
 
     /**
-     * A success: the rate grows by `increase`. Returns what may have moved in {@link readyAt}: `proxy` (a rate just
-     * lapsed), `site` (the site's prior rose: every proxy of the site), or nothing.
+     * A success: the rate grows by `increase` (`shared`: a gateway session, whose pace at the prior grows too, see
+     * {@link probeUp}). Returns what may have moved in {@link readyAt}: `proxy` (a rate just lapsed), `site` (the site's
+     * prior rose: every proxy of the site), or nothing.
      */
     onSuccess(proxyId: string, site: string, now: number, pair?: Pair, shared = false): 'proxy' | 'site' | undefined {
         const r = pair ? this.records.at(pair) : this.records.get(proxyId, site);
