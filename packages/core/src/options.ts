@@ -41,8 +41,9 @@ export interface ProxyBackoffOptions {
 export interface PoolOptions {
     /**
      * Most live sessions the pool keeps: a ceiling. Sessions are created as demand needs them (every usable one busy,
-     * cooling or paced, and a usable proxy without one), never to pre-fill. @default 100 with fixed proxies, 20 with a
-     * dynamic ProxyConfiguration
+     * cooling or paced, and a usable proxy without one), never to pre-fill. With a dynamic ProxyConfiguration (a
+     * gateway) fewer, down to half, while burns that hit several session ids at once say they crowd its exits (see
+     * draw-guard.ts). @default 100 with fixed proxies, 20 with a dynamic ProxyConfiguration
      */
     size?: number;
     /** A session is retired this many seconds after it was created. @default 3000 */

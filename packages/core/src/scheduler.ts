@@ -332,8 +332,9 @@ export class Scheduler {
         const wantsNew = room && (total === 0 || policy.preferNew(total > 0));
         const evict = hasRoom ? undefined : evictable;
         const fixed = this.host.fixedProxies;
-        if (wantsNew && !fixed) {
-            // Through a gateway: a kept URL (an exit known to serve) first; a new id (a draw) unless failed draws hold it.
+        if (wantsNew && !fixed && this.host.occupancy() < this.draws.limit(limits.size, now)) {
+            // Through a gateway: a kept URL (an exit known to serve) first; a new id (a draw) unless failed draws hold it
+            // (or ids crowd the exits: fewer live ids, see draw-guard.ts).
             const kept = this.kept.size > 0 ? this.kept.take(now, this.slotOf) : undefined;
             if (kept !== undefined || now >= this.draws.heldUntil) return { kind: 'create', proxyId: kept, evict };
             if (this.draws.heldUntil < wakeAt) wakeAt = this.draws.heldUntil;

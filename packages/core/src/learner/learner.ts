@@ -184,7 +184,7 @@ export class Learner {
                 this.guard(site).observe(proxyId, false, now);
                 this.health.record(proxyId, site, true, now, ctx.pair);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now, ctx.pair);
-                const paced = this.pace.onSuccess(proxyId, site, now, ctx.pair);
+                const paced = this.pace.onSuccess(proxyId, site, now, ctx.pair, ctx.dynamicProxy);
                 if (paced) effects.availabilityChanged = true;
                 if (paced === 'site') effects.siteChanged = true;
                 // Through a gateway the proxy id is the session's own: its exit is unknown and shared, no wear to learn.

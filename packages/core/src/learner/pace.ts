@@ -12,6 +12,10 @@
  * first limited one wait instead of crossing the limit too. It rises when a proxy's clean uses show the site sustains
  * more (a shorter window, see `demonstrate`), and to the highest rate another 429 shows; one proxy's 429 never lowers
  * another's rate. A pace that has not been confirmed by a 429 for `forgetAfterMillis` is forgotten.
+ *
+ * Through a gateway (a session's proxy id is its own, its exit unknown and shared) a session paced by the prior speeds
+ * up by its own clean uses (see `probeUp`): sessions paced at the prior can never show more than it, so without this
+ * every session id would stay at the cautious prior and a gateway crawl would need many ids, crowding its exits.
  */
 import { PairMap, type Pair, type Pairs } from './pair-map.js';
 
@@ -56,6 +60,8 @@ interface Live extends PaceRecord {
     allowed?: number;
     /** Uses sent since its last pause ended, none limited (what they show about the site's limit). */
     clean?: number;
+    /** A gateway session paced by the site's prior: what its clean uses added to the prior (additive increase). */
+    bonus?: number;
 }
 
 /** Per site: the prior of proxies without a rate of their own. */
@@ -65,6 +71,10 @@ interface SitePrior {
     at: number;
     /** Bumped whenever the rate rises: paced proxies derive their next use again. */
     version: number;
+    /** The highest rate a 429 measured on the site lately: a gateway session's additive increase stops below it. */
+    ceiling: number;
+    /** `decrease` x the lowest rate at which a gateway session's increase met a 429: the others' increase stops there. */
+    probeCap?: number;
 }
 
 const MAX_SENDS = 64;
@@ -114,13 +124,14 @@ export class PaceLearner {
             r.priorVersion = undefined;
             return undefined;
         }
+        const rate = r.bonus === undefined ? prior.rate : Math.max(prior.rate, Math.min(prior.rate + r.bonus, prior.probeCap ?? Number.POSITIVE_INFINITY));
         if (r.priorVersion !== prior.version) {
             // The prior starts to pace this proxy (or rose): its uses in the measure window count, as if they had been
             // paced at it. A proxy that burst beside the one first limited waits instead of crossing the limit too.
             r.priorVersion = prior.version;
-            r.nextAt = this.replay(r.sends, now, prior.rate);
+            r.nextAt = this.replay(r.sends, now, rate);
         }
-        return prior.rate;
+        return rate;
     }
 
     /** When the next use may start had the uses in the measure window been spaced by `rate`. */
@@ -165,15 +176,39 @@ export class PaceLearner {
     }
 
     /**
-     * A success: the rate grows by `increase`. Returns what may have moved in {@link readyAt}: `proxy` (a rate just
-     * lapsed), `site` (the site's prior rose: every proxy of the site), or nothing.
+     * A success: the rate grows by `increase` (`shared`: a gateway session, whose pace at the prior grows too, see
+     * {@link probeUp}). Returns what may have moved in {@link readyAt}: `proxy` (a rate just lapsed), `site` (the site's
+     * prior rose: every proxy of the site), or nothing.
      */
-    onSuccess(proxyId: string, site: string, now: number, pair?: Pair): 'proxy' | 'site' | undefined {
+    onSuccess(proxyId: string, site: string, now: number, pair?: Pair, shared = false): 'proxy' | 'site' | undefined {
         const r = pair ? this.records.at(pair) : this.records.get(proxyId, site);
+        if (r !== undefined && r.rate === undefined && shared) this.probeUp(r, site, now);
         if (r?.rate === undefined) return undefined;
         if (this.rateOf(r, site, now) === undefined || r.rate === undefined) return 'proxy';
         r.rate = Math.min(r.rate + this.options.increase, Math.max(r.rate, 0.95 * (r.ceiling ?? Number.POSITIVE_INFINITY)));
         return this.demonstrate(r, site, now) ? 'site' : undefined;
+    }
+
+    /**
+     * A gateway session paced by the site's prior that served: its pace rises by `increase` (its exit, unknown, takes
+     * more; one that does not gets a 429 and the session is re-rolled, see the learner), up to just below the highest
+     * rate a 429 measured. The prior itself cannot rise by what sessions paced at it show (see {@link demonstrate}), so
+     * without this every session id stays at the cautious prior and a gateway crawl needs many ids (sharing exits).
+     */
+    private probeUp(r: Live, site: string, now: number): void {
+        const prior = this.livePrior(site, now);
+        if (!prior) return;
+        const room = Math.min(0.95 * prior.ceiling, prior.probeCap ?? Number.POSITIVE_INFINITY) - prior.rate;
+        if (room > 0) r.bonus = Math.min(room, (r.bonus ?? 0) + this.options.increase);
+    }
+
+    /** A gateway session whose increase met a 429: the others' increase stops at `decrease` x the rate it was paced at. */
+    private capProbes(r: Live, site: string, now: number): void {
+        const prior = this.livePrior(site, now);
+        if (!prior) return;
+        const rate = this.rateOf(r, site, now) ?? prior.rate;
+        if (rate > prior.rate) prior.probeCap = Math.min(prior.probeCap ?? Number.POSITIVE_INFINITY, Math.max(prior.rate, this.options.decrease * rate));
+        r.bonus = undefined;
     }
 
     /**
@@ -206,6 +241,7 @@ export class PaceLearner {
     onRateLimited(proxyId: string, site: string, now: number, retryAfterMillis = 0, shared = false): boolean {
         const r = this.live(proxyId, site);
         const { measureMillis, decrease, minRate } = this.options;
+        if (r.rate === undefined && r.bonus !== undefined) this.capProbes(r, site, now);
         const last = r.sends.length > MAX_SENDS ? r.sends.slice(-MAX_SENDS) : r.sends;
         // The uses in the measure window since its last pause ended (the site counts afresh from there).
         const from = Math.max(now - measureMillis, (r.pausedUntil ?? 0) - 1);
@@ -230,10 +266,11 @@ export class PaceLearner {
             const floor = Math.max(minRate, decrease * spread);
             const prior = this.livePrior(site, now);
             if (!prior) {
-                this.priors.set(site, { rate: floor, at: now, version: (this.priors.get(site)?.version ?? 0) + 1 });
+                this.priors.set(site, { rate: floor, at: now, version: (this.priors.get(site)?.version ?? 0) + 1, ceiling: measured });
                 siteChanged = true;
             } else {
                 prior.at = now;
+                prior.ceiling = Math.max(prior.ceiling, measured);
                 // The highest lately: lower ones are IPs shared with other traffic (a gateway's exits, other clients).
                 if (floor >= PRIOR_STEP * prior.rate) {
                     prior.rate = floor;
