@@ -53,8 +53,6 @@ export class OpenSlots implements Candidates {
      */
     private top = -1;
     private topValid = false;
-    /** Scratch stack of heap positions for the search of `firstNear`. */
-    private stack = new Int32Array(16);
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
     constructor(private readonly policy: SessionPolicy) {
@@ -154,35 +152,19 @@ export class OpenSlots implements Candidates {
 
     /**
      * The heap position of the first slot in hand-out order (ties of the key: the older session) among those below the
-     * root scoring at least `threshold` (there is one: the best slot). A search down the heap: a slot that scores enough
-     * ends its branch (the slots below it come later), and so does one that comes after the best found so far. The
-     * slots that score too low sit near the root (they are not picked, so they age), so it reads a few slots, not all.
+     * root scoring at least `threshold` (there is one: the best slot). One pass over the keys: the slots that score
+     * enough are few and mostly the ones handed out last (a pick draws its slot again), deep in the heap, so a search
+     * down the heap reads about as many slots, in a worse order.
      */
     private firstFrom(threshold: number): number {
         const a = this.byPos;
-        const n = this.heap.size;
-        if (this.stack.length < n + 2) this.stack = new Int32Array(Math.max(n + 2, 2 * this.stack.length));
-        const stack = this.stack;
-        let depth = 0;
-        stack[depth++] = 1;
-        stack[depth++] = 2;
+        const end = 3 * this.heap.size;
         let best = -1;
-        while (depth > 0) {
-            const i = stack[--depth]!;
-            if (i >= n) continue;
-            const k = a[3 * i + 1]!;
-            if (best >= 0) {
-                const kb = a[3 * best + 1]!;
-                if (k > kb || (k === kb && a[3 * i + 2]! >= a[3 * best + 2]!)) continue;
-            }
-            if (a[3 * i]! >= threshold) {
-                best = i;
-                continue;
-            }
-            stack[depth++] = 2 * i + 1;
-            stack[depth++] = 2 * i + 2;
+        for (let i = 3; i < end; i += 3) {
+            if (a[i]! < threshold) continue;
+            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
         }
-        return best;
+        return best / 3;
     }
 
     /**
