@@ -135,7 +135,8 @@ export class OpenSlots implements Candidates {
         const first = open.at(0);
         // Slots in hand-out order: the first slot's session is the pick whenever it is near-best. Scores are at most 1,
         // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
-        if (first.score(this.now) >= fraction) return first.ready.top()!;
+        // A slot that is not stale holds its score as read (its draw has not changed since): no read of its proxy's records.
+        if ((first.stale ? first.score(this.now) : this.byPos[0]!) >= fraction) return first.ready.top()!;
         this.readStale();
         const a = this.byPos;
         if (!this.topValid) {
