@@ -7,7 +7,8 @@
 // each round then starts after a forced GC and an idle wait for its background work, so that no round pays for GC work left by the fills or by
 // another variant's round. All variants share one heap: fine for comparing builds of core with each other, but a
 // major GC marks every variant's sessions on the clock of whoever is timed, so for sessionpack against Crawlee quote
-// `pnpm bench core` (a process per contestant). The variant filled first has an edge (at 100k sessions in one pool,
+// `pnpm bench core` (a process per contestant). With two variants it prints their paired ratio too (round by round: the
+// first given over the second; median and range). The variant filled first has an edge (at 100k sessions in one pool,
 // 2.61 vs 3.29 and 2.88 vs 3.62 µs for the same two builds in either order): run a comparison in both orders.
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -51,4 +52,5 @@ for (let r = 0; r <= rounds; r++) {
 async function settle() { globalThis.gc(); for (let i = 0; i < 80; i++) { const c = process.cpuUsage(); await new Promise((r) => setTimeout(r, 25)); const u = process.cpuUsage(c); if (u.user + u.system < 1000) return; } }
 const med = (a) => { const b = [...a].sort((x, y) => x - y); return b[Math.floor(b.length / 2)]; };
 for (const v of variants) console.log(`${v.name.padEnd(10)} ${sessions}x${pools} fill ${v.fill.toFixed(2)}s trace ${v.hash.digest('hex').slice(0, 12)} cpu med ${med(v.cpu).toFixed(2)} min ${Math.min(...v.cpu).toFixed(2)} | wall med ${med(v.wall).toFixed(2)} µs/op`);
+if (variants.length === 2) { const r = variants[0].cpu.map((c, i) => c / variants[1].cpu[i]).sort((x, y) => x - y); console.log(`paired ${variants[0].name} / ${variants[1].name}: med ${med(r).toFixed(3)} range ${r[0].toFixed(3)}-${r[r.length - 1].toFixed(3)} (${r.map((x) => x.toFixed(2)).join(" ")})`); }
 for (const v of variants) if (v.m) await v.m.close();

@@ -16,6 +16,20 @@ type Slot = ProxySlot<ManagedSession>;
 
 const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
 
+/** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
+function sortFew(list: Slot[], n: number): Slot[] {
+    for (let i = 1; i < n; i++) {
+        const slot = list[i]!;
+        let j = i - 1;
+        while (j >= 0 && list[j]!.openPos > slot.openPos) {
+            list[j + 1] = list[j]!;
+            j--;
+        }
+        list[j + 1] = slot;
+    }
+    return list;
+}
+
 export class OpenSlots implements Candidates {
     /** The open slots; positions in `slot.openPos`. Change it through {@link put} and {@link drop}. */
     readonly heap: SlotHeap;
@@ -23,10 +37,22 @@ export class OpenSlots implements Candidates {
     total = 0;
     /** The time of the decision under way: scores are read as of then. */
     now = 0;
-    /** Slots whose score may have changed since `seen` was read (flag: `slot.stale`); some may have left the heap. */
+    /**
+     * Slots whose score may have changed since `seen` was read (flag: `slot.stale`), the first {@link staleCount} of it;
+     * some may have left the heap. Never shortened: emptying an array drops its backing store, and the next push (on
+     * nearly every hand-out) would allocate one again.
+     */
     private readonly stale: Slot[] = [];
+    private staleCount = 0;
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
     private scores = new Float64Array(16);
+    /**
+     * The best `seen` score of the open slots when {@link topValid} (every slot read: none stale). Kept as scores are read
+     * and slots leave, so that a pick need not read every slot's score to know it: with 1,000 pools each pick lands in a
+     * cold pool, and a pass over ~100 slots' keys is ~40 cache misses.
+     */
+    private top = -1;
+    private topValid = false;
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
     constructor(private readonly policy: SessionPolicy) {
@@ -62,6 +88,8 @@ export class OpenSlots implements Candidates {
 
     /** Takes `slot` out of the open heap. */
     drop(slot: Slot): void {
+        const p = slot.openPos;
+        if (p >= 0 && this.byPos[3 * p] === this.top) this.topValid = false;
         this.heap.remove(slot);
     }
 
@@ -69,7 +97,9 @@ export class OpenSlots implements Candidates {
     changed(slot: Slot): void {
         if (slot.stale) return;
         slot.stale = true;
-        this.stale.push(slot);
+        if (this.staleCount < this.stale.length) this.stale[this.staleCount] = slot;
+        else this.stale.push(slot);
+        this.staleCount++;
     }
 
     at(index: number): ManagedSession {
@@ -105,21 +135,37 @@ export class OpenSlots implements Candidates {
         const first = open.at(0);
         // Slots in hand-out order: the first slot's session is the pick whenever it is near-best. Scores are at most 1,
         // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
-        if (first.score(this.now) >= fraction) return first.ready.top()!;
+        // A slot that is not stale holds its score as read (its draw has not changed since): no read of its proxy's records.
+        if ((first.stale ? first.score(this.now) : this.byPos[0]!) >= fraction) return first.ready.top()!;
         this.readStale();
-        const end = 3 * open.size;
         const a = this.byPos;
-        let top = -1;
-        for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
-        const threshold = fraction * top;
+        if (!this.topValid) {
+            const end = 3 * open.size;
+            let top = -1;
+            for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
+            this.top = top;
+            this.topValid = true;
+        }
+        const threshold = fraction * this.top;
         if (a[0]! >= threshold) return first.ready.top()!;
-        // The first in hand-out order among the slots scoring at least `threshold` (ties of the key: the older session).
+        return open.at(this.firstFrom(threshold)).ready.top()!;
+    }
+
+    /**
+     * The heap position of the first slot in hand-out order (ties of the key: the older session) among those below the
+     * root scoring at least `threshold` (there is one: the best slot). One pass over the keys: the slots that score
+     * enough are few and mostly the ones handed out last (a pick draws its slot again), deep in the heap, so a search
+     * down the heap reads about as many slots, in a worse order.
+     */
+    private firstFrom(threshold: number): number {
+        const a = this.byPos;
+        const end = 3 * this.heap.size;
         let best = -1;
         for (let i = 3; i < end; i += 3) {
             if (a[i]! < threshold) continue;
             if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
         }
-        return open.at(best / 3).ready.top()!;
+        return best / 3;
     }
 
     /**
@@ -127,22 +173,27 @@ export class OpenSlots implements Candidates {
      * would draw them; the others' reads draw nothing).
      */
     private readStale(): void {
+        const count = this.staleCount;
+        if (count === 0) return;
         const list = this.stale;
-        if (list.length === 0) return;
         let n = 0;
-        for (let i = 0; i < list.length; i++) {
+        for (let i = 0; i < count; i++) {
             const slot = list[i]!;
             slot.stale = false;
             if (slot.openPos >= 0) list[n++] = slot;
         }
-        list.length = n;
-        if (n > 1) list.sort(byOpenPos);
+        const order = n > 8 ? list.slice(0, n).sort(byOpenPos) : sortFew(list, n);
+        const a = this.byPos;
         for (let i = 0; i < n; i++) {
-            const slot = list[i]!;
-            slot.seen = slot.score(this.now);
-            this.byPos[3 * slot.openPos] = slot.seen;
+            const slot = order[i]!;
+            const was = a[3 * slot.openPos]!;
+            const seen = slot.score(this.now);
+            slot.seen = seen;
+            a[3 * slot.openPos] = seen;
+            if (seen > this.top) this.top = seen;
+            else if (was === this.top && !(seen >= was)) this.topValid = false;
         }
-        list.length = 0;
+        this.staleCount = 0;
     }
 
     /** `firstNear` for a policy whose heap is ranked by score: reads every open slot's score. */

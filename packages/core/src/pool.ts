@@ -12,7 +12,8 @@ import type { CompiledRule } from './rules.js';
 import { Scheduler, type SchedulerHost } from './scheduler.js';
 import type { ManagedSession } from './session.js';
 import type { PersistedRetired } from './store.js';
-import { emptySessionCounts, type SessionCounts } from './stats.js';
+import { emptySessionCounts, type Counters, type SessionCounts } from './stats.js';
+import type { PoolTimeline } from './timeline.js';
 
 /** How many retired sessions each pool remembers (and persists), so they stay retired and can be inspected. */
 export const RETIRED_HISTORY = 50;
@@ -45,6 +46,10 @@ export class Pool {
     stopReason: string | undefined;
     /** Sessions being created (their proxy URL is being fetched): they count toward the size. */
     pending = 0;
+    /** @internal Its counters in the manager's stats and its records in the crawl report, kept at hand by its reports. */
+    counterRow: Counters | undefined = undefined;
+    /** @internal See {@link counterRow}. */
+    timelineRow: PoolTimeline | undefined = undefined;
     /** @internal Whether the pool's size already accounts for the rule of its requests (false for restored pools). */
     sizeFromRule = false;
     readonly policy: SessionPolicy;

@@ -72,12 +72,17 @@ export class StatsCounters {
     private readonly byPool = new Map<string, Counters>();
 
     inc(pool: string, name: CounterName, by = 1): void {
+        this.row(pool)[name] += by;
+    }
+
+    /** The live counters of `pool` (created at zero on first use), for a caller that keeps them at hand. */
+    row(pool: string): Counters {
         let c = this.byPool.get(pool);
         if (!c) {
             c = emptyCounters();
             this.byPool.set(pool, c);
         }
-        c[name] += by;
+        return c;
     }
 
     get(pool: string): Counters {

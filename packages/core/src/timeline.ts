@@ -28,7 +28,8 @@ interface Ending {
     maxAge: number;
 }
 
-class PoolTimeline {
+/** One pool's records (see {@link CrawlTimeline.row}). */
+export class PoolTimeline {
     readonly counts = Object.fromEntries(REPORT_OUTCOMES.map((o) => [o, [] as number[]])) as Record<ReportOutcome, number[]>;
     readonly reasons = new Map<string, ReportReason>();
     readonly endings = new Map<string, Ending>();
@@ -69,6 +70,11 @@ export class CrawlTimeline {
         this.maxEndings = options.maxEndings ?? 30;
     }
 
+    /** The records of pool `key` (created on first use), for a caller that keeps them at hand (see {@link useIn}). */
+    row(key: string): PoolTimeline {
+        return this.pool(key);
+    }
+
     private pool(key: string): PoolTimeline {
         let p = this.pools.get(key);
         if (!p) {
@@ -80,7 +86,11 @@ export class CrawlTimeline {
 
     /** Records one use of a session of pool `key` that ended with `type` (`reason` already redacted) at `now`. */
     use(key: string, type: OutcomeType, now: number, reason: string, url?: string): void {
-        const p = this.pool(key);
+        this.useIn(this.pool(key), type, now, reason, url);
+    }
+
+    /** {@link use} with the pool's records at hand (from {@link row}): no lookup in a cold table. */
+    useIn(p: PoolTimeline, type: OutcomeType, now: number, reason: string, url?: string): void {
         this.startedAt ??= now;
         let i = Math.max(0, Math.floor((now - this.startedAt) / this.bucketMillis));
         while (i >= this.maxBuckets) {

@@ -55,8 +55,10 @@ export class UseReports {
         const o = pool?.options ?? resolvePoolOptions(d.options, key);
         const rule = OUTCOMES[type];
         const now = d.clock.now();
-        d.counters.inc(key, rule.counter);
-        d.timeline?.use(key, type, now, reason, request?.url);
+        // The pool's rows at hand: with many pools a lookup by key lands in a cold table.
+        (pool ? (pool.counterRow ??= d.counters.row(key)) : d.counters.row(key))[rule.counter]++;
+        const timeline = d.timeline;
+        if (timeline) timeline.useIn(pool ? (pool.timelineRow ??= timeline.row(key)) : timeline.row(key), type, now, reason, request?.url);
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         // Its slot's id is its proxy's (the slot is hot; the identity and its proxy ref are objects of their own).
         const pid = s.proxySlot?.id ?? s.identity.proxy?.id ?? DIRECT_PROXY_ID;
@@ -65,7 +67,7 @@ export class UseReports {
         // A 5xx is the target's error: a direct connection is never backed off for it.
         const effect = rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health;
         // Through the session's slot handle (the same proxy and pool): it holds the records the learner reads and writes.
-        const change = this.recordHealth(pid, key, effect, rateLimitMillis, use, now, s.proxySlot);
+        const change = this.recordHealth(pid, key, effect, rateLimitMillis, use, now, s.proxySlot, pool);
         if (!s.isRetired) {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
@@ -90,16 +92,25 @@ export class UseReports {
 
     /**
      * Records an outcome in proxy health and acts on what the learner says: backoffs, bans, pauses, stops, tiers. `via`:
-     * the proxy's slot in the pool of `site` (its handle holds the records; the pool need not look the slot up).
+     * the proxy's slot in the pool of `site` (its handle holds the records; the pool need not look the slot up); `pool`:
+     * the pool of `site`, when the caller has it at hand.
      */
-    recordHealth(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis = 0, use?: UseInfo, now = this.d.clock.now(), via?: ProxySlot<ManagedSession>) {
+    recordHealth(
+        proxyId: string,
+        site: string,
+        effect: OutcomeEffect,
+        rateLimitMillis = 0,
+        use?: UseInfo,
+        now = this.d.clock.now(),
+        via?: ProxySlot<ManagedSession>,
+        pool = this.d.pools.get(site),
+    ) {
         const d = this.d;
         const gate = d.tierGate;
         const tierBefore = gate?.current(site) ?? 0;
         const info = gate ? { ...use, ...gate.useInfo(site, proxyId) } : (use ?? {});
         const change = via ? via.health.record(effect, rateLimitMillis, info, now) : d.health.record(proxyId, site, effect, rateLimitMillis, info, now);
         gate?.recorded(site, proxyId, tierBefore, now);
-        const pool = d.pools.get(site);
         pool?.scheduler.touch(proxyId, via);
         if (d.proxies.dynamic) pool?.scheduler.judged(proxyId, effect, now, rateLimitMillis);
         if (change.message) (change.stop || change.pausePoolUntil ? d.log.warning : d.log.info).call(d.log, change.message);

@@ -45,6 +45,8 @@ export class Learner {
     private readonly recoveries = new RecoveryTimes();
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
+    /** Whether any site's guard ever paused its pool (until then no pool is, and an acquire looks up no guard in a cold map). */
+    private anyPause = false;
     private readonly caps = new Map<string, CapLearner>();
     private readonly siblings = new SiblingTracker(undefined, this.pairs);
     private readonly limitedInRow = new Map<string, number>();
@@ -133,7 +135,7 @@ export class Learner {
 
     /** When the pool of `site` is paused until (0: not paused). */
     pausedUntil(site: string): number {
-        return this.guards.get(site)?.pauseDeadline ?? 0;
+        return this.anyPause ? (this.guards.get(site)?.pauseDeadline ?? 0) : 0;
     }
 
     /** The learned cap of a pool (retire sessions once they had this many good uses), if any. */
@@ -257,7 +259,9 @@ export class Learner {
     private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects, checkFailed: boolean): void {
         const { site, proxyId } = ctx;
         const worn = !ctx.duringInit && ctx.goodUses >= this.manyGoodUses;
-        const verdict = this.guard(site).observe(proxyId, true, now, checkFailed, worn);
+        const guard = this.guard(site);
+        const verdict = guard.observe(proxyId, true, now, checkFailed, worn);
+        if (guard.pauseDeadline > 0) this.anyPause = true;
         const blame = attributeBlock({
             goodUses: ctx.goodUses,
             duringInit: ctx.duringInit ?? false,
