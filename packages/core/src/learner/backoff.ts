@@ -12,7 +12,7 @@ export interface DecayingBackoffOptions {
     baseMillis?: number;
     /** Cap of a backoff before the ban level, in milliseconds. @default 600000 (10 minutes) */
     maxMillis?: number;
-    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site (a failed probe of a proxy that never served it counts two). @default 5 */
+    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site (a failed probe of a proxy that never served it counts three). @default 5 */
     banAfterBackoffs?: number;
     /** First re-probe delay once banned, in milliseconds; it doubles per failed probe. @default 1800000 (30 minutes) */
     banBaseMillis?: number;
@@ -60,11 +60,12 @@ export function backoffDelay(level: number, options: ResolvedDecayingBackoff): n
 
 /**
  * Levels a failed probe climbs when the proxy has never served the site (or, for a proxy failure, anything). Such a
- * proxy is most likely on the site's standing ban list, not burnt for a while: its re-probes come base x 4^n apart
- * instead of base x 2^n and it counts as banned at its third block instead of its sixth (still re-probed, on the ban
- * schedule). With one level per failed probe, a 30 s crawl paid three blocks per such proxy (at ~0, ~10 and ~20 s).
+ * proxy is most likely on the site's standing ban list, not burnt for a while: its re-probes come base x 8^n apart
+ * instead of base x 2^n (5 s, 40 s) and it counts as banned at its third block instead of its sixth (re-probed after
+ * 2 h, then on the ban schedule up to its cap). With one level per failed probe, a 30 s crawl paid three blocks per
+ * such proxy (at ~0, ~10 and ~20 s); two levels still left the e2e's blocks above the old build's (BENCHMARKS.md).
  */
-export const NEVER_SERVED_STEP = 2;
+export const NEVER_SERVED_STEP = 3;
 
 /**
  * The record after the proxy was blamed at `now`: one level up (a failed probe of a proxy that `neverServed`:

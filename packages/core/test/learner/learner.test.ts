@@ -246,10 +246,10 @@ describe('Learner: learned recovery time', () => {
         const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
         expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
     });
-    it('probes a proxy that never served the site 4x apart, bans it at its third block, and learns no recovery time from it', () => {
+    it('probes a proxy that never served the site 8x apart, bans it at its third block, and learns no recovery time from it', () => {
         const l = new Learner({ backoff: { jitter: 0 } }, seeded(6));
         let t = 0;
-        // n never served: blocked at its first use, at its 5 s probe, at its 20 s probe (banned: 30 min), then it serves.
+        // n never served: blocked at its first use, at its 5 s probe, at its 40 s probe (banned: 2 h), then it serves.
         const levels: number[] = [];
         const delays: number[] = [];
         for (let i = 0; i < 3; i++) {
@@ -258,8 +258,8 @@ describe('Learner: learned recovery time', () => {
             delays.push(e.backoff!.until - t);
             t = e.backoff!.until;
         }
-        expect(levels).toEqual([1, 3, 5]);
-        expect(delays).toEqual([5_000, 20_000, 1_800_000]);
+        expect(levels).toEqual([1, 4, 7]);
+        expect(delays).toEqual([5_000, 40_000, 7_200_000]);
         expect(l.availability('n', SITE, t - 1)).toBe('banned');
         expect(l.availability('n', SITE, t)).toBe('probe');
         l.onOutcome(use('n', 'n3', 0), { kind: 'ok' }, t);

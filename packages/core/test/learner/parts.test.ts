@@ -121,7 +121,7 @@ describe('decaying backoff', () => {
         );
     }, 30_000);
 
-    it('a proxy that never served the site climbs two levels per failed probe: re-probes 4x apart, banned at its third block', () => {
+    it('a proxy that never served the site climbs three levels per failed probe: re-probes 8x apart, banned at its third block', () => {
         const none = { ...o, jitter: 0 };
         const climb = (neverServed: boolean) => {
             const delays: number[] = [];
@@ -133,7 +133,7 @@ describe('decaying backoff', () => {
             return delays;
         };
         // The first block is one level either way (no proxy has served at its first use).
-        expect(climb(true)).toEqual([5_000, 20_000, o.banBaseMillis, 4 * o.banBaseMillis, o.banMaxMillis]);
+        expect(climb(true)).toEqual([5_000, 40_000, 4 * o.banBaseMillis, o.banMaxMillis, o.banMaxMillis]);
         expect(climb(false)).toEqual([5_000, 10_000, 20_000, 40_000, o.banBaseMillis]);
     });
 
