@@ -31,7 +31,10 @@ export interface ProxyBackoffOptions {
      * once; see DESIGN.md). @default 3
      */
     blockedInRow?: number;
-    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site: re-probed after 30 min, doubling up to 6 h. @default 5 */
+    /**
+     * Backoffs in a row (without a success) after which the proxy counts as banned on the site: re-probed after 30 min,
+     * doubling up to 6 h. A failed probe of a proxy that never served the site counts three. @default 5
+     */
     banAfterBackoffs?: number;
     /** Consecutive target errors of one proxy on one site that count as one failure for that site. @default 5 */
     targetErrorsInRow?: number;

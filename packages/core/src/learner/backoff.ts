@@ -12,7 +12,7 @@ export interface DecayingBackoffOptions {
     baseMillis?: number;
     /** Cap of a backoff before the ban level, in milliseconds. @default 600000 (10 minutes) */
     maxMillis?: number;
-    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site. @default 5 */
+    /** Backoffs in a row (without a success) after which the proxy counts as banned on the site (a failed probe of a proxy that never served it counts three). @default 5 */
     banAfterBackoffs?: number;
     /** First re-probe delay once banned, in milliseconds; it doubles per failed probe. @default 1800000 (30 minutes) */
     banBaseMillis?: number;
@@ -58,9 +58,23 @@ export function backoffDelay(level: number, options: ResolvedDecayingBackoff): n
     return Math.min(options.maxMillis, options.baseMillis * 2 ** Math.min(40, level - 1));
 }
 
-/** The record after the proxy was blamed at `now`: one level up, a new deadline. */
-export function escalate(record: BackoffRecord | undefined, now: number, random: Random, options: ResolvedDecayingBackoff): BackoffRecord {
-    const level = (record?.level ?? 0) + 1;
+/**
+ * Levels a failed probe climbs when the proxy has never served the site (or, for a proxy failure, anything). Such a
+ * proxy is most likely on the site's standing ban list, not burnt for a while: its re-probes come base x 8^n apart
+ * instead of base x 2^n (5 s, 40 s) and it counts as banned at its third block instead of its sixth (re-probed after
+ * 2 h, then on the ban schedule up to its cap). With one level per failed probe, a 30 s crawl paid three blocks per
+ * such proxy (at ~0, ~10 and ~20 s); two levels still left the e2e's blocks above the old build's (BENCHMARKS.md).
+ */
+export const NEVER_SERVED_STEP = 3;
+
+/**
+ * The record after the proxy was blamed at `now`: one level up (a failed probe of a proxy that `neverServed`:
+ * {@link NEVER_SERVED_STEP} levels), a new deadline. A first block is one level either way: every proxy has never
+ * served at its first use.
+ */
+export function escalate(record: BackoffRecord | undefined, now: number, random: Random, options: ResolvedDecayingBackoff, neverServed = false): BackoffRecord {
+    const before = record?.level ?? 0;
+    const level = before + (neverServed && before > 0 ? NEVER_SERVED_STEP : 1);
     const raw = backoffDelay(level, options);
     const spread = 1 + options.jitter * (2 * random() - 1);
     const cap = level >= options.banAfterBackoffs ? options.banMaxMillis : options.maxMillis;

@@ -301,8 +301,10 @@ export class Learner {
         const k = key(proxyId, scope);
         const before = this.backoffs.get(k);
         if ((before?.until ?? 0) > now) return undefined;
-        this.recoveries.onCharged(k, before !== undefined && before.level > 0, now);
-        const after = escalate(before, now, this.random, this.scheduleFor(scope));
+        // A proxy with no success on the site on record (proxy failures, scope `GLOBAL`, keep the plain schedule).
+        const neverServed = scope !== GLOBAL && !((this.health.countsOf(proxyId, scope)?.ok ?? 0) > 0);
+        this.recoveries.onCharged(k, before !== undefined && before.level > 0, now, neverServed);
+        const after = escalate(before, now, this.random, this.scheduleFor(scope), neverServed);
         this.backoffs.set(k, after);
         this.lastEscalation.set(k, { before, at: now });
         const banned = after.level >= this.backoffOptions.banAfterBackoffs;

@@ -7,7 +7,9 @@
  * paused) measures us, not the site: the due time bounds it. Unbounded, a site that blocks at random (every first
  * probe passes, but late) raised its first backoff to minutes, which made the next probes later still. An episode whose probe was put off on another proxy's evidence (see `deferral.ts`) teaches
  * nothing: when it recovered is hidden by our own choice not to look, and counting its late probe would raise the
- * first backoff, which makes later deferrals longer still (a loop that ends with every proxy out for minutes).
+ * first backoff, which makes later deferrals longer still (a loop that ends with every proxy out for minutes). Nor
+ * does the episode of a proxy that had never served the site: it is probed on a sparser schedule (see
+ * `NEVER_SERVED_STEP`), so its midpoint would overstate the time burnt proxies take to recover.
  */
 import type { ResolvedDecayingBackoff } from './backoff.js';
 
@@ -16,14 +18,17 @@ const KEEP = 8;
 
 export class RecoveryTimes {
     /** Per (proxy, scope) key in backoff: when its episode began and when it was last blocked. */
-    private readonly episodes = new Map<string, { start: number; lastBlocked: number; deferred?: true }>();
+    private readonly episodes = new Map<string, { start: number; lastBlocked: number; deferred?: true; neverServed?: true }>();
     /** Per site: recent estimates of the recovery time. */
     private readonly estimates = new Map<string, number[]>();
 
-    /** A block charged to `k`: a new episode unless one runs (`continues`: the backoff was already escalated). */
-    onCharged(k: string, continues: boolean, now: number): void {
+    /**
+     * A block charged to `k`: a new episode unless one runs (`continues`: the backoff was already escalated).
+     * `neverServed`: the proxy had no success on the site when the episode began (its episode gives no estimate).
+     */
+    onCharged(k: string, continues: boolean, now: number, neverServed = false): void {
         const episode = this.episodes.get(k);
-        if (!continues || !episode) this.episodes.set(k, { start: now, lastBlocked: now });
+        if (!continues || !episode) this.episodes.set(k, neverServed ? { start: now, lastBlocked: now, neverServed: true } : { start: now, lastBlocked: now });
         else episode.lastBlocked = now;
     }
 
@@ -50,7 +55,7 @@ export class RecoveryTimes {
     onRecovered(k: string, site: string | undefined, now: number, dueAt = now): void {
         const episode = this.episodes.get(k);
         this.episodes.delete(k);
-        if (!episode || site === undefined || episode.deferred) return;
+        if (!episode || site === undefined || episode.deferred || episode.neverServed) return;
         const list = this.estimates.get(site) ?? [];
         const seen = Math.min(now, Math.max(dueAt, episode.lastBlocked));
         list.push((episode.lastBlocked + seen) / 2 - episode.start);

@@ -20,8 +20,11 @@ describe('Learner: deferred re-probes, bounded', () => {
     it('puts off at most half of the judged proxies of the site at once; the others keep their own schedule', () => {
         const l = new Learner({ backoff: { jitter: 0 } }, seeded(7));
         let t = 0;
-        // 6 proxies judged on the site: g serves, a-e are blocked at their first use 1 s apart.
+        // 6 proxies judged on the site: g serves, a-e (each served once before: burnt, not on a ban list) are blocked at
+        // their next use 1 s apart.
         const blocked = ['a', 'b', 'c', 'd', 'e'];
+        for (const p of blocked) l.onOutcome(use(p, `${p}0`), { kind: 'ok' }, t);
+        t += 1_000;
         for (const p of blocked) {
             for (let i = 0; i < 10; i++) l.onOutcome(use('g', `g${t + i}`, i), { kind: 'ok' }, t + i);
             expect(l.onOutcome(use(p, `${p}1`), { kind: 'blocked' }, t + 10).backoff).toMatchObject({ level: 1 });

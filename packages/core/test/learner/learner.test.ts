@@ -184,7 +184,8 @@ describe('Learner: state from the store', () => {
     it('keeps deadlines across a snapshot, and reopens a pool whose every proxy is banned with one probe each', () => {
         const l = new Learner({}, seeded(1));
         let t = 0;
-        // b's seven bans end long after the restore; a's seventh (about 2 h) too.
+        // b's seven bans end long after the restore; a's seventh (about 2 h) too. Both served the site once before.
+        for (const p of ['a', 'b']) l.onOutcome(use(p, `${p}ok`, 0), { kind: 'ok' }, t++);
         for (const p of ['a', 'b']) {
             for (let i = 0; i < 7; i++) {
                 const e = l.onOutcome(use(p, `${p}${i}`, 0), { kind: 'blocked' }, t);
@@ -227,9 +228,12 @@ describe('learner options', () => {
 describe('Learner: learned recovery time', () => {
     it('raises the first backoff on a site to about the time its proxies take to recover', () => {
         const l = new Learner({}, seeded(4));
-        // Proxies recover 8 s after their block: a 5 s probe fails, the next one passes.
+        // Proxies recover 8 s after their block: a 5 s probe fails, the next one passes. Each served once before (it
+        // burnt); proxies that never served the site teach nothing (below).
         let t = 0;
         for (const p of ['a', 'b', 'c']) {
+            l.onOutcome(use(p, `${p}0`, 0), { kind: 'ok' }, t);
+            t += 1;
             const first = l.onOutcome(use(p, `${p}1`, 0), { kind: 'blocked' }, t);
             const probe1 = first.backoff!.until;
             const second = l.onOutcome(use(p, `${p}2`, 0), { kind: 'blocked' }, probe1);
@@ -242,12 +246,45 @@ describe('Learner: learned recovery time', () => {
         const next = l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
         expect(next.backoff!.until - t).toBeGreaterThan(0.8 * 8_000);
     });
+    it('probes a proxy that never served the site 8x apart, bans it at its third block, and learns no recovery time from it', () => {
+        const l = new Learner({ backoff: { jitter: 0 } }, seeded(6));
+        let t = 0;
+        // n never served: blocked at its first use, at its 5 s probe, at its 40 s probe (banned: 2 h), then it serves.
+        const levels: number[] = [];
+        const delays: number[] = [];
+        for (let i = 0; i < 3; i++) {
+            const e = l.onOutcome(use('n', `n${i}`, 0), { kind: 'blocked' }, t);
+            levels.push(e.backoff!.level);
+            delays.push(e.backoff!.until - t);
+            t = e.backoff!.until;
+        }
+        expect(levels).toEqual([1, 4, 7]);
+        expect(delays).toEqual([5_000, 40_000, 7_200_000]);
+        expect(l.availability('n', SITE, t - 1)).toBe('banned');
+        expect(l.availability('n', SITE, t)).toBe('probe');
+        l.onOutcome(use('n', 'n3', 0), { kind: 'ok' }, t);
+        expect(l.backoffLevel('n', SITE)).toBe(0);
+        // Twice over: still no recovery time learned (the first backoff stays the configured one).
+        const m = l.onOutcome(use('m', 'm0', 0), { kind: 'blocked' }, t);
+        const m2 = l.onOutcome(use('m', 'm1', 0), { kind: 'blocked' }, m.backoff!.until);
+        l.onOutcome(use('m', 'm2', 0), { kind: 'ok' }, m2.backoff!.until);
+        expect(l.firstBackoffMillis(SITE)).toBe(5_000);
+        // Now n has served: its next episode is a burn, on the plain schedule (5 s, then 10 s).
+        t = m2.backoff!.until + 1;
+        const b1 = l.onOutcome(use('n', 'n3', 1), { kind: 'blocked' }, t);
+        const b2 = l.onOutcome(use('n', 'n5', 0), { kind: 'blocked' }, b1.backoff!.until);
+        expect([b1.backoff!.level, b2.backoff!.level]).toEqual([1, 2]);
+        expect(b2.backoff!.until - b1.backoff!.until).toBe(10_000);
+    });
     it("puts off the probes of proxies at the same backoff step on the site when one's probe fails, and nothing more", () => {
         const l = new Learner({ backoff: { jitter: 0 } }, seeded(5));
         // Good proxies keep passing (the blocks are not site-wide); a, b, c are blocked at their first use, 1 s apart.
         let t = 0;
         const good = () => void l.onOutcome(use('g', `g${t}`, 0), { kind: 'ok' }, (t += 100));
         const blocked: Record<string, number> = {};
+        // Each served the site once (burnt proxies: the plain schedule; one that never served climbs faster, see below).
+        for (const p of ['a', 'b', 'c', 'd']) l.onOutcome(use(p, `${p}0`, 0), { kind: 'ok' }, t);
+        t += 1_000;
         // d is a step further: its first probe failed already (before the others were blocked).
         l.onOutcome(use('d', 'd1', 0), { kind: 'blocked' }, t);
         t += 5_000;

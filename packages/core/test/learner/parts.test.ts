@@ -104,12 +104,12 @@ describe('decaying backoff', () => {
 
     it('every record reaches a probe: nothing is banned forever', () => {
         fc.assert(
-            fc.property(fc.integer(), fc.integer({ min: 1, max: 60 }), (seed, blames) => {
+            fc.property(fc.integer(), fc.integer({ min: 1, max: 60 }), fc.boolean(), (seed, blames, neverServed) => {
                 const random = seeded(seed);
                 let r = undefined as ReturnType<typeof escalate> | undefined;
                 let now = 1_000_000;
                 for (let i = 0; i < blames; i++) {
-                    r = escalate(r, now, random, o);
+                    r = escalate(r, now, random, o, neverServed);
                     expect(r.until! - now).toBeLessThanOrEqual(o.banMaxMillis);
                     expect(backoffState(r, now, o)).toBe(r.level >= o.banAfterBackoffs ? 'banned' : 'backoff');
                     now = r.until!;
@@ -120,6 +120,22 @@ describe('decaying backoff', () => {
             FC,
         );
     }, 30_000);
+
+    it('a proxy that never served the site climbs three levels per failed probe: re-probes 8x apart, banned at its third block', () => {
+        const none = { ...o, jitter: 0 };
+        const climb = (neverServed: boolean) => {
+            const delays: number[] = [];
+            let r = undefined as ReturnType<typeof escalate> | undefined;
+            for (let i = 0; i < 5; i++) {
+                r = escalate(r, 0, seeded(1), none, neverServed);
+                delays.push(r.until!);
+            }
+            return delays;
+        };
+        // The first block is one level either way (no proxy has served at its first use).
+        expect(climb(true)).toEqual([5_000, 40_000, 4 * o.banBaseMillis, o.banMaxMillis, o.banMaxMillis]);
+        expect(climb(false)).toEqual([5_000, 10_000, 20_000, 40_000, o.banBaseMillis]);
+    });
 
     it('a success during a running backoff does not lift it', () => {
         const r = escalate(undefined, 0, seeded(1), o);
