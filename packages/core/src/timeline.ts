@@ -72,10 +72,6 @@ export class CrawlTimeline {
 
     /** The records of pool `key` (created on first use), for a caller that keeps them at hand (see {@link useIn}). */
     row(key: string): PoolTimeline {
-        return this.pool(key);
-    }
-
-    private pool(key: string): PoolTimeline {
         let p = this.pools.get(key);
         if (!p) {
             p = new PoolTimeline();
@@ -86,7 +82,7 @@ export class CrawlTimeline {
 
     /** Records one use of a session of pool `key` that ended with `type` (`reason` already redacted) at `now`. */
     use(key: string, type: OutcomeType, now: number, reason: string, url?: string): void {
-        this.useIn(this.pool(key), type, now, reason, url);
+        this.useIn(this.row(key), type, now, reason, url);
     }
 
     /** {@link use} with the pool's records at hand (from {@link row}): no lookup in a cold table. */
@@ -118,7 +114,7 @@ export class CrawlTimeline {
 
     /** Records that `session` was retired for `reason` at `now`. */
     ended(session: EndedSession, reason: string, now: number): void {
-        const p = this.pool(session.poolKey);
+        const p = this.row(session.poolKey);
         let category = endingCategory(reason);
         if (!p.endings.has(category) && p.endings.size >= this.maxEndings) category = 'other';
         let e = p.endings.get(category);
