@@ -57,10 +57,10 @@ export function withSessions(
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
     const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
     const launcher = (userLaunchContext.launcher ?? chromium) as typeof chromium;
-    let launchOptions: LaunchOptions = {};
     const driver = new PlaywrightDriver({ launch: async () => launcher.launch(launchOptions) });
     const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
-    launchOptions = {
+    // Read by the driver's launch, which runs after this (its options need the sessions' `keepsTabs`).
+    const launchOptions: LaunchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: Boolean(headless) } : {}),

@@ -53,10 +53,10 @@ export function withSessions(
     const executablePath = userLaunchOptions.executablePath ?? resolveChromiumPath();
     const headless = crawlerOptions.headless ?? userLaunchOptions.headless;
     const launcher = (userLaunchContext.launcher ?? puppeteer) as PuppeteerNode;
-    let launchOptions: LaunchOptions = {};
     const driver = new PuppeteerDriver({ launch: async () => launcher.launch(launchOptions) });
     const browserSessions = new BrowserSessions(withChromiumIdentities(sessions as SessionManager | SessionManagerOptions), driver, options);
-    launchOptions = {
+    // Read by the driver's launch, which runs after this (its options need the sessions' `keepsTabs`).
+    const launchOptions: LaunchOptions = {
         ...userLaunchOptions,
         ...(executablePath ? { executablePath } : {}),
         ...(headless !== undefined ? { headless: headless as never } : {}),
