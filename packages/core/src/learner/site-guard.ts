@@ -1,6 +1,6 @@
 /**
  * Blocks that are the site's or the check's fault. When the latest uses of most proxies seen on one site lately were
- * blocked (at least `minProxies` of them, and `fraction` of all), no proxy is to blame: the site is down, blocks everyone for a
+ * blocked (at least `minProxies` of them since the site's latest success, and `fraction` of all), no proxy is to blame: the site is down, blocks everyone for a
  * while, or the user's check rejects good pages. The guard then pauses the pool (briefly, doubling while it
  * persists); once a second pause confirms it (still no success), it says which proxies the episode's blocks must not
  * count against; and if it lasts too long, it gives the reason to stop the crawl with.
@@ -10,7 +10,7 @@
 export interface SiteGuardOptions {
     /** Proxies not used on the site for this long are left out of the comparison, in milliseconds. @default 300000 */
     horizonMillis?: number;
-    /** Fewest proxies credibly blocked on their latest use (they passed before and the session was not worn, or the check refused) before the site can be blamed. @default 8 */
+    /** Fewest proxies credibly blocked on their latest use (they passed before and the session was not worn, or the check refused), all since the site's latest success, before the site can be blamed. @default 8 */
     minProxies?: number;
     /** Share of the proxies seen lately whose latest use was blocked. @default 0.9 */
     fraction?: number;
@@ -57,6 +57,8 @@ interface Latest {
     at: number;
     everOk: boolean;
     credible: boolean;
+    /** The site's success count when this use was recorded: it counts in `credibleSinceOk` while no success followed. */
+    epoch: number;
     older: Latest | undefined;
     newer: Latest | undefined;
 }
@@ -69,7 +71,10 @@ export class SiteGuard {
     private oldest: Latest | undefined;
     private newest: Latest | undefined;
     private blockedCount = 0;
-    private credibleCount = 0;
+    /** Successes seen on the site (any outcome not blocked); a new one starts a new run of blocks. */
+    private okEpoch = 0;
+    /** Proxies whose latest use is a credible block after the site's latest success (so the blocks came with no success between). */
+    private credibleSinceOk = 0;
     private readonly options: ResolvedSiteGuardOptions;
     private episodeStart: number | undefined;
     private pauses = 0;
@@ -106,9 +111,11 @@ export class SiteGuard {
             this.pauses = 0;
             return NOT_SITE_WIDE;
         }
-        // Site-wide: most proxies the site has seen lately (at least minProxies) were blocked on their latest use.
+        // Site-wide: most proxies the site has seen lately were blocked on their latest use, and at least minProxies of
+        // them with no success on the site between (a site that blocks one use in ten at random backs many proxies off,
+        // so their latest uses stay blocks, while the proxies still in use keep passing: not the site's fault).
         const { minProxies, fraction } = this.options;
-        if (this.episodeStart === undefined && (this.credibleCount < minProxies || this.blockedCount < fraction * this.latest.size)) {
+        if (this.episodeStart === undefined && (this.credibleSinceOk < minProxies || this.blockedCount < fraction * this.latest.size)) {
             return NOT_SITE_WIDE;
         }
         this.episodeStart ??= now;
@@ -139,10 +146,15 @@ export class SiteGuard {
             this.uncount(entry);
             this.unlink(entry);
         } else {
-            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, older: undefined, newer: undefined };
+            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, epoch: 0, older: undefined, newer: undefined };
             this.latest.set(proxyId, entry);
         }
+        if (!blocked) {
+            this.okEpoch++;
+            this.credibleSinceOk = 0;
+        }
         // The proxy's record is reused (this runs on every judged use): it moves to the newest end.
+        entry.epoch = this.okEpoch;
         entry.everOk ||= !blocked;
         entry.blocked = blocked;
         entry.at = now;
@@ -152,7 +164,7 @@ export class SiteGuard {
         else this.oldest = entry;
         this.newest = entry;
         if (entry.blocked) this.blockedCount++;
-        if (entry.credible) this.credibleCount++;
+        if (entry.credible) this.credibleSinceOk++;
         // Oldest first: drop what was not seen lately.
         for (let l = this.oldest; l && l.at <= now - this.options.horizonMillis; l = this.oldest) {
             this.uncount(l);
@@ -163,7 +175,7 @@ export class SiteGuard {
 
     private uncount(l: Latest): void {
         if (l.blocked) this.blockedCount--;
-        if (l.credible) this.credibleCount--;
+        if (l.credible && l.epoch === this.okEpoch) this.credibleSinceOk--;
     }
 
     private unlink(l: Latest): void {

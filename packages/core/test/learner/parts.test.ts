@@ -201,6 +201,23 @@ describe('SiteGuard', () => {
         expect(slow.observe('c', true, 5002, true).siteWide).toBe(true);
     });
 
+    it('is not site-wide while successes keep coming between the blocks, however many latest uses are blocks', () => {
+        // A site that blocks one use in ten at random: each blocked proxy is backed off, so its latest use stays a block,
+        // while the proxies still in use keep passing. Nine of ten proxies' latest uses are blocks, all credible.
+        const g = new SiteGuard('s', { minProxies: 3 });
+        for (let i = 0; i < 10; i++) g.observe(`p${i}`, false, i);
+        for (let i = 1; i < 10; i++) {
+            expect(g.observe(`p${i}`, true, 100 + 2 * i).siteWide).toBe(false);
+            g.observe('p0', false, 101 + 2 * i);
+        }
+        expect(g.inEpisode).toBe(false);
+        // The same blocks with no success between them: that is the site.
+        const h = new SiteGuard('s', { minProxies: 3 });
+        for (let i = 0; i < 10; i++) h.observe(`p${i}`, false, i);
+        const verdicts = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => h.observe(`p${i}`, true, 100 + i).siteWide);
+        expect(verdicts.indexOf(true)).toBe(8);
+    });
+
     it('does not blame the site for worn sessions reaching their cap together, but does once fresh sessions are blocked too', () => {
         const g = new SiteGuard('s', { minProxies: 3 });
         for (const p of ['a', 'b', 'c', 'd']) g.observe(p, false, 0);
