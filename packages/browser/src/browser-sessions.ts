@@ -367,19 +367,20 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
     }
 
     /**
-     * First post-navigation hook: the response and the rendered page are checked. (The context's cookies go back to
-     * the jar after the handler, or in the error handler when the handler failed: a page that failed its check retires
-     * its session, whose cookies no longer matter.)
+     * First post-navigation hook: the response and the rendered page are checked, with the context's cookies already in
+     * the session's jar (a check may read `session.getCookieString()`: what the page just set must be there). They go
+     * back to the jar again after the handler, or in the error handler when the handler failed.
      */
     private postNavigation: Hook = async (ctx: Ctx) => {
         const session = this.binding.current(ctx.request);
         if (!session) return;
         const page = ctx.page as Page;
         const tab = this.contexts.tabOf(page);
-        // Both reads at once: they do not depend on each other.
+        // The three reads at once: they do not depend on each other.
         const [info, body] = await Promise.all([
             ctx.response ? this.driver.responseInfo(ctx.response as Response) : ({} as ResponseInfo),
             this.driver.content(tab).catch(() => ''),
+            this.readCookies(session, page),
         ]);
         const url = info.url ?? this.driver.url(tab);
         this.contexts.visited(session, url);

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { Configuration, log, LogLevel, ProxyConfiguration } from '@crawlee/core';
 import { chromiumLaunchArgs, resolveChromiumPath } from '@sessionpack/browser';
 import { SessionManager, type SessionManagerOptions } from '@sessionpack/core';
-import { BEACON_PATH, mulberry32, type ProvingGround, type RequestLogEntry, startProvingGround } from '@sessionpack/proving-ground';
+import { BEACON_PATH, mulberry32, type ProvingGround, type RequestLogEntry, SESSION_COOKIE, startProvingGround } from '@sessionpack/proving-ground';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** Text the proving ground's `/js` page only has once its script ran. */
@@ -599,11 +599,21 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
 
         it('gives each session one context: its pages share cookies and localStorage, two sessions never do', async () => {
             pg.reset();
+            // What a rule's check finds in its session's jar: the cookies the page just got included.
+            const jarAtCheck: { path: string; cookies: string }[] = [];
             const manager = await SessionManager.open({
                 proxyUrls: goodProxies(),
                 pool: { size: 2, maxConcurrentUses: 1 },
                 store: false,
                 statsIntervalSecs: 0,
+                rules: [
+                    {
+                        match: `${pg.siteUrl}/**`,
+                        check: ({ session, request }) => {
+                            jarAtCheck.push({ path: new URL(request.url).pathname, cookies: session.getCookieString(request.url) });
+                        },
+                    },
+                ],
             });
             const pages: StoragePage[] = [];
             const contexts = new Map<string, Set<object>>();
@@ -636,6 +646,13 @@ export function browserAdapterSuite(adapter: AdapterUnderTest): void {
             }
             // The site saw one cookie per session: what its first page got, its later pages sent.
             expect(sidsBySession(pages, log)).toEqual(new Map([...contexts.keys()].map((id) => [id, 1])));
+            // Each check, a session's first page's too, found the site's cookie for that page in the session's jar.
+            expect(jarAtCheck).toHaveLength(8);
+            for (const { path, cookies } of jarAtCheck) {
+                const sid = log.find((r) => r.path === path)?.sid;
+                expect(sid, path).toBeTruthy();
+                expect(cookies, path).toContain(`${SESSION_COOKIE}=${sid}`);
+            }
             // One context per session, for all of its pages, in the browser.
             expect(contexts.size).toBe(2);
             for (const set of contexts.values()) expect(set.size).toBe(1);
