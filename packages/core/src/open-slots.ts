@@ -14,14 +14,13 @@ import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
-const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
-
 /** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
-function sortFew(list: Slot[], n: number): Slot[] {
+function sortFew(list: Slot[], n: number, heap: SlotHeap): Slot[] {
     for (let i = 1; i < n; i++) {
         const slot = list[i]!;
+        const p = heap.positionOf(slot);
         let j = i - 1;
-        while (j >= 0 && list[j]!.openPos > slot.openPos) {
+        while (j >= 0 && heap.positionOf(list[j]!) > p) {
             list[j + 1] = list[j]!;
             j--;
         }
@@ -31,7 +30,7 @@ function sortFew(list: Slot[], n: number): Slot[] {
 }
 
 export class OpenSlots implements Candidates {
-    /** The open slots; positions in `slot.openPos`. Change it through {@link put} and {@link drop}. */
+    /** The open slots (see {@link positionOf}). Change it through {@link put} and {@link drop}. */
     readonly heap: SlotHeap;
     /** Ready sessions in open slots. */
     total = 0;
@@ -63,12 +62,17 @@ export class OpenSlots implements Candidates {
     }
 
     /**
-     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
-     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
-     * pools each pick touches a cold pool, and every object read is a cache miss.
+     * By heap position p, at 4p, 4p + 1, 4p + 2: the slot's `seen` score (valid unless the slot is stale), the
+     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal` (4p + 3: the slot's
+     * index). One array: with many pools each pick touches a cold pool, and every object read is a cache miss.
      */
     private get byPos(): Float64Array {
         return this.heap.byPos;
+    }
+
+    /** The slot's position in the open heap (-1: not open). */
+    positionOf(slot: Slot): number {
+        return this.heap.positionOf(slot);
     }
 
     get size(): number {
@@ -77,9 +81,9 @@ export class OpenSlots implements Candidates {
 
     /** Adds `slot` to the open heap or restores its place there (its first session or rank changed). */
     put(slot: Slot): void {
-        const p = slot.openPos;
+        const p = this.heap.positionOf(slot);
         if (p < 0) this.changed(slot);
-        else if (!this.policy.byScore && this.byPos[3 * p + 1] === slot.ready.topKey() && this.byPos[3 * p + 2] === slot.ready.topOrdinal()) {
+        else if (!this.policy.byScore && this.byPos[4 * p + 1] === slot.ready.topKey() && this.byPos[4 * p + 2] === slot.ready.topOrdinal()) {
             // Its first session is the same (a session went back behind it): its place holds, nothing to sift.
             return;
         }
@@ -88,8 +92,8 @@ export class OpenSlots implements Candidates {
 
     /** Takes `slot` out of the open heap. */
     drop(slot: Slot): void {
-        const p = slot.openPos;
-        if (p >= 0 && this.byPos[3 * p] === this.top) this.topValid = false;
+        const p = this.heap.positionOf(slot);
+        if (p >= 0 && this.byPos[4 * p] === this.top) this.topValid = false;
         this.heap.remove(slot);
     }
 
@@ -140,9 +144,9 @@ export class OpenSlots implements Candidates {
         this.readStale();
         const a = this.byPos;
         if (!this.topValid) {
-            const end = 3 * open.size;
+            const end = 4 * open.size;
             let top = -1;
-            for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
+            for (let i = 0; i < end; i += 4) if (a[i]! > top) top = a[i]!;
             this.top = top;
             this.topValid = true;
         }
@@ -159,13 +163,13 @@ export class OpenSlots implements Candidates {
      */
     private firstFrom(threshold: number): number {
         const a = this.byPos;
-        const end = 3 * this.heap.size;
+        const end = 4 * this.heap.size;
         let best = -1;
-        for (let i = 3; i < end; i += 3) {
+        for (let i = 4; i < end; i += 4) {
             if (a[i]! < threshold) continue;
             if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
         }
-        return best / 3;
+        return best / 4;
     }
 
     /**
@@ -176,20 +180,22 @@ export class OpenSlots implements Candidates {
         const count = this.staleCount;
         if (count === 0) return;
         const list = this.stale;
+        const heap = this.heap;
         let n = 0;
         for (let i = 0; i < count; i++) {
             const slot = list[i]!;
             slot.stale = false;
-            if (slot.openPos >= 0) list[n++] = slot;
+            if (heap.positionOf(slot) >= 0) list[n++] = slot;
         }
-        const order = n > 8 ? list.slice(0, n).sort(byOpenPos) : sortFew(list, n);
+        const order = n > 8 ? list.slice(0, n).sort((x, y) => heap.positionOf(x) - heap.positionOf(y)) : sortFew(list, n, heap);
         const a = this.byPos;
         for (let i = 0; i < n; i++) {
             const slot = order[i]!;
-            const was = a[3 * slot.openPos]!;
+            const p = 4 * heap.positionOf(slot);
+            const was = a[p]!;
             const seen = slot.score(this.now);
             slot.seen = seen;
-            a[3 * slot.openPos] = seen;
+            a[p] = seen;
             if (seen > this.top) this.top = seen;
             else if (was === this.top && !(seen >= was)) this.topValid = false;
         }
