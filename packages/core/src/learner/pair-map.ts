@@ -98,3 +98,27 @@ export class PairMap<V> {
         for (const [site, m] of this.bySite) for (const [proxyId, v] of m) yield [proxyId, site, v];
     }
 }
+
+/**
+ * One value per pair of an interning, kept on the pair only (no table by key): for what is reached through a pair
+ * held at hand, like a pool's site guard and the guard's record of the pair's proxy.
+ */
+export class PairSlot<V> {
+    private readonly place: number;
+
+    constructor(private readonly pairs: Pairs) {
+        this.place = pairs.place();
+    }
+
+    /** The pair's value (undefined: none, or a pair of another interning). */
+    at(pair: Pair): V | undefined {
+        return pair.owner === this.pairs ? (pair.values[this.place] as V | undefined) : undefined;
+    }
+
+    set(pair: Pair, value: V): void {
+        if (pair.owner !== this.pairs) return;
+        const values = pair.values;
+        while (values.length < this.place) values.push(undefined);
+        values[this.place] = value;
+    }
+}
