@@ -43,6 +43,8 @@ export class OpenSlots implements Candidates {
      */
     private readonly stale: Slot[] = [];
     private staleCount = 0;
+    /** Scratch space of {@link firstFrom}: heap positions still to look at. */
+    private path = new Int32Array(16);
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
     private scores = new Float64Array(16);
     /**
@@ -53,6 +55,8 @@ export class OpenSlots implements Candidates {
     private top = -1;
     private topValid = false;
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
+    /** Slots by heap position (one function, made once: a closure made per read would allocate its context every time). */
+    private readonly byPosition = (x: Slot, y: Slot) => this.heap.positionOf(x) - this.heap.positionOf(y);
 
     constructor(private readonly policy: SessionPolicy) {
         this.before = policy.order === 'newest-first' ? newer : older;
@@ -157,17 +161,31 @@ export class OpenSlots implements Candidates {
 
     /**
      * The heap position of the first slot in hand-out order (ties of the key: the older session) among those below the
-     * root scoring at least `threshold` (there is one: the best slot). One pass over the keys: the slots that score
-     * enough are few and mostly the ones handed out last (a pick draws its slot again), deep in the heap, so a search
-     * down the heap reads about as many slots, in a worse order.
+     * root scoring at least `threshold` (there is one: the best slot). A search down the heap: a slot that scores enough
+     * comes before every slot under it, and one that comes after the best found so far has nothing better under it, so
+     * neither's subtree is read. Most proxies score near the best in a healthy pool: the search reads a few slots near
+     * the root (the first lines of the key array) instead of every slot's keys, which with 1,000 pools are cold.
      */
     private firstFrom(threshold: number): number {
         const a = this.byPos;
-        const end = 4 * this.heap.size;
+        const n = this.heap.size;
+        if (this.path.length < n) this.path = new Int32Array(Math.max(n, 2 * this.path.length));
+        const path = this.path;
+        let depth = 0;
+        if (n > 2) path[depth++] = 2;
+        if (n > 1) path[depth++] = 1;
         let best = -1;
-        for (let i = 4; i < end; i += 4) {
-            if (a[i]! < threshold) continue;
-            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
+        while (depth > 0) {
+            const p = path[--depth]!;
+            const i = 4 * p;
+            if (best >= 0 && !(a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!))) continue;
+            if (a[i]! >= threshold) {
+                best = i;
+                continue;
+            }
+            const l = 2 * p + 1;
+            if (l + 1 < n) path[depth++] = l + 1;
+            if (l < n) path[depth++] = l;
         }
         return best / 4;
     }
@@ -187,7 +205,7 @@ export class OpenSlots implements Candidates {
             slot.stale = false;
             if (heap.positionOf(slot) >= 0) list[n++] = slot;
         }
-        const order = n > 8 ? list.slice(0, n).sort((x, y) => heap.positionOf(x) - heap.positionOf(y)) : sortFew(list, n, heap);
+        const order = n > 8 ? list.slice(0, n).sort(this.byPosition) : sortFew(list, n, heap);
         const a = this.byPos;
         for (let i = 0; i < n; i++) {
             const slot = order[i]!;
