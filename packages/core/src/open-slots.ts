@@ -14,13 +14,17 @@ import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
+const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
+
+/** Heap positions still to look at in `firstFrom` (one array for every pool: it stays in cache; JS runs one at a time). */
+let path = new Int32Array(64);
+
 /** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
-function sortFew(list: Slot[], n: number, heap: SlotHeap): Slot[] {
+function sortFew(list: Slot[], n: number): Slot[] {
     for (let i = 1; i < n; i++) {
         const slot = list[i]!;
-        const p = heap.positionOf(slot);
         let j = i - 1;
-        while (j >= 0 && heap.positionOf(list[j]!) > p) {
+        while (j >= 0 && list[j]!.openPos > slot.openPos) {
             list[j + 1] = list[j]!;
             j--;
         }
@@ -30,7 +34,7 @@ function sortFew(list: Slot[], n: number, heap: SlotHeap): Slot[] {
 }
 
 export class OpenSlots implements Candidates {
-    /** The open slots (see {@link positionOf}). Change it through {@link put} and {@link drop}. */
+    /** The open slots; positions in `slot.openPos`. Change it through {@link put} and {@link drop}. */
     readonly heap: SlotHeap;
     /** Ready sessions in open slots. */
     total = 0;
@@ -43,8 +47,6 @@ export class OpenSlots implements Candidates {
      */
     private readonly stale: Slot[] = [];
     private staleCount = 0;
-    /** Scratch space of {@link firstFrom}: heap positions still to look at. */
-    private path = new Int32Array(16);
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
     private scores = new Float64Array(16);
     /**
@@ -55,8 +57,6 @@ export class OpenSlots implements Candidates {
     private top = -1;
     private topValid = false;
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
-    /** Slots by heap position (one function, made once: a closure made per read would allocate its context every time). */
-    private readonly byPosition = (x: Slot, y: Slot) => this.heap.positionOf(x) - this.heap.positionOf(y);
 
     constructor(private readonly policy: SessionPolicy) {
         this.before = policy.order === 'newest-first' ? newer : older;
@@ -66,17 +66,12 @@ export class OpenSlots implements Candidates {
     }
 
     /**
-     * By heap position p, at 4p, 4p + 1, 4p + 2: the slot's `seen` score (valid unless the slot is stale), the
-     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal` (4p + 3: the slot's
-     * index). One array: with many pools each pick touches a cold pool, and every object read is a cache miss.
+     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
+     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
+     * pools each pick touches a cold pool, and every object read is a cache miss.
      */
     private get byPos(): Float64Array {
         return this.heap.byPos;
-    }
-
-    /** The slot's position in the open heap (-1: not open). */
-    positionOf(slot: Slot): number {
-        return this.heap.positionOf(slot);
     }
 
     get size(): number {
@@ -85,9 +80,9 @@ export class OpenSlots implements Candidates {
 
     /** Adds `slot` to the open heap or restores its place there (its first session or rank changed). */
     put(slot: Slot): void {
-        const p = this.heap.positionOf(slot);
+        const p = slot.openPos;
         if (p < 0) this.changed(slot);
-        else if (!this.policy.byScore && this.byPos[4 * p + 1] === slot.ready.topKey() && this.byPos[4 * p + 2] === slot.ready.topOrdinal()) {
+        else if (!this.policy.byScore && this.byPos[3 * p + 1] === slot.ready.topKey() && this.byPos[3 * p + 2] === slot.ready.topOrdinal()) {
             // Its first session is the same (a session went back behind it): its place holds, nothing to sift.
             return;
         }
@@ -96,8 +91,8 @@ export class OpenSlots implements Candidates {
 
     /** Takes `slot` out of the open heap. */
     drop(slot: Slot): void {
-        const p = this.heap.positionOf(slot);
-        if (p >= 0 && this.byPos[4 * p] === this.top) this.topValid = false;
+        const p = slot.openPos;
+        if (p >= 0 && this.byPos[3 * p] === this.top) this.topValid = false;
         this.heap.remove(slot);
     }
 
@@ -148,9 +143,9 @@ export class OpenSlots implements Candidates {
         this.readStale();
         const a = this.byPos;
         if (!this.topValid) {
-            const end = 4 * open.size;
+            const end = 3 * open.size;
             let top = -1;
-            for (let i = 0; i < end; i += 4) if (a[i]! > top) top = a[i]!;
+            for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
             this.top = top;
             this.topValid = true;
         }
@@ -169,25 +164,25 @@ export class OpenSlots implements Candidates {
     private firstFrom(threshold: number): number {
         const a = this.byPos;
         const n = this.heap.size;
-        if (this.path.length < n) this.path = new Int32Array(Math.max(n, 2 * this.path.length));
-        const path = this.path;
+        if (path.length < n) path = new Int32Array(Math.max(n, 2 * path.length));
+        const todo = path;
         let depth = 0;
-        if (n > 2) path[depth++] = 2;
-        if (n > 1) path[depth++] = 1;
+        if (n > 2) todo[depth++] = 2;
+        if (n > 1) todo[depth++] = 1;
         let best = -1;
         while (depth > 0) {
-            const p = path[--depth]!;
-            const i = 4 * p;
+            const p = todo[--depth]!;
+            const i = 3 * p;
             if (best >= 0 && !(a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!))) continue;
             if (a[i]! >= threshold) {
                 best = i;
                 continue;
             }
             const l = 2 * p + 1;
-            if (l + 1 < n) path[depth++] = l + 1;
-            if (l < n) path[depth++] = l;
+            if (l + 1 < n) todo[depth++] = l + 1;
+            if (l < n) todo[depth++] = l;
         }
-        return best / 4;
+        return best / 3;
     }
 
     /**
@@ -198,22 +193,20 @@ export class OpenSlots implements Candidates {
         const count = this.staleCount;
         if (count === 0) return;
         const list = this.stale;
-        const heap = this.heap;
         let n = 0;
         for (let i = 0; i < count; i++) {
             const slot = list[i]!;
             slot.stale = false;
-            if (heap.positionOf(slot) >= 0) list[n++] = slot;
+            if (slot.openPos >= 0) list[n++] = slot;
         }
-        const order = n > 8 ? list.slice(0, n).sort(this.byPosition) : sortFew(list, n, heap);
+        const order = n > 8 ? list.slice(0, n).sort(byOpenPos) : sortFew(list, n);
         const a = this.byPos;
         for (let i = 0; i < n; i++) {
             const slot = order[i]!;
-            const p = 4 * heap.positionOf(slot);
-            const was = a[p]!;
+            const was = a[3 * slot.openPos]!;
             const seen = slot.score(this.now);
             slot.seen = seen;
-            a[p] = seen;
+            a[3 * slot.openPos] = seen;
             if (seen > this.top) this.top = seen;
             else if (was === this.top && !(seen >= was)) this.topValid = false;
         }

@@ -23,7 +23,6 @@ import { DIRECT_PROXY_ID } from './proxies.js';
 import type { ManagedSession } from './session.js';
 import { idleIn, NO_SESSIONS, sessionHeap } from './ready-order.js';
 import { ProxySlot as Slot, type ProxyCandidate } from './slot.js';
-import { SlotList } from './slot-list.js';
 
 type ProxySlot = Slot<ManagedSession>;
 
@@ -50,7 +49,7 @@ const proxyIdOfSession = (s: ManagedSession) => s.identity.proxy?.id ?? DIRECT_P
 export class Scheduler {
     private readonly slots = new Map<string, ProxySlot>();
     /** Slots with at least one ready session. */
-    private readonly withReady = new SlotList();
+    private readonly withReady: ProxySlot[] = [];
     private readonly cooling = new IndexedHeap<ManagedSession>(
         (a, b) => a.availableAt < b.availableAt,
         (s) => s.queuePos,
@@ -103,7 +102,7 @@ export class Scheduler {
     slot(proxyId: string): ProxySlot {
         let slot = this.slots.get(proxyId);
         if (!slot) {
-            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), NO_SESSIONS, this.slots.size);
+            slot = new Slot<ManagedSession>(proxyId, this.host.health.handle(proxyId, this.host.site), NO_SESSIONS);
             this.slots.set(proxyId, slot);
         }
         return slot;
@@ -212,15 +211,27 @@ export class Scheduler {
 
     /** Keeps {@link withReady}, the open heap and the candidate total in step with a slot's ready heap. */
     private listed(slot: ProxySlot, now?: number): void {
-        if (this.view.positionOf(slot) >= 0) {
+        const list = this.withReady;
+        if (slot.openPos >= 0) {
             this.view.total += slot.ready.size - slot.counted;
             slot.counted = slot.ready.size;
             if (slot.ready.size === 0) this.view.drop(slot);
             else this.view.put(slot);
         }
         if (slot.ready.size > 0) {
-            if (this.withReady.add(slot)) this.admit(slot, now);
-        } else this.withReady.delete(slot);
+            if (slot.listPos < 0) {
+                slot.listPos = list.length;
+                list.push(slot);
+                this.admit(slot, now);
+            }
+        } else if (slot.listPos >= 0) {
+            const last = list.pop()!;
+            if (last !== slot) {
+                list[slot.listPos] = last;
+                last.listPos = slot.listPos;
+            }
+            slot.listPos = -1;
+        }
     }
 
     /** A slot just got ready sessions: put it where its proxy's state says, without re-reading every slot. */
@@ -263,7 +274,7 @@ export class Scheduler {
         if (!slot) return;
         this.view.changed(slot);
         // Slots are ranked by score only for a policy that asks for it; otherwise scores are read when picking.
-        if (this.host.policy.byScore && this.view.positionOf(slot) >= 0) {
+        if (this.host.policy.byScore && slot.openPos >= 0) {
             slot.rank = Math.round(slot.score() * 1000);
             this.view.put(slot);
         }
@@ -275,14 +286,14 @@ export class Scheduler {
         this.epoch = this.host.health.epoch;
         let next = Infinity;
         this.backoff = [];
-        const list = this.withReady.items;
+        const list = this.withReady;
         for (let i = 0; i < list.length; i++) {
             const slot = list[i]!;
             slot.refresh(now);
             if (slot.changesAt < next) next = slot.changesAt;
             if (slot.open(now)) {
                 if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
-                if (this.view.positionOf(slot) < 0) {
+                if (slot.openPos < 0) {
                     slot.counted = slot.ready.size;
                     this.view.total += slot.counted;
                 }
@@ -291,7 +302,7 @@ export class Scheduler {
                 this.view.put(slot);
                 continue;
             }
-            if (this.view.positionOf(slot) >= 0) {
+            if (slot.openPos >= 0) {
                 this.view.drop(slot);
                 this.view.total -= slot.counted;
                 slot.counted = 0;
@@ -382,7 +393,7 @@ export class Scheduler {
     /** Idle sessions that are not ready only because their proxy is paced or backed off (a scan: only before a create). */
     private heldBack(): number {
         let n = 0;
-        for (const slot of this.withReady.items) if (this.view.positionOf(slot) < 0) n += slot.ready.size;
+        for (const slot of this.withReady) if (slot.openPos < 0) n += slot.ready.size;
         return n;
     }
 

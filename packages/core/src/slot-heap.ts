@@ -3,8 +3,7 @@
  * the slot order (rank first for a policy that asks for it, then the first session's hand-out key, then its ordinal),
  * but comparing copies of those keys kept in number arrays by heap position, moved with their slot. A sift reads no
  * slot, ready queue or session object: with 1,000 pools every op lands in a cold pool, where each object a comparison
- * reads is a cache miss (a slot, its ready queue, that queue's key array...), about a dozen per level. Nor does it
- * write one: a slot's position is kept by its pool number (`slot.index`) in an array of the heap, not in the slot.
+ * reads is a cache miss (a slot, its ready queue, that queue's key array...), about a dozen per level.
  *
  * A slot's keys are copied when it is pushed or updated, so its ready queue's first session (and its rank) must only
  * change right before {@link SlotHeap.update} or {@link SlotHeap.remove} of that slot, as they do in the scheduler.
@@ -17,13 +16,10 @@ type Slot = ProxySlot<ManagedSession>;
 export class SlotHeap {
     private readonly items: Slot[] = [];
     /**
-     * By heap position p, at 4p, 4p + 1, 4p + 2: the slot's `seen` score, the hand-out key of its first session (negated
-     * for newest-first) and that session's `ordinal`; at 4p + 3 the slot's `index` (a move writes its position without
-     * reading the slot). Read by `OpenSlots.firstNear` too (one array: fewer cache lines).
+     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score, the hand-out key of its first session (negated
+     * for newest-first) and that session's `ordinal`. Read by `OpenSlots.firstNear` too (one array: fewer cache lines).
      */
-    byPos = new Float64Array(64);
-    /** By slot `index`: its heap position plus one (0: not in the heap). */
-    private positions = new Int32Array(16);
+    byPos = new Float64Array(48);
     /** By heap position: the slot's rank (only kept, and compared, when ranked by score). */
     private ranks = new Float64Array(16);
 
@@ -42,55 +38,43 @@ export class SlotHeap {
         return this.items[index]!;
     }
 
-    /** The slot's heap position (-1: not in the heap). */
-    positionOf(slot: Slot): number {
-        const i = slot.index;
-        return i < this.positions.length ? this.positions[i]! - 1 : -1;
-    }
-
     has(slot: Slot): boolean {
-        return this.positionOf(slot) >= 0;
+        const p = slot.openPos;
+        return p >= 0 && this.items[p] === slot;
     }
 
     push(slot: Slot): void {
         const i = this.items.length;
         this.items.push(slot);
-        if (4 * i + 4 > this.byPos.length) this.grow(4 * i + 4);
-        if (slot.index >= this.positions.length) {
-            const p = new Int32Array(Math.max(slot.index + 1, 2 * this.positions.length));
-            p.set(this.positions);
-            this.positions = p;
-        }
+        if (3 * i + 3 > this.byPos.length) this.grow(3 * i + 3);
         this.load(slot, i);
         this.up(i);
     }
 
     /** Removes `slot` if it is in this heap. */
     remove(slot: Slot): boolean {
-        const p = this.positionOf(slot);
-        if (p < 0) return false;
-        this.removeAt(p);
+        if (!this.has(slot)) return false;
+        this.removeAt(slot.openPos);
         return true;
     }
 
     /** Restores the order after the slot's keys changed (inserts it when absent). */
     update(slot: Slot): void {
-        const p = this.positionOf(slot);
-        if (p < 0) return this.push(slot);
+        if (!this.has(slot)) return this.push(slot);
+        const p = slot.openPos;
         this.load(slot, p);
         this.up(p);
-        this.down(this.positions[slot.index]! - 1);
+        this.down(slot.openPos);
     }
 
     /** Copies the slot's keys (as it holds them now) to position `p`. */
     private load(slot: Slot, p: number): void {
         const a = this.byPos;
-        a[4 * p] = slot.seen;
-        a[4 * p + 1] = slot.ready.topKey();
-        a[4 * p + 2] = slot.ready.topOrdinal();
-        a[4 * p + 3] = slot.index;
+        a[3 * p] = slot.seen;
+        a[3 * p + 1] = slot.ready.topKey();
+        a[3 * p + 2] = slot.ready.topOrdinal();
         if (this.byScore) this.ranks[p] = slot.rank;
-        this.positions[slot.index] = p + 1;
+        slot.openPos = p;
     }
 
     private grow(n: number): void {
@@ -98,7 +82,7 @@ export class SlotHeap {
         a.set(this.byPos);
         this.byPos = a;
         if (this.byScore) {
-            const r = new Float64Array(a.length / 4);
+            const r = new Float64Array(a.length / 3);
             r.set(this.ranks.subarray(0, Math.min(this.ranks.length, r.length)));
             this.ranks = r;
         }
@@ -108,38 +92,38 @@ export class SlotHeap {
     private before(i: number, j: number): boolean {
         if (this.byScore && this.ranks[i] !== this.ranks[j]) return this.ranks[i]! > this.ranks[j]!;
         const a = this.byPos;
-        const ki = a[4 * i + 1]!;
-        const kj = a[4 * j + 1]!;
-        return ki < kj || (ki === kj && a[4 * i + 2]! < a[4 * j + 2]!);
+        const ki = a[3 * i + 1]!;
+        const kj = a[3 * j + 1]!;
+        return ki < kj || (ki === kj && a[3 * i + 2]! < a[3 * j + 2]!);
     }
 
     /** Moves the slot and keys at `from` to `to` (overwriting). */
     private move(from: number, to: number): void {
         const a = this.byPos;
-        a[4 * to] = a[4 * from]!;
-        a[4 * to + 1] = a[4 * from + 1]!;
-        a[4 * to + 2] = a[4 * from + 2]!;
-        const n = a[4 * from + 3]!;
-        a[4 * to + 3] = n;
+        a[3 * to] = a[3 * from]!;
+        a[3 * to + 1] = a[3 * from + 1]!;
+        a[3 * to + 2] = a[3 * from + 2]!;
         if (this.byScore) this.ranks[to] = this.ranks[from]!;
-        this.items[to] = this.items[from]!;
-        this.positions[n] = to + 1;
+        const slot = this.items[from]!;
+        this.items[to] = slot;
+        slot.openPos = to;
     }
 
     private removeAt(index: number): void {
         const items = this.items;
+        const removed = items[index]!;
         const lastIndex = items.length - 1;
-        this.positions[this.byPos[4 * index + 3]!] = 0;
+        removed.openPos = -1;
         if (index === lastIndex) {
             items.pop();
             return;
         }
         // As IndexedHeap: the last slot takes the place, then sifts up, then down from wherever it got.
-        const last = this.byPos[4 * lastIndex + 3]!;
+        const last = items[lastIndex]!;
         this.move(lastIndex, index);
         items.pop();
         this.up(index);
-        this.down(this.positions[last]! - 1);
+        this.down(last.openPos);
     }
 
     /** Sifts the slot at `index` up; its keys are held aside meanwhile. */
@@ -147,10 +131,9 @@ export class SlotHeap {
         const items = this.items;
         const a = this.byPos;
         const slot = items[index]!;
-        const s = a[4 * index]!;
-        const k = a[4 * index + 1]!;
-        const o = a[4 * index + 2]!;
-        const n = a[4 * index + 3]!;
+        const s = a[3 * index]!;
+        const k = a[3 * index + 1]!;
+        const o = a[3 * index + 2]!;
         const r = this.byScore ? this.ranks[index]! : 0;
         while (index > 0) {
             const parent = (index - 1) >> 1;
@@ -158,56 +141,54 @@ export class SlotHeap {
             this.move(parent, index);
             index = parent;
         }
-        this.place(slot, index, s, k, o, n, r);
+        this.place(slot, index, s, k, o, r);
     }
 
     /** Sifts the slot at `index` down. */
     private down(index: number): void {
         const items = this.items;
-        const size = items.length;
+        const n = items.length;
         const a = this.byPos;
         const slot = items[index]!;
-        const s = a[4 * index]!;
-        const k = a[4 * index + 1]!;
-        const o = a[4 * index + 2]!;
-        const n = a[4 * index + 3]!;
+        const s = a[3 * index]!;
+        const k = a[3 * index + 1]!;
+        const o = a[3 * index + 2]!;
         const r = this.byScore ? this.ranks[index]! : 0;
         for (;;) {
             const l = 2 * index + 1;
-            if (l >= size) break;
+            if (l >= n) break;
             const rt = l + 1;
-            const c = rt < size && this.before(rt, l) ? rt : l;
+            const c = rt < n && this.before(rt, l) ? rt : l;
             if (!this.keysAfter(r, k, o, c)) break;
             this.move(c, index);
             index = c;
         }
-        this.place(slot, index, s, k, o, n, r);
+        this.place(slot, index, s, k, o, r);
     }
 
     /** Whether keys (r, k, o) come out before the slot at position `j`. */
     private beforeKeys(r: number, k: number, o: number, j: number): boolean {
         if (this.byScore && r !== this.ranks[j]) return r > this.ranks[j]!;
         const a = this.byPos;
-        const kj = a[4 * j + 1]!;
-        return k < kj || (k === kj && o < a[4 * j + 2]!);
+        const kj = a[3 * j + 1]!;
+        return k < kj || (k === kj && o < a[3 * j + 2]!);
     }
 
     /** Whether the slot at position `j` comes out before keys (r, k, o). */
     private keysAfter(r: number, k: number, o: number, j: number): boolean {
         if (this.byScore && r !== this.ranks[j]) return this.ranks[j]! > r;
         const a = this.byPos;
-        const kj = a[4 * j + 1]!;
-        return kj < k || (kj === k && a[4 * j + 2]! < o);
+        const kj = a[3 * j + 1]!;
+        return kj < k || (kj === k && a[3 * j + 2]! < o);
     }
 
-    private place(slot: Slot, index: number, s: number, k: number, o: number, n: number, r: number): void {
+    private place(slot: Slot, index: number, s: number, k: number, o: number, r: number): void {
         const a = this.byPos;
-        a[4 * index] = s;
-        a[4 * index + 1] = k;
-        a[4 * index + 2] = o;
-        a[4 * index + 3] = n;
+        a[3 * index] = s;
+        a[3 * index + 1] = k;
+        a[3 * index + 2] = o;
         if (this.byScore) this.ranks[index] = r;
         this.items[index] = slot;
-        this.positions[n] = index + 1;
+        slot.openPos = index;
     }
 }

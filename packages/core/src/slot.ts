@@ -39,6 +39,10 @@ export class ProxySlot<S> {
     live = 0;
     /** Hand-out order of the last new session put on this proxy (round-robin of proxies). */
     lastPickedSeq = 0;
+    /** Position in the pool's list of slots with ready sessions (-1: not in it). */
+    listPos = -1;
+    /** Position in the pool's heap of open slots (-1: not in it). */
+    openPos = -1;
     /** Its rank in the open heap (the rounded score, for the scored policy). */
     rank = 0;
     /** Ready sessions counted in the pool's total of candidates. */
@@ -59,8 +63,6 @@ export class ProxySlot<S> {
         readonly id: string,
         readonly health: HealthHandle,
         ready: ReadyQueue<S>,
-        /** Its number in its pool (0, 1, ...): the pool's open-slot heap keeps its position by it. */
-        readonly index = 0,
     ) {
         this.ready = ready;
     }

@@ -2,8 +2,7 @@
  * The open-slot heap (keys copied by heap position) against the generic indexed heap with the comparator it replaces
  * (reading each slot's rank and its ready queue's first key and ordinal): over random pushes, removals and key
  * changes, both hold the same slots at the same positions, so every pick and every score read in heap order (the
- * draw order) stays the same; its position arrays always hold each slot's keys and index, and it knows each slot's
- * position (kept by slot index, not in the slot).
+ * draw order) stays the same; its position arrays always hold each slot's keys.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,9 +14,8 @@ import { SlotHeap } from '../src/slot-heap.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
-/** What the heaps read of a slot: rank, seen score, first key and ordinal, its index; the reference's position field. */
+/** What the heaps read of a slot: rank, seen score, first key and ordinal, and the position field. */
 interface FakeSlot {
-    index: number;
     openPos: number;
     rank: number;
     seen: number;
@@ -28,7 +26,6 @@ interface FakeSlot {
 
 function fakeSlot(i: number): FakeSlot {
     const s: FakeSlot = {
-        index: i,
         openPos: -1,
         rank: 0,
         seen: 0,
@@ -51,7 +48,7 @@ describe('SlotHeap', () => {
             let checked = 0;
             fc.assert(
                 fc.property(fc.array(op, { minLength: 50, maxLength: 250 }), (ops) => {
-                    // Twin slots: the reference heap's (it keeps their positions in `openPos`) and the tested one's.
+                    // Twin slots: the reference heap's and the tested one's (each heap keeps its position in `openPos`).
                     const a = Array.from({ length: 31 }, (_, i) => fakeSlot(i));
                     const b = Array.from({ length: 31 }, (_, i) => fakeSlot(i));
                     const as = (x: FakeSlot) => x as unknown as Slot;
@@ -91,12 +88,10 @@ describe('SlotHeap', () => {
                         let same = true;
                         for (let p = 0; p < heap.size; p++) {
                             const s = heap.at(p) as unknown as FakeSlot;
-                            same &&= s === b[a.indexOf(reference.at(p))] && heap.positionOf(as(s)) === p && s.openPos === -1;
-                            same &&= heap.byPos[4 * p] === s.seen && heap.byPos[4 * p + 1] === s.key && heap.byPos[4 * p + 2] === s.ord && heap.byPos[4 * p + 3] === s.index;
+                            same &&= s === b[a.indexOf(reference.at(p))] && s.openPos === p;
+                            same &&= heap.byPos[3 * p] === s.seen && heap.byPos[3 * p + 1] === s.key && heap.byPos[3 * p + 2] === s.ord;
                         }
-                        for (let i = 0; i < a.length; i++) {
-                            same &&= heap.has(as(b[i]!)) === reference.has(a[i]!) && (heap.positionOf(as(b[i]!)) < 0) === (a[i]!.openPos < 0);
-                        }
+                        for (let i = 0; i < a.length; i++) same &&= heap.has(as(b[i]!)) === reference.has(a[i]!) && (b[i]!.openPos < 0) === (a[i]!.openPos < 0);
                         expect(same).toBe(true);
                         n++;
                     }
