@@ -16,9 +16,6 @@ type Slot = ProxySlot<ManagedSession>;
 
 const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
 
-/** Heap positions still to look at in `firstFrom` (one array for every pool: it stays in cache; JS runs one at a time). */
-let path = new Int32Array(64);
-
 /** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
 function sortFew(list: Slot[], n: number): Slot[] {
     for (let i = 1; i < n; i++) {
@@ -156,31 +153,17 @@ export class OpenSlots implements Candidates {
 
     /**
      * The heap position of the first slot in hand-out order (ties of the key: the older session) among those below the
-     * root scoring at least `threshold` (there is one: the best slot). A search down the heap: a slot that scores enough
-     * comes before every slot under it, and one that comes after the best found so far has nothing better under it, so
-     * neither's subtree is read. Most proxies score near the best in a healthy pool: the search reads a few slots near
-     * the root (the first lines of the key array) instead of every slot's keys, which with 1,000 pools are cold.
+     * root scoring at least `threshold` (there is one: the best slot). One pass over the keys: the slots that score
+     * enough are few and mostly the ones handed out last (a pick draws its slot again), deep in the heap, so a search
+     * down the heap reads about as many slots, in a worse order.
      */
     private firstFrom(threshold: number): number {
         const a = this.byPos;
-        const n = this.heap.size;
-        if (path.length < n) path = new Int32Array(Math.max(n, 2 * path.length));
-        const todo = path;
-        let depth = 0;
-        if (n > 2) todo[depth++] = 2;
-        if (n > 1) todo[depth++] = 1;
+        const end = 3 * this.heap.size;
         let best = -1;
-        while (depth > 0) {
-            const p = todo[--depth]!;
-            const i = 3 * p;
-            if (best >= 0 && !(a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!))) continue;
-            if (a[i]! >= threshold) {
-                best = i;
-                continue;
-            }
-            const l = 2 * p + 1;
-            if (l + 1 < n) todo[depth++] = l + 1;
-            if (l < n) todo[depth++] = l;
+        for (let i = 3; i < end; i += 3) {
+            if (a[i]! < threshold) continue;
+            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
         }
         return best / 3;
     }
