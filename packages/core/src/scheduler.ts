@@ -66,7 +66,6 @@ export class Scheduler {
     /** When the first session of {@link cooling} is ready again (Infinity: none), likewise. */
     private nextCooled = Infinity;
     private seq = 0;
-    private picked: { kind: 'session'; session: ManagedSession } | undefined;
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
     private readonly view: OpenSlots;
@@ -379,16 +378,9 @@ export class Scheduler {
                 proxiesStalled = n > 0 && stalled === n;
             }
         }
-        if (total > 0) return this.handing(policy.pickSession(this.view, this.ctx));
+        if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
         if (this.nextCooled < wakeAt) wakeAt = this.nextCooled;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
-    }
-
-    /** A 'session' decision: one object, refilled (the acquire loop acts on it at once), so a pick allocates nothing. */
-    private handing(session: ManagedSession): Decision {
-        const d = (this.picked ??= { kind: 'session', session });
-        d.session = session;
-        return d;
     }
 
     /** Idle sessions that are not ready only because their proxy is paced or backed off (a scan: only before a create). */
