@@ -35,17 +35,24 @@ export interface AcquireContext<R> {
 }
 
 /**
- * A session of `pool` with one open use, or the error saying why there is none. When a session is ready at once (the
- * usual case) it is handed out without an async frame: one settled promise, the loop's first decision taken here.
+ * A session of `pool` for `request` with one open use, or the error saying why there is none. When a session is ready
+ * at once (the usual case) it is handed out without an async frame: one settled promise, the loop's first decision
+ * taken here (and no object made for what the loop would need to create one).
  */
-export function acquireFrom<R>(pool: Pool, what: R, ctx: AcquireContext<R>): Promise<ManagedSession> {
+export function acquireFrom(
+    pool: Pool,
+    request: RequestLike,
+    rule: CompiledRule | undefined,
+    options: AcquireOptions,
+    ctx: AcquireContext<AcquireRequest>,
+): Promise<ManagedSession> {
     try {
-        if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, what, ctx, undefined);
+        if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
         ctx.assertOpen();
         const now = ctx.clock.now();
-        if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, what, ctx, undefined);
+        if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
         const d = pool.scheduler.decide(now);
-        if (d.kind !== 'session') return acquireLoop(pool, what, ctx, { now, decision: d });
+        if (d.kind !== 'session') return acquireLoop(pool, { request, rule, options }, ctx, { now, decision: d });
         pool.scheduler.handOut(d.session, now);
         return Promise.resolve(d.session);
     } catch (e) {

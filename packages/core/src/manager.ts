@@ -186,7 +186,7 @@ export class SessionManager {
             this.assertOpen();
             const rule = this.rules.ruleFor(request);
             const pool = this.poolFor(poolKeyOf(request, rule), rule);
-            return acquireFrom(pool, { request, rule, options }, this.acquireContext);
+            return acquireFrom(pool, request, rule, options, this.acquireContext);
         } catch (e) {
             return Promise.reject(e);
         }

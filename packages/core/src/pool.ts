@@ -71,7 +71,7 @@ export class Pool {
             fixedProxies: deps.fixedProxies,
             ...(deps.tiersOf ? { tiers: deps.tiersOf(key) } : {}),
             random: deps.random,
-            limits: () => o,
+            limits: o,
             occupancy: () => this.occupancy,
             sessions: () => this.sessions.values(),
             retire: deps.retire,

@@ -181,41 +181,48 @@ export class ReadyDeque {
     private head = 0;
     private span = 0;
     private live = 0;
-    private readonly overflow: SessionHeap;
+    /**
+     * Made on the first session that fits at neither end (most deques never need one): until then a read of the
+     * deque touches no object of it, which with many pools is a cache miss per read.
+     */
+    private overflow: SessionHeap | undefined = undefined;
     private readonly sign: number;
 
-    constructor(order: ReadyOrder) {
+    constructor(private readonly order: ReadyOrder) {
         this.sign = order === 'oldest-first' ? 1 : -1;
-        this.overflow = new SessionHeap(order);
     }
 
     get size(): number {
-        return this.live + this.overflow.size;
+        return this.live + (this.overflow === undefined ? 0 : this.overflow.size);
     }
 
     top(): ManagedSession | undefined {
-        return this.overflowFirst() ? this.overflow.top() : this.items[this.head];
+        return this.overflowFirst() ? this.overflow!.top() : this.items[this.head];
     }
 
     topKey(): number {
-        return this.overflowFirst() ? this.overflow.topKey() : this.keys[2 * this.head]!;
+        return this.overflowFirst() ? this.overflow!.topKey() : this.keys[2 * this.head]!;
     }
 
     topOrdinal(): number {
-        return this.overflowFirst() ? this.overflow.topOrdinal() : this.keys[2 * this.head + 1]!;
+        return this.overflowFirst() ? this.overflow!.topOrdinal() : this.keys[2 * this.head + 1]!;
     }
 
     /** Whether the first session is the overflow heap's. */
     private overflowFirst(): boolean {
-        if (this.overflow.size === 0) return false;
+        const overflow = this.overflow;
+        if (overflow === undefined || overflow.size === 0) return false;
         if (this.live === 0) return true;
-        const k = this.overflow.topKey();
+        const k = overflow.topKey();
         const hk = this.keys[2 * this.head]!;
-        return k < hk || (k === hk && this.overflow.topOrdinal() < this.keys[2 * this.head + 1]!);
+        return k < hk || (k === hk && overflow.topOrdinal() < this.keys[2 * this.head + 1]!);
     }
 
     at(index: number): ManagedSession {
-        if (index >= this.live) return this.overflow.at(index - this.live);
+        if (index >= this.live) {
+            if (this.overflow === undefined) throw new RangeError(`ready session ${index} of ${this.size}`);
+            return this.overflow.at(index - this.live);
+        }
         let n = index;
         const mask = this.items.length - 1;
         for (let i = 0; i < this.span; i++) {
@@ -227,7 +234,7 @@ export class ReadyDeque {
 
     has(s: ManagedSession): boolean {
         const p = s.queuePos;
-        return p >= 0 && (this.items[p] === s || this.overflow.has(s));
+        return p >= 0 && (this.items[p] === s || (this.overflow !== undefined && this.overflow.has(s)));
     }
 
     /** The first session by position that passes `test`. */
@@ -237,7 +244,7 @@ export class ReadyDeque {
             const s = this.items[(this.head + i) & mask];
             if (s !== undefined && test(s)) return s;
         }
-        return this.overflow.find(test);
+        return this.overflow?.find(test);
     }
 
     push(s: ManagedSession): void {
@@ -249,7 +256,7 @@ export class ReadyDeque {
             const t = 2 * ((this.head + this.span - 1) & mask);
             const h = 2 * this.head;
             const back = k > keys[t]! || (k === keys[t] && o > keys[t + 1]!);
-            if (!back && !(k < keys[h]! || (k === keys[h] && o < keys[h + 1]!))) return this.overflow.push(s);
+            if (!back && !(k < keys[h]! || (k === keys[h] && o < keys[h + 1]!))) return (this.overflow ??= new SessionHeap(this.order)).push(s);
             if (this.span === this.items.length) this.relayout(2 * this.items.length);
             if (back) return this.put((this.head + this.span++) & (this.items.length - 1), s, k, o);
             this.head = (this.head - 1) & (this.items.length - 1);
@@ -273,7 +280,7 @@ export class ReadyDeque {
         const p = s.queuePos;
         if (p < 0) return false;
         const items = this.items;
-        if (items[p] !== s) return this.overflow.remove(s);
+        if (items[p] !== s) return this.overflow !== undefined && this.overflow.remove(s);
         items[p] = undefined;
         s.queuePos = -1;
         if (--this.live === 0) {
@@ -302,7 +309,7 @@ export class ReadyDeque {
         if (p >= 0 && this.items[p] === s) {
             if (this.keys[2 * p] === this.sign * s.handOutSeq && this.keys[2 * p + 1] === s.ordinal) return;
             this.remove(s);
-        } else if (this.overflow.has(s)) {
+        } else if (this.overflow !== undefined && this.overflow.has(s)) {
             this.overflow.update(s);
             return;
         }

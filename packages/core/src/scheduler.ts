@@ -36,7 +36,8 @@ export interface SchedulerHost {
     /** With tiered proxies: keeps only the proxies of the pool's tier for a new session (see `TierGate`). */
     readonly tiers?: { narrow(proxies: ProxyCandidate[], now: number): ProxyCandidate[] };
     readonly random: () => number;
-    limits(): { size: number; maxUses: number; maxConcurrentUses: number; explorationRate: number };
+    /** The pool's limits: its options object itself, read live (one object: no call per read in a cold pool). */
+    readonly limits: { readonly size: number; readonly maxUses: number; readonly maxConcurrentUses: number; readonly explorationRate: number };
     /** Live sessions plus those being created. */
     occupancy(): number;
     /** Live sessions (for the rare full scans: a proxy banned, error messages). */
@@ -83,7 +84,7 @@ export class Scheduler {
     private readonly byPosition: boolean;
 
     constructor(private readonly host: SchedulerHost) {
-        const limits = host.limits();
+        const limits = host.limits;
         this.byPosition = host.policy.picksAt(limits.explorationRate);
         this.view = new OpenSlots(host.policy);
         this.ctx = {
@@ -154,7 +155,7 @@ export class Scheduler {
      * session id, which may land on a banned or burnt exit. At most the pool's size of them are kept.
      */
     reuseLater(proxyId: string): void {
-        this.kept.keep(proxyId, this.host.limits().size);
+        this.kept.keep(proxyId, this.host.limits.size);
     }
 
     /** Through a gateway, a new session drew a new URL (a new session id: an unknown exit) whose proxy id is `proxyId`. */
@@ -181,7 +182,7 @@ export class Scheduler {
 
     /** Puts `session` where its state says (ready, cooling, or nowhere) after a change of its counters. */
     settle(session: ManagedSession, now: number): void {
-        const { maxUses, maxConcurrentUses } = this.host.limits();
+        const { maxUses, maxConcurrentUses } = this.host.limits;
         const eligible =
             !session.isRetired &&
             session.initialized &&
@@ -322,7 +323,7 @@ export class Scheduler {
         let wakeAt = this.nextChange;
         let evictable: ManagedSession | undefined;
         for (const slot of this.backoff) if ((evictable = idleIn(slot))) break;
-        const limits = this.host.limits();
+        const limits = this.host.limits;
         const hasRoom = this.host.occupancy() < limits.size;
         const room = hasRoom || evictable !== undefined;
         const policy = this.host.policy;

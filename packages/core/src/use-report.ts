@@ -40,6 +40,8 @@ export interface UseReportDeps {
 
 /** See the module comment; one per manager. */
 export class UseReports {
+    private readonly use: UseInfo = { sessionId: '', goodUses: 0, dynamicProxy: false, checkFailed: false };
+
     constructor(private readonly d: UseReportDeps) {}
 
     /** The manager's `report()`: see its documentation. */
@@ -62,7 +64,12 @@ export class UseReports {
         const rateLimitMillis = type === 'rate-limited' ? rateLimitMillisOf(outcome, o) : 0;
         // Its slot's id is its proxy's (the slot is hot; the identity and its proxy ref are objects of their own).
         const pid = s.proxySlot?.id ?? s.identity.proxy?.id ?? DIRECT_PROXY_ID;
-        const use: UseInfo = { sessionId: s.id, goodUses: s.usageCount, dynamicProxy: d.proxies.dynamic, checkFailed: type === 'check-failed' };
+        // One object per manager, refilled: the learner reads it during the call and keeps nothing of it.
+        const use = this.use;
+        use.sessionId = s.id;
+        use.goodUses = s.usageCount;
+        use.dynamicProxy = d.proxies.dynamic;
+        use.checkFailed = type === 'check-failed';
         d.tierGate?.countUse(key, pid);
         // A 5xx is the target's error: a direct connection is never backed off for it.
         const effect = rule.health === 'target-error' && pid === DIRECT_PROXY_ID ? 'neutral' : rule.health;

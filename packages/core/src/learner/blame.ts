@@ -83,11 +83,21 @@ export class SiblingTracker {
             last.at = now;
             return;
         }
-        const i = list.findIndex((g) => g.sessionId === sessionId);
-        const entry = i >= 0 ? list.splice(i, 1)[0]! : { sessionId, at: now };
+        // Moved to the newest end; a new session's entry reuses the oldest one when the list is full (one dropped
+        // anyway): a use allocates nothing here.
+        let i = list.length - 2;
+        while (i >= 0 && list[i]!.sessionId !== sessionId) i--;
+        let entry: RecentGood;
+        if (i < 0 && list.length < KEPT) entry = { sessionId, at: now };
+        else {
+            if (i < 0) i = 0;
+            entry = list[i]!;
+            for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
+            list.pop();
+            entry.sessionId = sessionId;
+        }
         entry.at = now;
         list.push(entry);
-        if (list.length > KEPT) list.shift();
     }
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */

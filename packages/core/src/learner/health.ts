@@ -129,8 +129,9 @@ export class FadingHealth {
             gBad = e.global.bad * f;
         }
         // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
-        const base = this.firstUses.get(site);
-        const prior = gOk + gBad > 0.01 || !base ? (gOk + 1) / (gOk + gBad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
+        // (The site's base rate is looked up only when it is used: the table is by site, cold with many pools.)
+        const base = gOk + gBad > 0.01 ? undefined : this.firstUses.get(site);
+        const prior = !base ? (gOk + 1) / (gOk + gBad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
         const s = pair ? this.siteCounts.at(pair) : e?.sites.get(site);
         let ok = 0;
         let bad = 0;

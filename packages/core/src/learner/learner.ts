@@ -19,9 +19,9 @@ import { CapLearner } from './cap.js';
 import { deferSiblings } from './deferral.js';
 import { FadingHealth } from './health.js';
 import { PaceLearner } from './pace.js';
-import { Pairs, type Pair } from './pair-map.js';
+import { PairSlot, Pairs, type Pair } from './pair-map.js';
 import { RecoveryTimes } from './recovery.js';
-import { DEFAULT_SITE_GUARD, SiteGuard } from './site-guard.js';
+import { DEFAULT_SITE_GUARD, SiteGuard, type Latest } from './site-guard.js';
 import { TierLadder } from './tiers.js';
 import { WearLearner, WORN_SCORE_FACTOR } from './wear.js';
 
@@ -45,6 +45,9 @@ export class Learner {
     private readonly recoveries = new RecoveryTimes();
     private readonly probesOut = new Set<string>();
     private readonly guards = new Map<string, SiteGuard>();
+    /** The guards again on the pairs of their sites, and each guard's record of a pair's proxy (no cold table per use). */
+    private readonly guardOf = new PairSlot<SiteGuard>(this.pairs);
+    private readonly latestOf = new PairSlot<Latest>(this.pairs);
     /** Whether any site's guard ever paused its pool (until then no pool is, and an acquire looks up no guard in a cold map). */
     private anyPause = false;
     private readonly caps = new Map<string, CapLearner>();
@@ -74,12 +77,15 @@ export class Learner {
         this.targetErrorsInRow = options.targetErrorsInRow ?? 5;
     }
 
-    private guard(site: string): SiteGuard {
-        let g = this.guards.get(site);
+    private guard(site: string, pair?: Pair): SiteGuard {
+        let g = pair && this.guardOf.at(pair);
+        if (g) return g;
+        g = this.guards.get(site);
         if (!g) {
-            g = new SiteGuard(site, this.options.siteWide);
+            g = new SiteGuard(site, this.options.siteWide, this.latestOf);
             this.guards.set(site, g);
         }
+        if (pair) this.guardOf.set(pair, g);
         return g;
     }
 
@@ -183,7 +189,7 @@ export class Learner {
         if (outcome.kind !== 'target-error' && this.targetErrors.size > 0) this.targetErrors.delete(key(proxyId, site));
         switch (outcome.kind) {
             case 'ok': {
-                this.guard(site).observe(proxyId, false, now);
+                this.guard(site, ctx.pair).observe(proxyId, false, now, false, false, ctx.pair);
                 this.health.record(proxyId, site, true, now, ctx.pair);
                 this.siblings.onGood(proxyId, site, ctx.sessionId, now, ctx.pair);
                 const paced = this.pace.onSuccess(proxyId, site, now, ctx.pair, ctx.dynamicProxy);
@@ -216,7 +222,7 @@ export class Learner {
                 this.onBlocked(ctx, now, effects, outcome.checkFailed ?? false);
                 break;
             case 'rate-limited': {
-                this.guard(site).observe(proxyId, false, now);
+                this.guard(site, ctx.pair).observe(proxyId, false, now, false, false, ctx.pair);
                 const wait = ctx.dynamicProxy && outcome.retryAfterMillis ? outcome.retryAfterMillis * this.gatewayRetryAfterFactor : outcome.retryAfterMillis;
                 if (this.pace.onRateLimited(proxyId, site, now, wait, ctx.dynamicProxy)) effects.siteChanged = true;
                 const inRow = (this.limitedInRow.get(ctx.sessionId) ?? 0) + 1;
@@ -259,8 +265,8 @@ export class Learner {
     private onBlocked(ctx: UseContext, now: number, effects: LearnerEffects, checkFailed: boolean): void {
         const { site, proxyId } = ctx;
         const worn = !ctx.duringInit && ctx.goodUses >= this.manyGoodUses;
-        const guard = this.guard(site);
-        const verdict = guard.observe(proxyId, true, now, checkFailed, worn);
+        const guard = this.guard(site, ctx.pair);
+        const verdict = guard.observe(proxyId, true, now, checkFailed, worn, ctx.pair);
         if (guard.pauseDeadline > 0) this.anyPause = true;
         const blame = attributeBlock({
             goodUses: ctx.goodUses,

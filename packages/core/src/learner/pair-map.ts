@@ -3,30 +3,42 @@
  * are read on every hand-out and outcome, and a fresh `${proxy}\u0000${site}` per lookup costs more than the lookup.
  *
  * Pairs are interned ({@link Pairs}): a caller that holds a pair (a pool's proxy slot does, through its health handle)
- * reads every map sharing the interning by the pair's index ({@link PairMap.at}): one array read instead of two hash
- * lookups in cold tables. With 1,000 pools every use lands in a cold pool, and each lookup there is a cache miss.
+ * reads every map sharing the interning on the pair itself ({@link PairMap.at}): each map of an interning owns one
+ * place in every pair's `values`, so the records of one (proxy, site) in all maps are reached through one small array
+ * allocated with the pair, instead of a hash lookup in a cold table (or a read of a long array at the pair's index)
+ * per map. With 1,000 pools every use lands in a cold pool, and each of those reads is a cache miss.
  */
 
 /** An interned (proxy id, site). */
 export interface Pair {
     readonly proxyId: string;
     readonly site: string;
-    /** Its index in the maps of {@link owner}. */
-    readonly index: number;
     readonly owner: Pairs;
+    /** By map of {@link owner} (its `place`): the pair's value in that map (undefined: none). */
+    readonly values: unknown[];
 }
 
 /** The interning of pairs shared by the maps of one learner. */
 export class Pairs {
     private readonly bySite = new Map<string, Map<string, Pair>>();
-    private count = 0;
+    /** Places taken by maps in every pair's `values` (a pair's array is allocated with that many). */
+    private places = 0;
+
+    /** A new map's place in every pair's `values` (the learner makes its maps before its first pair). */
+    place(): number {
+        return this.places++;
+    }
 
     /** The pair (interned on first use). */
     of(proxyId: string, site: string): Pair {
         let m = this.bySite.get(site);
         if (!m) this.bySite.set(site, (m = new Map()));
         let p = m.get(proxyId);
-        if (!p) m.set(proxyId, (p = { proxyId, site, index: this.count++, owner: this }));
+        if (!p) {
+            // Exactly as long as the places (an array grown by push would reserve 17), filled: never sparse.
+            const values = new Array<unknown>(this.places).fill(undefined);
+            m.set(proxyId, (p = { proxyId, site, owner: this, values }));
+        }
         return p;
     }
 
@@ -38,11 +50,13 @@ export class Pairs {
 
 export class PairMap<V> {
     private readonly bySite = new Map<string, Map<string, V>>();
-    /** By pair index: the same values, for {@link at}. */
-    private readonly byIndex: (V | undefined)[] = [];
+    /** Its place in the `values` of the pairs of its interning: the same values, for {@link at}. */
+    private readonly place: number;
     private count = 0;
 
-    constructor(private readonly pairs: Pairs = new Pairs()) {}
+    constructor(private readonly pairs: Pairs = new Pairs()) {
+        this.place = pairs.place();
+    }
 
     get size(): number {
         return this.count;
@@ -54,7 +68,7 @@ export class PairMap<V> {
 
     /** The value of an interned pair (one array read when the pair is of this map's interning). */
     at(pair: Pair): V | undefined {
-        return pair.owner === this.pairs ? this.byIndex[pair.index] : this.get(pair.proxyId, pair.site);
+        return pair.owner === this.pairs ? (pair.values[this.place] as V | undefined) : this.get(pair.proxyId, pair.site);
     }
 
     set(proxyId: string, site: string, value: V): void {
@@ -62,10 +76,10 @@ export class PairMap<V> {
         if (!m) this.bySite.set(site, (m = new Map()));
         if (!m.has(proxyId)) this.count++;
         m.set(proxyId, value);
-        const i = this.pairs.of(proxyId, site).index;
-        // Filled up to i (never a sparse array: V8 would turn it into a dictionary).
-        while (this.byIndex.length <= i) this.byIndex.push(undefined);
-        this.byIndex[i] = value;
+        const values = this.pairs.of(proxyId, site).values;
+        // A map made after the pair (not the learner's way): its place is added, filled up to it.
+        while (values.length < this.place) values.push(undefined);
+        values[this.place] = value;
     }
 
     delete(proxyId: string, site: string): boolean {
@@ -74,12 +88,36 @@ export class PairMap<V> {
         this.count--;
         if (m.size === 0) this.bySite.delete(site);
         const p = this.pairs.find(proxyId, site);
-        if (p && p.index < this.byIndex.length) this.byIndex[p.index] = undefined;
+        if (p && this.place < p.values.length) p.values[this.place] = undefined;
         return true;
     }
 
     /** Every entry as (proxy id, site, value), sites in first-use order. */
     *entries(): IterableIterator<[string, string, V]> {
         for (const [site, m] of this.bySite) for (const [proxyId, v] of m) yield [proxyId, site, v];
+    }
+}
+
+/**
+ * One value per pair of an interning, kept on the pair only (no table by key): for what is reached through a pair
+ * held at hand, like a pool's site guard and the guard's record of the pair's proxy.
+ */
+export class PairSlot<V> {
+    private readonly place: number;
+
+    constructor(private readonly pairs: Pairs) {
+        this.place = pairs.place();
+    }
+
+    /** The pair's value (undefined: none, or a pair of another interning). */
+    at(pair: Pair): V | undefined {
+        return pair.owner === this.pairs ? (pair.values[this.place] as V | undefined) : undefined;
+    }
+
+    set(pair: Pair, value: V): void {
+        if (pair.owner !== this.pairs) return;
+        const values = pair.values;
+        while (values.length < this.place) values.push(undefined);
+        values[this.place] = value;
     }
 }

@@ -5,6 +5,7 @@
  * persists); once a second pause confirms it (still no success), it says which proxies the episode's blocks must not
  * count against; and if it lasts too long, it gives the reason to stop the crawl with.
  */
+import type { Pair, PairSlot } from './pair-map.js';
 
 /** When blocks are the site's fault (`learner.siteWide` option). */
 export interface SiteGuardOptions {
@@ -51,7 +52,7 @@ export interface SiteVerdict {
 const NOT_SITE_WIDE: SiteVerdict = Object.freeze({ siteWide: false, absolve: Object.freeze([]) as unknown as string[] });
 
 /** The latest outcome of one proxy on the site, in a list from the oldest to the newest. */
-interface Latest {
+export interface Latest {
     id: string;
     blocked: boolean;
     at: number;
@@ -61,6 +62,8 @@ interface Latest {
     epoch: number;
     older: Latest | undefined;
     newer: Latest | undefined;
+    /** Forgotten (not seen for the horizon): a pair's cached reference to it no longer holds. */
+    gone: boolean;
 }
 
 /** One per (site) pool; see the module comment. */
@@ -83,6 +86,8 @@ export class SiteGuard {
     constructor(
         private readonly site: string,
         options: SiteGuardOptions = {},
+        /** Where a caller holding the (proxy, site) pair keeps the proxy's record (no lookup in the cold table then). */
+        private readonly byPair?: PairSlot<Latest>,
     ) {
         this.options = { ...DEFAULT_SITE_GUARD, ...options };
     }
@@ -104,8 +109,8 @@ export class SiteGuard {
      * proxies never seen passing could just as well be bans, however many there are; blocks of `worn` sessions (many
      * good uses behind them) could be each session's own cap, which sessions created together reach together.
      */
-    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false, worn = false): SiteVerdict {
-        this.remember(proxyId, blocked, now, checkFailed, worn);
+    observe(proxyId: string, blocked: boolean, now: number, checkFailed = false, worn = false, pair?: Pair): SiteVerdict {
+        this.remember(proxyId, blocked, now, checkFailed, worn, pair);
         if (!blocked) {
             this.episodeStart = undefined;
             this.pauses = 0;
@@ -140,15 +145,17 @@ export class SiteGuard {
     }
 
     /** Keeps the latest outcome per proxy (forgetting proxies not seen for `horizonMillis`) and the count of blocked ones. */
-    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean, worn: boolean): void {
-        let entry = this.latest.get(proxyId);
+    private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean, worn: boolean, pair: Pair | undefined): void {
+        const cached = pair && this.byPair?.at(pair);
+        let entry = cached && !cached.gone ? cached : this.latest.get(proxyId);
         if (entry) {
             this.uncount(entry);
             this.unlink(entry);
         } else {
-            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, epoch: 0, older: undefined, newer: undefined };
+            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, epoch: 0, older: undefined, newer: undefined, gone: false };
             this.latest.set(proxyId, entry);
         }
+        if (pair && entry !== cached) this.byPair?.set(pair, entry);
         if (!blocked) {
             this.okEpoch++;
             this.credibleSinceOk = 0;
@@ -170,6 +177,7 @@ export class SiteGuard {
             this.uncount(l);
             this.unlink(l);
             this.latest.delete(l.id);
+            l.gone = true;
         }
     }
 
