@@ -60,7 +60,7 @@ interface Live extends PaceRecord {
     allowed?: number;
     /** Uses sent since its last pause ended, none limited (what they show about the site's limit). */
     clean?: number;
-    /** A gateway session paced by the site's prior: what its clean uses added to the prior (additive increase). */
+    /** A gateway session paced by the site's prior: what its clean uses added to the prior (see GATEWAY_GROWTH). */
     bonus?: number;
 }
 
@@ -71,7 +71,7 @@ interface SitePrior {
     at: number;
     /** Bumped whenever the rate rises: paced proxies derive their next use again. */
     version: number;
-    /** The highest rate a 429 measured on the site lately: a gateway session's additive increase stops below it. */
+    /** The highest rate a 429 measured on the site lately: a gateway session's increase stops below it. */
     ceiling: number;
     /** `decrease` x the lowest rate at which a gateway session's increase met a 429: the others' increase stops there. */
     probeCap?: number;
@@ -81,6 +81,12 @@ const MAX_SENDS = 64;
 const SEP = '\u0000';
 /** The prior rises only by this factor or more (each rise makes every proxy of the site be re-read). */
 const PRIOR_STEP = 1.1;
+/**
+ * A gateway session's pace rises by this share of itself per clean use (at least by `increase`): its starting pace is
+ * the site's cautious prior (what the site allowed, spread over the whole measure window; ~0.16/s where exits allow 3/s),
+ * and a session id lives only ~25 uses, too few for an additive step of 0.02 to reach its exit's rate.
+ */
+const GATEWAY_GROWTH = 0.15;
 
 /** One per manager; keys are (proxy id, site). */
 export class PaceLearner {
@@ -190,7 +196,8 @@ export class PaceLearner {
     }
 
     /**
-     * A gateway session paced by the site's prior that served: its pace rises by `increase` (its exit, unknown, takes
+     * A gateway session paced by the site's prior that served: its pace rises by GATEWAY_GROWTH of itself, at least by
+     * `increase` (its exit, unknown, takes
      * more; one that does not gets a 429 and the session is re-rolled, see the learner), up to just below the highest
      * rate a 429 measured. The prior itself cannot rise by what sessions paced at it show (see {@link demonstrate}), so
      * without this every session id stays at the cautious prior and a gateway crawl needs many ids (sharing exits).
@@ -199,7 +206,7 @@ export class PaceLearner {
         const prior = this.livePrior(site, now);
         if (!prior) return;
         const room = Math.min(0.95 * prior.ceiling, prior.probeCap ?? Number.POSITIVE_INFINITY) - prior.rate;
-        if (room > 0) r.bonus = Math.min(room, (r.bonus ?? 0) + this.options.increase);
+        if (room > 0) r.bonus = Math.min(room, (r.bonus ?? 0) + Math.max(this.options.increase, GATEWAY_GROWTH * (prior.rate + (r.bonus ?? 0))));
     }
 
     /** A gateway session whose increase met a 429: the others' increase stops at `decrease` x the rate it was paced at. */

@@ -391,14 +391,14 @@ describe('PaceLearner', () => {
         for (let t = 0; t < 4; t++) pace.onSend('first', 's', t * 100);
         pace.onRateLimited('first', 's', 300, 2000, true);
         expect(pace.rate('gw', 's', 400)).toBeCloseTo(0.24, 6);
-        // Ten clean uses: a gateway session's pace rises by 0.02 each; a fixed proxy stays at the prior.
+        // Ten clean uses: a gateway session's pace rises by 15% each (x 1.15^10); a fixed proxy stays at the prior.
         pace.onSend('gw', 's', 450);
         pace.onSend('fixed', 's', 450);
         for (let i = 0; i < 10; i++) {
             pace.onSuccess('gw', 's', 500 + i, undefined, true);
             pace.onSuccess('fixed', 's', 500 + i);
         }
-        expect(pace.rate('gw', 's', 600)).toBeCloseTo(0.44, 6);
+        expect(pace.rate('gw', 's', 600)).toBeCloseTo(0.24 * 1.15 ** 10, 6);
         expect(pace.rate('fixed', 's', 600)).toBeCloseTo(0.24, 6);
         // Never past 0.95 x the highest rate measured.
         for (let i = 0; i < 500; i++) pace.onSuccess('gw', 's', 700 + i, undefined, true);
@@ -407,14 +407,14 @@ describe('PaceLearner', () => {
         // it): its increase is gone (it is paced by its own 429 now), and the others' stops at 0.8 x the rate it had.
         pace.onSend('slow', 's', 1399);
         pace.onSend('other', 's', 1399);
-        for (let i = 0; i < 50; i++) pace.onSuccess('slow', 's', 1400 + i, undefined, true);
+        for (let i = 0; i < 5; i++) pace.onSuccess('slow', 's', 1400 + i, undefined, true);
         for (let i = 0; i < 150; i++) pace.onSuccess('other', 's', 1400 + i, undefined, true);
-        expect(pace.rate('slow', 's', 1500)).toBeCloseTo(1.24, 6);
+        expect(pace.rate('slow', 's', 1500)).toBeCloseTo(0.24 * 1.15 ** 5, 6);
         expect(pace.rate('other', 's', 1500)).toBeCloseTo(0.95 * 3, 6);
         for (let t = 0; t < 3; t++) pace.onSend('gw', 's', 1600 + t * 350);
         pace.onRateLimited('gw', 's', 2300, 2000, true);
         expect(pace.rate('other', 's', 2400)).toBeCloseTo(0.8 * 0.95 * 3, 6);
-        expect(pace.rate('slow', 's', 2400)).toBeCloseTo(1.24, 6);
+        expect(pace.rate('slow', 's', 2400)).toBeCloseTo(0.24 * 1.15 ** 5, 6);
         expect(pace.rate('gw', 's', 2400)).toBeLessThan(0.8 * 0.95 * 3);
         pace.onSend('fresh', 's', 2499);
         for (let i = 0; i < 150; i++) pace.onSuccess('fresh', 's', 2500 + i, undefined, true);
