@@ -368,19 +368,22 @@ export class BrowserSessions<Page = any, Response = any, Browser = any, Context 
 
     /**
      * First post-navigation hook: the response and the rendered page are checked, with the context's cookies already in
-     * the session's jar (a check may read `session.getCookieString()`: what the page just set must be there). They go
-     * back to the jar again after the handler, or in the error handler when the handler failed.
+     * the session's jar when the rule has a check (it may read `session.getCookieString()`: what the page just set must
+     * be there). They go back to the jar again after the handler, or in the error handler when the handler failed.
      */
     private postNavigation: Hook = async (ctx: Ctx) => {
         const session = this.binding.current(ctx.request);
         if (!session) return;
         const page = ctx.page as Page;
         const tab = this.contexts.tabOf(page);
-        // The three reads at once: they do not depend on each other.
+        // Only a rule's check can read the jar before the handler: without one, the read after the handler is enough.
+        const checks = (await this.binding.manager()).ruleFor(ctx.request)?.check;
+        const jarFirst = checks !== undefined && (!Array.isArray(checks) || checks.length > 0);
+        // The reads at once: they do not depend on each other.
         const [info, body] = await Promise.all([
             ctx.response ? this.driver.responseInfo(ctx.response as Response) : ({} as ResponseInfo),
             this.driver.content(tab).catch(() => ''),
-            this.readCookies(session, page),
+            jarFirst ? this.readCookies(session, page) : undefined,
         ]);
         const url = info.url ?? this.driver.url(tab);
         this.contexts.visited(session, url);
