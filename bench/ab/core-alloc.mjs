@@ -5,19 +5,13 @@
 import { createRequire } from 'node:module';
 import { Session } from 'node:inspector/promises';
 import fs from 'node:fs';
+import { filledManager } from './fill.mjs';
 const [nS, nP, opsS, dist] = process.argv.slice(2);
 const req = createRequire(import.meta.url);
 const { Configuration, log, LogLevel } = await import(req.resolve('@crawlee/core'));
 log.setLevel(LogLevel.OFF);
-function mulberry32(a) { return () => { a |= 0; a = (a + 0x6d2b79f5) | 0; let t = Math.imul(a ^ (a >>> 15), 1 | a); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; }; }
 const sessions = Number(nS), pools = Number(nP), ops = Number(opsS);
-const PROXIES = Array.from({ length: 100 }, (_, i) => `http://127.0.0.1:${20000 + i}`);
-const perPool = Math.max(1, Math.round(sessions / pools));
-const reqs = Array.from({ length: pools }, (_, i) => ({ url: 'http://site.test/', userData: { sessionPool: `pool-${i}` } }));
-const { SessionManager } = await import(`${dist}/index.js`);
-const random = mulberry32(7919 + sessions + pools);
-const m = await SessionManager.open({ proxyUrls: PROXIES, pool: { size: perPool }, store: false, statsIntervalSecs: 0, random, config: new Configuration({ persistStorage: false }) });
-for (const r of reqs) { const held = []; for (let i = 0; i < perPool; i++) held.push(await m.acquire(r)); for (const s of held) m.report(s, { type: 'ok' }); }
+const { m, random, reqs } = await filledManager(dist, Configuration, sessions, pools);
 const pick = () => (pools === 1 ? 0 : Math.min(pools - 1, Math.floor(random() * pools)));
 for (let i = 0; i < ops; i++) { const s = await m.acquire(reqs[pick()]); m.report(s, { type: 'ok' }); }
 const ses = new Session(); ses.connect();
