@@ -17,6 +17,7 @@
  * the pool keeps its size.
  */
 import type { OutcomeEffect } from './health-model.js';
+import { BURST_MILLIS, DEFAULT_CAP_OPTIONS } from './learner/cap.js';
 
 /** How long new session ids are held after failed draws. */
 export interface DrawHold {
@@ -28,10 +29,8 @@ export interface DrawHold {
 
 export const DEFAULT_DRAW_HOLD: DrawHold = { baseMillis: 500, maxMillis: 8_000 };
 
-/** Blocks of two ids that had served, at most this far apart, are one exit burning under both (as in learner/cap.ts). */
-const BURST_MILLIS = 5_000;
 /** Good-use counts agree when the larger is at most this times the smaller (learner/cap.ts's default spread). */
-const AGREEING = 1.15;
+const AGREEING = DEFAULT_CAP_OPTIONS.maxSpread;
 /** Half-life of the crowding evidence, in milliseconds. */
 const CROWDING_HALF_LIFE_MILLIS = 120_000;
 /** The live ids kept shrink by this factor per unit of crowding. */
@@ -80,7 +79,7 @@ export class DrawGuard {
 
     /**
      * An id that had served `uses` times was blocked: its exit burnt, or it reached a per-session cap. A second one within
-     * {@link BURST_MILLIS} at a disagreeing count says ids crowd exits (agreeing counts are sessions created together
+     * learner/cap.ts's {@link BURST_MILLIS} (blocks that far apart are one exit burning under both) at a disagreeing count says ids crowd exits (agreeing counts are sessions created together
      * reaching a cap together, as in learner/cap.ts).
      */
     private burnt(now: number, uses: number): void {

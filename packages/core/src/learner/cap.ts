@@ -42,7 +42,7 @@ export interface CapObservation {
  * uses, are one exit burning under all of them (its other session ids meet the ban at their next use), not a cap.
  * Agreeing ones count: sessions created together reach a per-session cap together.
  */
-const BURST_MILLIS = 5_000;
+export const BURST_MILLIS = 5_000;
 
 /** One per pool. */
 export class CapLearner {

@@ -197,9 +197,8 @@ export class PaceLearner {
 
     /**
      * A gateway session paced by the site's prior that served: its pace rises by GATEWAY_GROWTH of itself, at least by
-     * `increase` (its exit, unknown, takes
-     * more; one that does not gets a 429 and the session is re-rolled, see the learner), up to just below the highest
-     * rate a 429 measured. The prior itself cannot rise by what sessions paced at it show (see {@link demonstrate}), so
+     * `increase` (its exit, unknown, takes more; one that does not gets a 429 and the session is re-rolled, see the
+     * learner), up to just below the highest rate a 429 measured. The prior itself cannot rise by what sessions paced at it show (see {@link demonstrate}), so
      * without this every session id stays at the cautious prior and a gateway crawl needs many ids (sharing exits).
      */
     private probeUp(r: Live, site: string, now: number): void {

@@ -18,6 +18,12 @@ export interface Pair {
     readonly values: unknown[];
 }
 
+/** Sets a pair's value at `place`; a map made after the pair (not the learner's way) fills the places up to its own. */
+function putAt(values: unknown[], place: number, value: unknown): void {
+    while (values.length < place) values.push(undefined);
+    values[place] = value;
+}
+
 /** The interning of pairs shared by the maps of one learner. */
 export class Pairs {
     private readonly bySite = new Map<string, Map<string, Pair>>();
@@ -76,10 +82,7 @@ export class PairMap<V> {
         if (!m) this.bySite.set(site, (m = new Map()));
         if (!m.has(proxyId)) this.count++;
         m.set(proxyId, value);
-        const values = this.pairs.of(proxyId, site).values;
-        // A map made after the pair (not the learner's way): its place is added, filled up to it.
-        while (values.length < this.place) values.push(undefined);
-        values[this.place] = value;
+        putAt(this.pairs.of(proxyId, site).values, this.place, value);
     }
 
     delete(proxyId: string, site: string): boolean {
@@ -115,9 +118,6 @@ export class PairSlot<V> {
     }
 
     set(pair: Pair, value: V): void {
-        if (pair.owner !== this.pairs) return;
-        const values = pair.values;
-        while (values.length < this.place) values.push(undefined);
-        values[this.place] = value;
+        if (pair.owner === this.pairs) putAt(pair.values, this.place, value);
     }
 }
