@@ -9,6 +9,7 @@ import {
     FingerprintGenerator,
     type FingerprintGeneratorOptions,
 } from 'fingerprint-generator';
+import { windowInScreen } from './viewport.js';
 
 /** What a fingerprint is made for (a subset of core's `Identity`). */
 export interface FingerprintIdentity {
@@ -65,7 +66,8 @@ export class SessionFingerprints {
         if (fingerprint) return fingerprint;
         const kept = session.identity.fingerprint;
         if (kept && typeof kept === 'object' && 'navigator' in kept && 'screen' in kept) {
-            fingerprint = { fingerprint: kept as unknown as BrowserFingerprintWithHeaders['fingerprint'], headers: identityHeaders(session.identity) };
+            // Kept before windows were fitted to their screens: fitted now (the page's window must fit its screen).
+            fingerprint = { fingerprint: windowInScreen(kept as unknown as BrowserFingerprintWithHeaders['fingerprint']), headers: identityHeaders(session.identity) };
         } else {
             fingerprint = this.generate(session.identity);
             // A JSON copy: what the store keeps is what a restored session gets back.
@@ -127,7 +129,7 @@ export class SessionFingerprints {
             // Client hints of another browser would contradict the user agent: better none.
             (fingerprint.navigator as { userAgentData: unknown }).userAgentData = null;
         }
-        return { fingerprint, headers };
+        return { fingerprint: windowInScreen(fingerprint), headers };
     }
 }
 

@@ -21,6 +21,7 @@ import {
     hostOperatingSystem,
     BROWSER_UI_HEIGHT,
 } from '../src/index.js';
+import { windowInScreen } from '../src/viewport.js';
 
 const CHROME_HEADERS = {
     'sec-ch-ua': '"Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"',
@@ -221,6 +222,37 @@ describe('SessionFingerprints', () => {
         expect(again.headers['user-agent']).toBe(identity.userAgent);
         expect(kept).toHaveLength(1);
     });
+
+    it("fits a kept fingerprint's window to its screen: no inner size for the injector to report, outer size within the screen", () => {
+        const identity = { userAgent: CHROME_HEADERS['user-agent'], headers: CHROME_HEADERS };
+        const base = new SessionFingerprints().generate(identity).fingerprint;
+        // One of fingerprint-generator's samples (about 1 in 3,000): a window wider than its screen.
+        const quirk = { ...base, screen: { ...base.screen, width: 1536, height: 864, innerWidth: 1920, innerHeight: 902, outerWidth: 2304, outerHeight: 915 } };
+        const fp = new SessionFingerprints().for({ identity: { ...identity, fingerprint: quirk as unknown as Record<string, unknown> } });
+        expect(fp.fingerprint.screen).toMatchObject({ width: 1536, height: 864, innerWidth: 0, innerHeight: 0, outerWidth: 1536, outerHeight: 864 });
+        expect(windowViewport(fp.fingerprint)).toEqual({ width: 1536, height: 864 - BROWSER_UI_HEIGHT });
+        // A window that fits is kept as it is.
+        const fits = { ...base, screen: { ...base.screen, width: 1920, height: 1080, innerWidth: 0, innerHeight: 0, outerWidth: 1920, outerHeight: 1032 } };
+        expect(new SessionFingerprints().for({ identity: { ...identity, fingerprint: fits as unknown as Record<string, unknown> } }).fingerprint).toBe(fits);
+    });
+
+    it('fits every window to its screen and keeps what already fits (seeded)', () => {
+        const base = new SessionFingerprints().generate({ userAgent: CHROME_HEADERS['user-agent'], headers: CHROME_HEADERS }).fingerprint;
+        const size = fc.integer({ min: 0, max: 9000 });
+        fc.assert(
+            fc.property(fc.integer({ min: 1, max: 8000 }), fc.integer({ min: 1, max: 8000 }), size, size, size, size, (width, height, innerWidth, innerHeight, outerWidth, outerHeight) => {
+                const fp = { ...base, screen: { ...base.screen, width, height, innerWidth, innerHeight, outerWidth, outerHeight } };
+                const { screen } = windowInScreen(fp);
+                expect(screen.innerWidth).toBe(0);
+                expect(screen.innerHeight).toBe(0);
+                expect(screen.outerWidth).toBe(Math.min(outerWidth, width));
+                expect(screen.outerHeight).toBe(Math.min(outerHeight, height));
+                expect(screen.width).toBe(width);
+                if (innerWidth === 0 && innerHeight === 0 && outerWidth <= width && outerHeight <= height) expect(windowInScreen(fp)).toBe(fp);
+            }),
+            { seed: 23, numRuns: 500 },
+        );
+    }, 20_000);
 
     it('keeps the identity user agent even when the fingerprint network does not know it', () => {
         const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/999.0.0.0 Safari/537.36 Sessionpack/1';
