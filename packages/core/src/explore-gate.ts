@@ -120,6 +120,11 @@ export class ExploreGate {
     private useMillis = Number.NaN;
     /** When the first measured use started (the crawl's age is counted from there). */
     private since = Number.NaN;
+    /**
+     * After {@link explores} said wait: when the wait it expected ends. The pool looks again then if no session came
+     * (a use that takes longer than usual), so a held-back acquirer is never left waiting on a guess.
+     */
+    lookAgainAt = Infinity;
 
     /** A use that started at `startedAt` ended at `now` (a report). */
     used(startedAt: number, now: number): void {
@@ -148,6 +153,7 @@ export class ExploreGate {
         const wait = expectedWaitMillis(view, now, use, gap);
         if (wait === Infinity) return true;
         const horizon = Math.max(wait, now - this.since);
+        this.lookAgainAt = now + Math.max(wait, 1);
         // (1 - p) * (1 + h / g) >= (1 + price) * p, without dividing by 1 - p (p may be 1).
         return (1 - p) * (gap + horizon) >= (1 + WASTE_PRICE) * p * gap;
     }

@@ -371,13 +371,13 @@ export class Scheduler {
                 if (at !== undefined && at < wakeAt) wakeAt = at;
             }
             // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
-            // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
-            // policy still prefers the least loaded). Either way only if its expected block is worth the wait it saves.
+            // without a session, else to any usable one (the least loaded first); only if it is worth the wait it saves.
             const wait = policy.onDemand && this.host.occupancy() > 0 ? waitViewOf(this.withReady, this.cooling, this.host.occupancy(), this.host.waiting(), now) : undefined;
             const open = wait && wait.held > 0 ? proxies.filter((p) => p.load === 0) : proxies;
             const offer = this.host.tiers ? this.host.tiers.narrow(open, now) : open;
             const pick = offer.length > 0 ? policy.pickProxy(offer, this.ctx).id : undefined;
             if (pick !== undefined && (!wait || this.gate.explores(this.slot(pick).health, wait, now))) return { kind: 'create', proxyId: pick, evict };
+            if (pick !== undefined && this.gate.lookAgainAt < wakeAt) wakeAt = this.gate.lookAgainAt;
             if (total === 0) {
                 const n = fixed.length;
                 allBanned = n > 0 && bannedCount === n && this.host.occupancy() === 0;

@@ -139,13 +139,34 @@ describe('a pool growing on demand, on a manual clock', () => {
         // 2 * 0.64 / 0.36 = 3.6 uses; a good one would serve 1 + max(wait 0.5 s, age 1 s) / 0.5 s = 3 in the horizon.
         const waiting = manager.acquire(req(URL));
         expect(await settled(waiting)).toBe(false);
-        await clock.advance(USE);
+        // The busy use ends within the expected wait (a use).
+        await clock.advance(USE - 100);
+        expect(await settled(waiting)).toBe(false);
         manager.report(busy, { type: 'ok' });
         // The waiter gets the session that served, and the pool made no session on a new proxy.
         expect(await waiting).toBe(first);
         const proxiesAfter = new Set([...manager.pools.get('shop.test')!.sessions.values()].map((s) => s.identity.proxy?.id));
         expect(proxiesAfter).toEqual(proxiesBefore);
         expect(created(manager)).toBe(5);
+        await manager.close();
+    });
+
+    it('looks again when the wait it expected is over: a use that takes long does not hold the waiter', async () => {
+        const { manager, clock, first } = await afterFirstUses(4, false);
+        const busy = await manager.acquire(req(URL));
+        expect(busy).toBe(first);
+        const waiting = manager.acquire(req(URL));
+        expect(await settled(waiting)).toBe(false);
+        // The busy use is not reported. Once the expected wait (a use) is over, the crawl is older and a good new
+        // session would serve 1 + 1.5 s / 0.5 s = 4 uses in the horizon, more than the 3.6 a likely block costs.
+        await clock.advance(USE);
+        expect(await settled(waiting)).toBe(true);
+        const s = await waiting;
+        expect(s).not.toBe(first);
+        expect(s.identity.proxy?.id).not.toBe(first.identity.proxy?.id);
+        expect(created(manager)).toBe(6);
+        manager.report(busy, { type: 'ok' });
+        manager.report(s, { type: 'ok' });
         await manager.close();
     });
 
