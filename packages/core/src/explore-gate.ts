@@ -1,30 +1,32 @@
 /**
  * Whether a pool that grows on demand should put a new session on a proxy it has no session on yet, or wait for the
- * sessions it has. Both cost the crawl uses:
+ * sessions it has. Both sides are counted in uses:
  *
- * - waiting idles this acquirer until the soonest session it would get is ready: a paced, backed-off or cooling session
- *   when its time comes, a busy one when its use ends (a typical use from now), the acquirers already waiting served
- *   first: `w` milliseconds. A good new session would have served `w / g` uses in that time, where `g` is the longer
- *   of the pool's typical use duration (learned here) and the gap the site's pace puts between uses of a new proxy
- *   (after a first 429 the site's prior paces every proxy: a new one serves once, then waits too);
- * - exploring takes a proxy whose first use is blocked with chance `p` (1 - its posterior mean on the site: for a proxy
- *   never used, the site's first-use block rate, see `FadingHealth`); a blocked first use backs the proxy off, so
- *   finding one that serves takes `1 / (1 - p)` tries: `p / (1 - p)` blocked uses on average, each a use lost and a
- *   response wasted (what the crawl is there to avoid).
+ * - what a good new session would serve: one use now, then one every `g` (the longer of the pool's typical use
+ *   duration, learned here, and the gap the site's pace puts between uses of a fresh proxy: after a first 429 the
+ *   site's prior paces every proxy, so a new one serves once and then waits too), over a horizon `h`: the longer of
+ *   the wait it saves and the crawl's age (a crawl that has run for t is as likely as not to run for t more). The wait
+ *   `w` is until the soonest session this acquirer would get is ready: a paced, backed-off or cooling session at its
+ *   time, a busy one when its use ends (a typical use from now), the acquirers already waiting served first;
+ * - what finding one costs: the proxy's first use is blocked with chance `p` (1 - its posterior mean on the site: for
+ *   a proxy never used, the site's first-use block rate, see `FadingHealth`); a blocked first use backs the proxy off,
+ *   so finding one that serves takes `1 / (1 - p)` tries, `p / (1 - p)` blocked uses on average, each its own use
+ *   plus {@link WASTE_PRICE}.
  *
- * So a new proxy is explored when the uses it would serve in the wait are at least the blocked uses exploring costs on
- * average, each counted as one use plus {@link WASTE_PRICE} uses for the wasted response:
- * `w / g >= (1 + WASTE_PRICE) * p / (1 - p)`. Mostly good new proxies (small `p`) or long waits explore; a short wait
- * for a paced session where new proxies are often banned, or a wait a new proxy would spend paced too, waits. Nothing
- * to wait for (no session, none ready by time alone) or nothing measured yet (no use ended) always explores.
+ * A new proxy is explored when `1 + h / g >= (1 + WASTE_PRICE) * p / (1 - p)`. Mostly good fresh proxies, long waits
+ * or old crawls explore; a short wait for a busy or paced session early in a crawl where fresh proxies are often
+ * banned waits. Nothing to wait for (no session, none ready by time alone) or nothing measured yet (no use ended)
+ * always explores.
  */
 
 /**
- * What one wasted response costs beyond the use it takes, in uses. 1: a block counts twice a lost use, since the
- * crawl's promise is to waste close to nothing (the site sees every block; a wait only delays), and no more, so that
- * a pool still grows where fresh proxies are more often good than not.
+ * What one blocked first use costs beyond the use it takes, in uses: 3, one use for each cost a wait does not have.
+ * The request spends one of its retries; the proxy, backed off, is probed again later, most likely into another block
+ * (a banned IP stays banned); and the site saw a block, the one thing the crawl is there to avoid. A wait only
+ * delays. With it a pool still grows at once where fresh proxies serve 2 of 3 times (one busy session, a young crawl:
+ * `2 (1 - p) >= 4 p`), and ever more readily as the wait or the crawl grows.
  */
-export const WASTE_PRICE = 1;
+export const WASTE_PRICE = 3;
 
 /** How much of the typical use duration each new measure replaces (an exponential moving average). */
 const USE_WEIGHT = 0.2;

@@ -44,24 +44,24 @@ describe('the rule', () => {
 
     it('waits for a busy session where new proxies are often blocked, explores where they mostly serve', () => {
         // One busy session, nobody ahead: the wait is one use, the horizon the crawl's age (one use): a good new
-        // session would serve 2 uses. Explore iff 2 (1 - p) >= 2 p: p <= 1/2 (WASTE_PRICE 1).
-        expect(WASTE_PRICE).toBe(1);
+        // session would serve 2 uses. Explore iff 2 (1 - p) >= 4 p: p <= 1/3 (WASTE_PRICE 3).
+        expect(WASTE_PRICE).toBe(3);
         const gate = gateWith(500);
         const v = view({ busy: 1 });
-        expect(gate.explores(target(0.55), v, 500)).toBe(true);
-        expect(gate.explores(target(0.45), v, 500)).toBe(false);
+        expect(gate.explores(target(0.7), v, 500)).toBe(true);
+        expect(gate.explores(target(0.6), v, 500)).toBe(false);
     });
 
     it('waits for a paced session when a new proxy would be paced too, explores when the wait is long', () => {
         const gate = gateWith(400, 0, 2_000);
         // A session paced until 3 s, every proxy paced at 2.5 s a use (the site's prior): at 2 s a good new session
-        // serves 1 + max(1 s, 2 s) / 2.5 s = 1.8 uses; p = 0.4 costs 2 * 0.4 / 0.6 = 1.33: explore; p = 0.5 costs 2.
+        // serves 1 + max(1 s, 2 s) / 2.5 s = 1.8 uses; p = 0.28 costs 4 * 0.28 / 0.72 = 1.56: explore; p = 0.35 costs 2.15.
         const v = view({ held: 1, idle: [{ at: 3_000, gap: 2_500 }] });
-        expect(gate.explores(target(0.6, 2_500), v, 2_000)).toBe(true);
-        expect(gate.explores(target(0.5, 2_500), v, 2_000)).toBe(false);
-        // The same bet with a wait of 8 s (a backlog the pace replays): 1 + 8 / 2.5 = 4.2 uses beat 2 * 0.6 / 0.4 = 3.
-        expect(gate.explores(target(0.4, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(true);
-        expect(gate.explores(target(0.3, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(false);
+        expect(gate.explores(target(0.72, 2_500), v, 2_000)).toBe(true);
+        expect(gate.explores(target(0.65, 2_500), v, 2_000)).toBe(false);
+        // The same bet with a wait of 8 s (a backlog the pace replays): 1 + 8 / 2.5 = 4.2 uses beat 4 * 0.45 / 0.55 = 3.3.
+        expect(gate.explores(target(0.55, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(true);
+        expect(gate.explores(target(0.45, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(false);
     });
 
     it('explores more readily for a likelier proxy, a longer wait or more acquirers ahead (property)', () => {
@@ -93,25 +93,19 @@ const URL = 'https://shop.test/';
 const USE = 500;
 
 /**
- * A crawl's start on a manual clock: one session serves (`USE` ms a use); then, while it serves again, `firsts`
- * sessions on new proxies are made at once and their first uses judged (`good`: served, else blocked). Returns the
- * manager, the clock and the first session, idle, 2 uses into the crawl.
+ * A crawl's start on a manual clock: `firsts + 1` sessions on distinct proxies are made at once (no use has ended: the
+ * pool has nothing to weigh a wait with) and their first uses judged a use (`USE` ms) later: the first one served, the
+ * others served if `good`, else blocked. Returns the manager, the clock and the first session, idle, 1 use into the crawl.
  */
 async function afterFirstUses(firsts: number, good: boolean) {
     const { manager, clock } = await openManager({ proxyUrls: PROXIES, pool: { size: 10 } });
     const first = await manager.acquire(req(URL));
-    await clock.advance(USE);
-    manager.report(first, { type: 'ok' });
-    const busy = await manager.acquire(req(URL));
-    expect(busy).toBe(first);
-    // Nothing was blocked yet: every acquire explores (the first use went well, the wait is a whole use).
     const next: ManagedSession[] = [];
     for (let i = 0; i < firsts; i++) next.push(await manager.acquire(req(URL)));
-    expect(new Set(next.map((s) => s.identity.proxy?.id)).size).toBe(firsts);
-    expect(next).not.toContain(first);
+    expect(new Set([first, ...next].map((s) => s.identity.proxy?.id)).size).toBe(firsts + 1);
     await clock.advance(USE);
+    manager.report(first, { type: 'ok' });
     for (const s of next) manager.report(s, good ? { type: 'ok' } : { type: 'blocked', reason: 'captcha' });
-    manager.report(busy, { type: 'ok' });
     return { manager, clock, first };
 }
 
@@ -136,7 +130,7 @@ describe('a pool growing on demand, on a manual clock', () => {
         const busy = await manager.acquire(req(URL));
         expect(busy).toBe(first);
         // 1 served, 4 blocked first uses: a new proxy is blocked with chance 0.64 (the site's base rate, shrunk), costing
-        // 2 * 0.64 / 0.36 = 3.6 uses; a good one would serve 1 + max(wait 0.5 s, age 1 s) / 0.5 s = 3 in the horizon.
+        // 4 * 0.64 / 0.36 = 7.2 uses; a good one would serve 1 + max(wait 0.5 s, age 0.5 s) / 0.5 s = 2 in the horizon.
         const waiting = manager.acquire(req(URL));
         expect(await settled(waiting)).toBe(false);
         // The busy use ends within the expected wait (a use).
@@ -157,8 +151,13 @@ describe('a pool growing on demand, on a manual clock', () => {
         expect(busy).toBe(first);
         const waiting = manager.acquire(req(URL));
         expect(await settled(waiting)).toBe(false);
-        // The busy use is not reported. Once the expected wait (a use) is over, the crawl is older and a good new
-        // session would serve 1 + 1.5 s / 0.5 s = 4 uses in the horizon, more than the 3.6 a likely block costs.
+        // The busy use is not reported. The waiter looks again each time the wait it expected (a use) is over; the
+        // crawl ages: at 3 s a good new session would serve 1 + 3 s / 0.5 s = 7 uses, less than the 7.2 a likely block
+        // costs; at 3.5 s, 8.
+        for (let i = 0; i < 5; i++) {
+            await clock.advance(USE);
+            expect(await settled(waiting)).toBe(false);
+        }
         await clock.advance(USE);
         expect(await settled(waiting)).toBe(true);
         const s = await waiting;
