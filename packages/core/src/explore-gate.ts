@@ -20,13 +20,13 @@
  */
 
 /**
- * What one blocked first use costs beyond the use it takes, in uses: 3, one use for each cost a wait does not have.
- * The request spends one of its retries; the proxy, backed off, is probed again later, most likely into another block
- * (a banned IP stays banned); and the site saw a block, the one thing the crawl is there to avoid. A wait only
- * delays. With it a pool still grows at once where fresh proxies serve 2 of 3 times (one busy session, a young crawl:
- * `2 (1 - p) >= 4 p`), and ever more readily as the wait or the crawl grows.
+ * What one blocked first use costs beyond the use it takes, in uses: 2, one for each cost a wait does not have. The
+ * proxy, backed off, is probed again later, most likely into another block (a banned IP stays banned); and the site
+ * saw a block, the one thing the crawl is there to avoid (the request's retry is the use a wait would make too). A
+ * wait only delays. With it a pool still grows at once where fresh proxies serve 3 of 5 times (one busy session, a
+ * young crawl: `2 (1 - p) >= 3 p`), and ever more readily as the wait or the crawl grows.
  */
-export const WASTE_PRICE = 3;
+export const WASTE_PRICE = 2;
 
 /** How much of the typical use duration each new measure replaces (an exponential moving average). */
 const USE_WEIGHT = 0.2;

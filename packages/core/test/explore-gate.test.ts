@@ -44,24 +44,24 @@ describe('the rule', () => {
 
     it('waits for a busy session where new proxies are often blocked, explores where they mostly serve', () => {
         // One busy session, nobody ahead: the wait is one use, the horizon the crawl's age (one use): a good new
-        // session would serve 2 uses. Explore iff 2 (1 - p) >= 4 p: p <= 1/3 (WASTE_PRICE 3).
-        expect(WASTE_PRICE).toBe(3);
+        // session would serve 2 uses. Explore iff 2 (1 - p) >= 3 p: p <= 0.4 (WASTE_PRICE 2).
+        expect(WASTE_PRICE).toBe(2);
         const gate = gateWith(500);
         const v = view({ busy: 1 });
-        expect(gate.explores(target(0.7), v, 500)).toBe(true);
-        expect(gate.explores(target(0.6), v, 500)).toBe(false);
+        expect(gate.explores(target(0.65), v, 500)).toBe(true);
+        expect(gate.explores(target(0.55), v, 500)).toBe(false);
     });
 
     it('waits for a paced session when a new proxy would be paced too, explores when the wait is long', () => {
         const gate = gateWith(400, 0, 2_000);
         // A session paced until 3 s, every proxy paced at 2.5 s a use (the site's prior): at 2 s a good new session
-        // serves 1 + max(1 s, 2 s) / 2.5 s = 1.8 uses; p = 0.28 costs 4 * 0.28 / 0.72 = 1.56: explore; p = 0.35 costs 2.15.
+        // serves 1 + max(1 s, 2 s) / 2.5 s = 1.8 uses; p = 0.35 costs 3 * 0.35 / 0.65 = 1.62: explore; p = 0.4 costs 2.
         const v = view({ held: 1, idle: [{ at: 3_000, gap: 2_500 }] });
-        expect(gate.explores(target(0.72, 2_500), v, 2_000)).toBe(true);
-        expect(gate.explores(target(0.65, 2_500), v, 2_000)).toBe(false);
-        // The same bet with a wait of 8 s (a backlog the pace replays): 1 + 8 / 2.5 = 4.2 uses beat 4 * 0.45 / 0.55 = 3.3.
-        expect(gate.explores(target(0.55, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(true);
-        expect(gate.explores(target(0.45, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(false);
+        expect(gate.explores(target(0.65, 2_500), v, 2_000)).toBe(true);
+        expect(gate.explores(target(0.6, 2_500), v, 2_000)).toBe(false);
+        // The same bet with a wait of 8 s (a backlog the pace replays): 1 + 8 / 2.5 = 4.2 uses beat 3 * 0.55 / 0.45 = 3.7.
+        expect(gate.explores(target(0.45, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(true);
+        expect(gate.explores(target(0.4, 2_500), view({ held: 1, idle: [{ at: 10_000, gap: 2_500 }] }), 2_000)).toBe(false);
     });
 
     it('explores more readily for a likelier proxy, a longer wait or more acquirers ahead (property)', () => {
@@ -130,7 +130,7 @@ describe('a pool growing on demand, on a manual clock', () => {
         const busy = await manager.acquire(req(URL));
         expect(busy).toBe(first);
         // 1 served, 4 blocked first uses: a new proxy is blocked with chance 0.64 (the site's base rate, shrunk), costing
-        // 4 * 0.64 / 0.36 = 7.2 uses; a good one would serve 1 + max(wait 0.5 s, age 0.5 s) / 0.5 s = 2 in the horizon.
+        // 3 * 0.64 / 0.36 = 5.4 uses; a good one would serve 1 + max(wait 0.5 s, age 0.5 s) / 0.5 s = 2 in the horizon.
         const waiting = manager.acquire(req(URL));
         expect(await settled(waiting)).toBe(false);
         // The busy use ends within the expected wait (a use).
@@ -152,9 +152,9 @@ describe('a pool growing on demand, on a manual clock', () => {
         const waiting = manager.acquire(req(URL));
         expect(await settled(waiting)).toBe(false);
         // The busy use is not reported. The waiter looks again each time the wait it expected (a use) is over; the
-        // crawl ages: at 3 s a good new session would serve 1 + 3 s / 0.5 s = 7 uses, less than the 7.2 a likely block
-        // costs; at 3.5 s, 8.
-        for (let i = 0; i < 5; i++) {
+        // crawl ages: at 2 s a good new session would serve 1 + 2 s / 0.5 s = 5 uses, less than the 5.4 a likely block
+        // costs; at 2.5 s, 6.
+        for (let i = 0; i < 3; i++) {
             await clock.advance(USE);
             expect(await settled(waiting)).toBe(false);
         }
