@@ -79,6 +79,13 @@ export interface HealthHandle {
     score(now?: number): number;
     /** Number of judged uses on this site (exploration bonus for little-tried proxies). */
     trials(): number;
+    /**
+     * Expected chance in [0, 1] that a use goes well: the posterior mean `score` draws from (for a proxy never used
+     * anywhere, the site's first-use rate as the prior). The pool weighs a new proxy's expected block with it.
+     */
+    expected(now?: number): number;
+    /** Milliseconds the learned pace puts between uses of this proxy on this site (for a fresh proxy: the site's prior); 0: not paced. */
+    paceGapMillis(now: number): number;
     /** True when it is unusable and its last probe failed too: waiting for it is unlikely to help soon. */
     stalled(now: number): boolean;
     /** `ProxyHealthModel.onHandOut` of this (proxy, site), through the records the handle holds. */

@@ -73,6 +73,7 @@ export class Pool {
             random: deps.random,
             limits: o,
             occupancy: () => this.occupancy,
+            waiting: () => this.waiting,
             sessions: () => this.sessions.values(),
             retire: deps.retire,
         });

@@ -14,6 +14,7 @@
  */
 import type { Decision } from './decision.js';
 import { DrawGuard } from './draw-guard.js';
+import { ExploreGate, waitViewOf } from './explore-gate.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
 import { KeptUrls } from './kept-urls.js';
@@ -40,6 +41,8 @@ export interface SchedulerHost {
     readonly limits: { readonly size: number; readonly maxUses: number; readonly maxConcurrentUses: number; readonly explorationRate: number };
     /** Live sessions plus those being created. */
     occupancy(): number;
+    /** Acquirers waiting on the pool. */
+    waiting(): number;
     /** Live sessions (for the rare full scans: a proxy banned, error messages). */
     sessions(): Iterable<ManagedSession>;
     retire(session: ManagedSession, reason: string): void;
@@ -79,6 +82,8 @@ export class Scheduler {
     private readonly kept = new KeptUrls<ManagedSession>();
     /** With a dynamic ProxyConfiguration: new session ids wait after failed draws. */
     private readonly draws = new DrawGuard();
+    /** Growing on demand: whether a new proxy's expected block is worth the wait it saves (the pool's use durations). */
+    readonly gate = new ExploreGate();
     private readonly ctx: PolicyContext;
     /** Whether the policy picks ready sessions by position (then they sit in heaps, see `sessionHeap`). */
     private readonly byPosition: boolean;
@@ -366,11 +371,13 @@ export class Scheduler {
                 if (at !== undefined && at < wakeAt) wakeAt = at;
             }
             // On demand: while idle sessions wait only for their proxy (paced, backed off), a new one goes to a proxy
-            // without a session; when every session is busy or cooling down itself, any usable proxy will do (the
-            // policy still prefers the least loaded).
-            const open = policy.onDemand && this.host.occupancy() > 0 && this.heldBack() > 0 ? proxies.filter((p) => p.load === 0) : proxies;
+            // without a session, else to any usable one (the least loaded first); only if it is worth the wait it saves.
+            const wait = policy.onDemand && this.host.occupancy() > 0 ? waitViewOf(this.withReady, this.cooling, this.host.occupancy(), this.host.waiting(), now) : undefined;
+            const open = wait && wait.held > 0 ? proxies.filter((p) => p.load === 0) : proxies;
             const offer = this.host.tiers ? this.host.tiers.narrow(open, now) : open;
-            if (offer.length > 0) return { kind: 'create', proxyId: policy.pickProxy(offer, this.ctx).id, evict };
+            const pick = offer.length > 0 ? policy.pickProxy(offer, this.ctx).id : undefined;
+            if (pick !== undefined && (!wait || this.gate.explores(this.slot(pick).health, wait, now))) return { kind: 'create', proxyId: pick, evict };
+            if (pick !== undefined && this.gate.lookAgainAt < wakeAt) wakeAt = this.gate.lookAgainAt;
             if (total === 0) {
                 const n = fixed.length;
                 allBanned = n > 0 && bannedCount === n && this.host.occupancy() === 0;
@@ -381,13 +388,6 @@ export class Scheduler {
         if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
         if (this.nextCooled < wakeAt) wakeAt = this.nextCooled;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
-    }
-
-    /** Idle sessions that are not ready only because their proxy is paced or backed off (a scan: only before a create). */
-    private heldBack(): number {
-        let n = 0;
-        for (const slot of this.withReady) if (slot.openPos < 0) n += slot.ready.size;
-        return n;
     }
 
     /** Retires the idle sessions on a proxy banned for this pool (once per ban: they leave the index). */

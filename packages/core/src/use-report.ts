@@ -57,6 +57,8 @@ export class UseReports {
         const o = pool?.options ?? resolvePoolOptions(d.options, key);
         const rule = OUTCOMES[type];
         const now = d.clock.now();
+        // How long a use takes: the pool weighs waiting for a session against exploring a proxy in uses of it.
+        if (pool && s.lastUsedAt !== undefined) pool.scheduler.gate.used(s.lastUsedAt, now);
         // The pool's rows at hand: with many pools a lookup by key lands in a cold table.
         (pool ? (pool.counterRow ??= d.counters.row(key)) : d.counters.row(key))[rule.counter]++;
         const timeline = d.timeline;

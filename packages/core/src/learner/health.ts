@@ -145,8 +145,8 @@ export class FadingHealth {
     }
 
     /** Expected chance that a use of this proxy on this site goes well. */
-    mean(proxyId: string, site: string, now: number): number {
-        this.computePosterior(proxyId, site, now);
+    mean(proxyId: string, site: string, now: number, pair?: Pair): number {
+        this.computePosterior(proxyId, site, now, pair);
         return this.a / (this.a + this.b);
     }
 

@@ -105,6 +105,13 @@ class Handle implements HealthHandle {
         }
         return this.drawn;
     }
+    expected(now?: number): number {
+        return this.model.learner.health.mean(this.proxyId, this.site, now ?? this.model.now(), this.pair);
+    }
+    paceGapMillis(now: number): number {
+        const rate = this.model.learner.pace.rate(this.proxyId, this.site, now);
+        return rate ? 1000 / rate : 0;
+    }
     trials(): number {
         return this.model.learner.health.trials(this.proxyId, this.site, this.model.now(), this.pair);
     }
