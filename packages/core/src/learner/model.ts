@@ -19,7 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
-import { PairMap, type Pair } from './pair-map.js';
+import type { Pair } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -68,8 +68,6 @@ class Handle implements HealthHandle {
         readonly proxyId: string,
         readonly site: string,
         readonly versions: ProxyVersions,
-        /** Changes of the proxy's record through this site (its uses and outcomes here). */
-        readonly onSite: { record: number },
     ) {
         this.pair = model.learner.pairs.of(proxyId, site);
     }
@@ -98,7 +96,7 @@ class Handle implements HealthHandle {
      */
     score(now?: number): number {
         // Both only grow: their sum changes whenever either does.
-        const v = this.onSite.record + this.versions.availability;
+        const v = this.pair.record + this.versions.availability;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
             this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
@@ -136,7 +134,6 @@ const SIMPLE_OUTCOMES = Object.freeze({
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
     private readonly versions = new Map<string, ProxyVersions>();
-    private readonly siteVersions = new PairMap<{ record: number }>();
     private changes = 0;
     /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
     private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
@@ -167,12 +164,6 @@ export class LearnedHealth implements ProxyHealthModel {
         return v;
     }
 
-    private onSiteOf(proxyId: string, site: string): { record: number } {
-        let v = this.siteVersions.get(proxyId, site);
-        if (!v) this.siteVersions.set(proxyId, site, (v = { record: 0 }));
-        return v;
-    }
-
     /**
      * The proxy's record changed (through `site`, when given); `availability`: what the scheduler reads of it may have
      * changed too.
@@ -180,8 +171,9 @@ export class LearnedHealth implements ProxyHealthModel {
     private bump(proxyId: string, availability = true, site?: string, via?: Handle): void {
         const v = via ? via.versions : this.versionsOf(proxyId);
         v.record++;
-        if (via) via.onSite.record++;
-        else if (site !== undefined) this.onSiteOf(proxyId, site).record++;
+        // The (proxy, site) version is kept on the learner's pair (one object fewer per use).
+        if (via) via.pair.record++;
+        else if (site !== undefined) this.learner.pairs.of(proxyId, site).record++;
         if (availability) {
             v.availability++;
             this.changes++;
@@ -194,7 +186,7 @@ export class LearnedHealth implements ProxyHealthModel {
     }
 
     handle(proxyId: string, site: string): HealthHandle {
-        return new Handle(this, proxyId, site, this.versionsOf(proxyId), this.onSiteOf(proxyId, site));
+        return new Handle(this, proxyId, site, this.versionsOf(proxyId));
     }
 
     availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {

@@ -16,6 +16,11 @@ export interface Pair {
     readonly owner: Pairs;
     /** By map of {@link owner} (its `place`): the pair's value in that map (undefined: none). */
     readonly values: unknown[];
+    /**
+     * Version of what is learned of the pair, bumped by the health model at every change (a pool's cached draw of the
+     * pair's score holds while it does not move). On the pair: a hand-out and a report read the pair anyway.
+     */
+    record: number;
 }
 
 /** Sets a pair's value at `place`; a map made after the pair (not the learner's way) fills the places up to its own. */
@@ -43,7 +48,7 @@ export class Pairs {
         if (!p) {
             // Exactly as long as the places (an array grown by push would reserve 17), filled: never sparse.
             const values = new Array<unknown>(this.places).fill(undefined);
-            m.set(proxyId, (p = { proxyId, site, owner: this, values }));
+            m.set(proxyId, (p = { proxyId, site, owner: this, values, record: 0 }));
         }
         return p;
     }
