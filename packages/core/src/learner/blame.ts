@@ -55,56 +55,69 @@ interface RecentGood {
     at: number;
 }
 
+/**
+ * The recent good uses of one (proxy, site): the newest inline (the same session again is the usual case with one
+ * session per proxy, and then this one object is all a use reads), the older ones, oldest first, in a list made when
+ * a second session passes.
+ */
+interface Recent extends RecentGood {
+    older: RecentGood[] | undefined;
+}
+
 /** How many sessions' latest good uses are kept per (proxy, site): the question is only whether any other one passed lately. */
 const KEPT = 8;
 
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
-    /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions, oldest first. */
-    private readonly recent: PairMap<RecentGood[]>;
+    /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions. */
+    private readonly recent: PairMap<Recent>;
 
     /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
     constructor(
         private readonly windowMillis = 30_000,
         pairs?: Pairs,
     ) {
-        this.recent = new PairMap<RecentGood[]>(pairs);
+        this.recent = new PairMap<Recent>(pairs);
     }
 
     onGood(proxyId: string, site: string, sessionId: string, now: number, pair?: Pair): void {
-        let list = pair ? this.recent.at(pair) : this.recent.get(proxyId, site);
-        if (!list) {
-            list = [];
-            this.recent.set(proxyId, site, list);
-        }
-        const last = list[list.length - 1];
-        // The same session again (the usual case with one session per proxy): only its time moves.
-        if (last?.sessionId === sessionId) {
-            last.at = now;
+        const r = pair ? this.recent.at(pair) : this.recent.get(proxyId, site);
+        if (!r) {
+            this.recent.set(proxyId, site, { sessionId, at: now, older: undefined });
             return;
         }
-        // Moved to the newest end; a new session's entry reuses the oldest one when the list is full (one dropped
-        // anyway): a use allocates nothing here.
-        let i = list.length - 2;
-        while (i >= 0 && list[i]!.sessionId !== sessionId) i--;
+        // The same session again: only its time moves.
+        if (r.sessionId === sessionId) {
+            r.at = now;
+            return;
+        }
+        // The newest so far joins the older ones; this session's entry there (if any) leaves, or the oldest one when
+        // all KEPT are taken. A dropped entry is reused: a use allocates nothing here once the list is full.
+        const older = (r.older ??= []);
+        let i = older.length - 1;
+        while (i >= 0 && older[i]!.sessionId !== sessionId) i--;
         let entry: RecentGood;
-        if (i < 0 && list.length < KEPT) entry = { sessionId, at: now };
+        if (i < 0 && older.length < KEPT - 1) entry = { sessionId: r.sessionId, at: r.at };
         else {
             if (i < 0) i = 0;
-            entry = list[i]!;
-            for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
-            list.pop();
-            entry.sessionId = sessionId;
+            entry = older[i]!;
+            for (let j = i; j < older.length - 1; j++) older[j] = older[j + 1]!;
+            older.pop();
+            entry.sessionId = r.sessionId;
+            entry.at = r.at;
         }
-        entry.at = now;
-        list.push(entry);
+        older.push(entry);
+        r.sessionId = sessionId;
+        r.at = now;
     }
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
     otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
-        const list = this.recent.get(proxyId, site);
-        if (!list) return false;
-        for (const g of list) if (g.sessionId !== sessionId && g.at > now - this.windowMillis) return true;
+        const r = this.recent.get(proxyId, site);
+        if (!r) return false;
+        const since = now - this.windowMillis;
+        if (r.sessionId !== sessionId && r.at > since) return true;
+        for (const g of r.older ?? []) if (g.sessionId !== sessionId && g.at > since) return true;
         return false;
     }
 }
