@@ -13,7 +13,7 @@
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
  */
-import { PairMap, type Pair, type Pairs } from './pair-map.js';
+import { PAIR_STRIDE, PairMap, Pairs, RECENT_AT, type Pair } from './pair-map.js';
 
 /** Whose fault a block is. */
 export type Blame = 'proxy' | 'session' | 'site';
@@ -55,69 +55,62 @@ interface RecentGood {
     at: number;
 }
 
-/**
- * The recent good uses of one (proxy, site): the newest inline (the same session again is the usual case with one
- * session per proxy, and then this one object is all a use reads), the older ones, oldest first, in a list made when
- * a second session passes.
- */
-interface Recent extends RecentGood {
-    older: RecentGood[] | undefined;
-}
-
 /** How many sessions' latest good uses are kept per (proxy, site): the question is only whether any other one passed lately. */
 const KEPT = 8;
 
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
-    /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions. */
-    private readonly recent: PairMap<Recent>;
+    /**
+     * Per (proxy, site), the latest good use of up to {@link KEPT} sessions: the newest on the pair itself (`recentId`,
+     * its time in the pair's numbers at `RECENT_AT`: the same session again, the usual case with one session per proxy,
+     * reads nothing else), the older ones, oldest first, in a list made when a second session passes.
+     */
+    private readonly older: PairMap<RecentGood[]>;
+    private readonly pairs: Pairs;
 
     /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
     constructor(
         private readonly windowMillis = 30_000,
         pairs?: Pairs,
     ) {
-        this.recent = new PairMap<Recent>(pairs);
+        this.pairs = pairs ?? new Pairs();
+        this.older = new PairMap<RecentGood[]>(this.pairs);
     }
 
     onGood(proxyId: string, site: string, sessionId: string, now: number, pair?: Pair): void {
-        const r = pair ? this.recent.at(pair) : this.recent.get(proxyId, site);
-        if (!r) {
-            this.recent.set(proxyId, site, { sessionId, at: now, older: undefined });
-            return;
+        const p = pair?.owner === this.pairs ? pair : this.pairs.of(proxyId, site);
+        const at = PAIR_STRIDE * p.index + RECENT_AT;
+        const newest = p.recentId;
+        if (newest !== undefined && newest !== sessionId) {
+            // The newest so far joins the older ones; this session's entry there (if any) leaves, or the oldest one
+            // when all KEPT are taken. A dropped entry is reused: a use allocates nothing here once the list is full.
+            let older = this.older.at(p);
+            if (!older) this.older.set(proxyId, site, (older = []));
+            let i = older.length - 1;
+            while (i >= 0 && older[i]!.sessionId !== sessionId) i--;
+            let entry: RecentGood;
+            if (i < 0 && older.length < KEPT - 1) entry = { sessionId: newest, at: this.pairs.num[at]! };
+            else {
+                if (i < 0) i = 0;
+                entry = older[i]!;
+                for (let j = i; j < older.length - 1; j++) older[j] = older[j + 1]!;
+                older.pop();
+                entry.sessionId = newest;
+                entry.at = this.pairs.num[at]!;
+            }
+            older.push(entry);
         }
-        // The same session again: only its time moves.
-        if (r.sessionId === sessionId) {
-            r.at = now;
-            return;
-        }
-        // The newest so far joins the older ones; this session's entry there (if any) leaves, or the oldest one when
-        // all KEPT are taken. A dropped entry is reused: a use allocates nothing here once the list is full.
-        const older = (r.older ??= []);
-        let i = older.length - 1;
-        while (i >= 0 && older[i]!.sessionId !== sessionId) i--;
-        let entry: RecentGood;
-        if (i < 0 && older.length < KEPT - 1) entry = { sessionId: r.sessionId, at: r.at };
-        else {
-            if (i < 0) i = 0;
-            entry = older[i]!;
-            for (let j = i; j < older.length - 1; j++) older[j] = older[j + 1]!;
-            older.pop();
-            entry.sessionId = r.sessionId;
-            entry.at = r.at;
-        }
-        older.push(entry);
-        r.sessionId = sessionId;
-        r.at = now;
+        p.recentId = sessionId;
+        this.pairs.num[at] = now;
     }
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
     otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
-        const r = this.recent.get(proxyId, site);
-        if (!r) return false;
+        const p = this.pairs.find(proxyId, site);
+        if (p?.recentId === undefined) return false;
         const since = now - this.windowMillis;
-        if (r.sessionId !== sessionId && r.at > since) return true;
-        for (const g of r.older ?? []) if (g.sessionId !== sessionId && g.at > since) return true;
+        if (p.recentId !== sessionId && this.pairs.num[PAIR_STRIDE * p.index + RECENT_AT]! > since) return true;
+        for (const g of this.older.at(p) ?? []) if (g.sessionId !== sessionId && g.at > since) return true;
         return false;
     }
 }

@@ -23,6 +23,8 @@ export interface Pair {
     record: number;
     /** Its place in {@link Pairs.num}: its numbers start at `PAIR_STRIDE * index`. */
     readonly index: number;
+    /** The session of the newest good use on the pair (the sibling tracker's; its time is at {@link RECENT_AT}). */
+    recentId: string | undefined;
 }
 
 /**
@@ -36,13 +38,14 @@ export const HAS_COUNTS = 1;
 export const HAS_RUN = 2;
 /** Its wear run's session was retired for wear already. */
 export const RUN_RESTED = 4;
-/** Offsets: which records it has (bits), its site's faded health counts (ok, bad, at), its wear run (uses, at). */
+/** Offsets: which records it has (bits), its site's faded health counts (ok, bad, at), its wear run (uses, at), its newest good use's time. */
 export const PAIR_HAS = 0;
 export const PAIR_OK = 1;
 export const PAIR_BAD = 2;
 export const PAIR_AT = 3;
 export const RUN_USES = 4;
 export const RUN_AT = 5;
+export const RECENT_AT = 6;
 
 /** Sets a pair's value at `place`; a map made after the pair (not the learner's way) fills the places up to its own. */
 function putAt(values: unknown[], place: number, value: unknown): void {
@@ -79,7 +82,7 @@ export class Pairs {
                 num.set(this.num);
                 this.num = num;
             }
-            m.set(proxyId, (p = { proxyId, site, owner: this, values, record: 0, index }));
+            m.set(proxyId, (p = { proxyId, site, owner: this, values, record: 0, index, recentId: undefined }));
         }
         return p;
     }
