@@ -19,7 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
-import type { Pair } from './pair-map.js';
+import { DRAW_OWNED, PAIR_DRAW, PAIR_HAS, PAIR_STRIDE, type Pair } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -57,7 +57,10 @@ interface ProxyVersions {
  */
 class Handle implements HealthHandle {
     private scoreVersion = -1;
+    /** The last draw, when the pair's numbers hold another handle's (see `drawAt`). */
     private drawn = 0;
+    /** Where in the pairs' numbers this handle keeps its last draw (-1: in `drawn`): by the pair's counts it reads to draw. */
+    private readonly drawAt: number;
     /** The learner's (proxy, site) pair. */
     readonly pair: Pair;
     /** This run's outcomes of the pair (created on the first counted one). */
@@ -69,7 +72,14 @@ class Handle implements HealthHandle {
         readonly site: string,
         readonly versions: ProxyVersions,
     ) {
-        this.pair = model.learner.pairs.of(proxyId, site);
+        const pairs = model.learner.pairs;
+        this.pair = pairs.of(proxyId, site);
+        const b = PAIR_STRIDE * this.pair.index;
+        if (pairs.num[b + PAIR_HAS]! & DRAW_OWNED) this.drawAt = -1;
+        else {
+            pairs.num[b + PAIR_HAS] = pairs.num[b + PAIR_HAS]! | DRAW_OWNED;
+            this.drawAt = b + PAIR_DRAW;
+        }
     }
     onHandOut(now: number): void {
         this.model.onHandOut(this.proxyId, this.site, now, this);
@@ -97,11 +107,15 @@ class Handle implements HealthHandle {
     score(now?: number): number {
         // Both only grow: their sum changes whenever either does.
         const v = this.pair.record + this.versions.availability;
+        const pairs = this.model.learner.pairs;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
-            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
+            const drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
+            if (this.drawAt >= 0) pairs.num[this.drawAt] = drawn;
+            else this.drawn = drawn;
+            return drawn;
         }
-        return this.drawn;
+        return this.drawAt >= 0 ? pairs.num[this.drawAt]! : this.drawn;
     }
     trials(): number {
         return this.model.learner.health.trials(this.proxyId, this.site, this.model.now(), this.pair);

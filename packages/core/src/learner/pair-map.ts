@@ -38,7 +38,12 @@ export const HAS_COUNTS = 1;
 export const HAS_RUN = 2;
 /** Its wear run's session was retired for wear already. */
 export const RUN_RESTED = 4;
-/** Offsets: which records it has (bits), its site's faded health counts (ok, bad, at), its wear run (uses, at), its newest good use's time. */
+/** A health handle keeps its score draw at {@link PAIR_DRAW} (the first handle made for the pair; others keep their own). */
+export const DRAW_OWNED = 8;
+/**
+ * Offsets: which records it has (bits), its site's faded health counts (ok, bad, at), its wear run (uses, at), its
+ * newest good use's time, its health handle's last score draw.
+ */
 export const PAIR_HAS = 0;
 export const PAIR_OK = 1;
 export const PAIR_BAD = 2;
@@ -46,6 +51,7 @@ export const PAIR_AT = 3;
 export const RUN_USES = 4;
 export const RUN_AT = 5;
 export const RECENT_AT = 6;
+export const PAIR_DRAW = 7;
 
 /** Sets a pair's value at `place`; a map made after the pair (not the learner's way) fills the places up to its own. */
 function putAt(values: unknown[], place: number, value: unknown): void {
