@@ -14,6 +14,16 @@ import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
+/**
+ * Offsets in a pool's numbers ({@link OpenSlots.num}): the time of the decision under way, the best open score, and the
+ * scheduler's next expiry, next cool-down end and next change of a slot's state (when the open heap stops holding).
+ */
+export const NOW = 0;
+const TOP = 1;
+export const NEXT_EXPIRY = 2;
+export const NEXT_COOLED = 3;
+export const NEXT_CHANGE = 4;
+
 const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
 
 /** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
@@ -35,8 +45,11 @@ export class OpenSlots implements Candidates {
     readonly heap: SlotHeap;
     /** Ready sessions in open slots. */
     total = 0;
-    /** The time of the decision under way: scores are read as of then. */
-    now = 0;
+    /**
+     * The pool's numbers, by the offsets above: in one small array, where each number in a field would be a heap number
+     * of its own (an object: a cold read per decision with many pools).
+     */
+    readonly num = new Float64Array(8);
     /**
      * Slots whose score may have changed since `seen` was read (flag: `slot.stale`), the first {@link staleCount} of it;
      * some may have left the heap. Never shortened: emptying an array drops its backing store, and the next push (on
@@ -51,7 +64,6 @@ export class OpenSlots implements Candidates {
      * and slots leave, so that a pick need not read every slot's score to know it: with 1,000 pools each pick lands in a
      * cold pool, and a pass over ~100 slots' keys is ~40 cache misses.
      */
-    private top = -1;
     private topValid = false;
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
@@ -60,6 +72,22 @@ export class OpenSlots implements Candidates {
         // Slots compare by their first sessions' keys as their ready queues hold them (signed like `keys`), copied by
         // heap position: a sift reads no cold slot or session.
         this.heap = new SlotHeap(policy.byScore);
+        this.num[TOP] = -1;
+    }
+
+    /** The time of the decision under way: scores are read as of then. */
+    get now(): number {
+        return this.num[NOW]!;
+    }
+    set now(now: number) {
+        this.num[NOW] = now;
+    }
+
+    private get top(): number {
+        return this.num[TOP]!;
+    }
+    private set top(top: number) {
+        this.num[TOP] = top;
     }
 
     /**
