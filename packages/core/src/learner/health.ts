@@ -36,9 +36,14 @@ export interface PersistedFadedHealth {
 }
 
 interface Entry {
+    /** The proxy's counts everywhere: a view on the numbers of its pair with {@link EVERYWHERE}, which start at `g`. */
     global: FadedCounts;
+    g: number;
     sites: Map<string, SiteCounts>;
 }
+
+/** The site of a proxy's pair whose numbers hold its counts everywhere (no pool key holds a NUL). */
+const EVERYWHERE = '\u0000';
 
 /**
  * A proxy's counts on one site: a view on its pair's numbers in the interning ({@link PAIR_OK}), where a caller holding
@@ -131,10 +136,20 @@ export class FadingHealth {
     private entry(proxyId: string): Entry {
         let e = this.entries.get(proxyId);
         if (!e) {
-            e = { global: { ok: 0, bad: 0, at: 0 }, sites: new Map() };
+            e = this.newEntry(proxyId, 0, 0, 0);
             this.entries.set(proxyId, e);
         }
         return e;
+    }
+
+    /** A proxy's entry with its counts everywhere. */
+    private newEntry(proxyId: string, ok: number, bad: number, at: number): Entry {
+        const g = this.baseOf(proxyId, EVERYWHERE, undefined);
+        const num = this.pairs.num;
+        num[g + PAIR_OK] = ok;
+        num[g + PAIR_BAD] = bad;
+        num[g + PAIR_AT] = at;
+        return { global: new SiteCounts(this.pairs, g), g, sites: new Map() };
     }
 
     /** Records one judged use: `good` for a success, otherwise a failure the proxy was blamed for. */
@@ -149,23 +164,18 @@ export class FadingHealth {
             else first.bad++;
             this.firstUses.set(site, first);
         }
-        this.add(e.global, good, weight, now);
-        // The site's counts, as `add` does, in the pair's numbers.
+        this.add(e.g, good, weight, now);
+        this.add(b, good, weight, now);
+    }
+
+    /** Fades the counts at `b` (in the pairs' numbers) to `now`, discounts them by one outcome and adds this one. */
+    private add(b: number, good: boolean, weight: number, now: number): void {
         const num = this.pairs.num;
         const f = fadeFactor(num[b + PAIR_AT]!, now, this.options.halfLifeMillis);
         const d = this.options.discountPerOutcome;
         num[b + PAIR_OK] = num[b + PAIR_OK]! * f * d + (good ? weight : 0);
         num[b + PAIR_BAD] = num[b + PAIR_BAD]! * f * d + (good ? 0 : weight);
         num[b + PAIR_AT] = now;
-    }
-
-    /** Fades `c` to `now`, discounts it by one outcome and adds this one. */
-    private add(c: FadedCounts, good: boolean, weight: number, now: number): void {
-        const f = fadeFactor(c.at, now, this.options.halfLifeMillis);
-        const d = this.options.discountPerOutcome;
-        c.ok = c.ok * f * d + (good ? weight : 0);
-        c.bad = c.bad * f * d + (good ? 0 : weight);
-        c.at = now;
     }
 
     /** The posterior on `site`: the site's faded counts plus the proxy's record everywhere as a prior. */
@@ -184,9 +194,10 @@ export class FadingHealth {
         let gOk = 0;
         let gBad = 0;
         if (e) {
-            const f = fadeFactor(e.global.at, now, halfLifeMillis);
-            gOk = e.global.ok * f;
-            gBad = e.global.bad * f;
+            const num = this.pairs.num;
+            const f = fadeFactor(num[e.g + PAIR_AT]!, now, halfLifeMillis);
+            gOk = num[e.g + PAIR_OK]! * f;
+            gBad = num[e.g + PAIR_BAD]! * f;
         }
         // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
         // (The site's base rate is looked up only when it is used: the table is by site, cold with many pools.)
@@ -253,7 +264,7 @@ export class FadingHealth {
         for (const [id, e] of this.entries) {
             const sites: Record<string, FadedCounts> = {};
             for (const [site, c] of e.sites) if (c.ok + c.bad >= 0.01) sites[site] = plain(c);
-            out[id] = { global: { ...e.global }, sites };
+            out[id] = { global: plain(e.global), sites };
         }
         return out;
     }
@@ -269,7 +280,11 @@ export class FadingHealth {
     /** Replaces the counts of one proxy on `site` (`'*'`: everywhere) with merged ones; undefined clears a site's. */
     replaceCounts(proxyId: string, site: string, counts: FadedCounts | undefined): void {
         const e = this.entry(proxyId);
-        if (site === '*') e.global = counts ? { ...counts } : { ok: 0, bad: 0, at: 0 };
+        if (site === '*') {
+            e.global.ok = counts?.ok ?? 0;
+            e.global.bad = counts?.bad ?? 0;
+            e.global.at = counts?.at ?? 0;
+        }
         else if (counts) this.putCounts(e, site, this.baseOf(proxyId, site, undefined), counts.ok, counts.bad, counts.at);
         else this.dropCounts(e, proxyId, site);
     }
@@ -279,7 +294,7 @@ export class FadingHealth {
         for (const [id, e] of Object.entries(data)) {
             const old = this.entries.get(id);
             for (const site of [...(old?.sites.keys() ?? [])]) this.dropCounts(old, id, site);
-            const entry: Entry = { global: { ...e.global }, sites: new Map() };
+            const entry = this.newEntry(id, e.global.ok, e.global.bad, e.global.at);
             for (const [site, c] of Object.entries(e.sites)) this.putCounts(entry, site, this.baseOf(id, site, undefined), c.ok, c.bad, c.at);
             this.entries.set(id, entry);
         }
