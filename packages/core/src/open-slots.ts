@@ -14,6 +14,16 @@ import type { ProxySlot } from './slot.js';
 
 type Slot = ProxySlot<ManagedSession>;
 
+/**
+ * Offsets in a pool's numbers ({@link OpenSlots.num}): the time of the decision under way, the best open score, and the
+ * scheduler's next expiry, next cool-down end and next change of a slot's state (when the open heap stops holding).
+ */
+export const NOW = 0;
+const TOP = 1;
+export const NEXT_EXPIRY = 2;
+export const NEXT_COOLED = 3;
+export const NEXT_CHANGE = 4;
+
 const byOpenPos = (a: Slot, b: Slot) => a.openPos - b.openPos;
 
 /** Sorts the first `n` slots of `list` by heap position in place (an insertion sort: there are a few) and returns it. */
@@ -35,8 +45,11 @@ export class OpenSlots implements Candidates {
     readonly heap: SlotHeap;
     /** Ready sessions in open slots. */
     total = 0;
-    /** The time of the decision under way: scores are read as of then. */
-    now = 0;
+    /**
+     * The pool's numbers, by the offsets above: in one small array, where each number in a field would be a heap number
+     * of its own (an object: a cold read per decision with many pools).
+     */
+    readonly num = new Float64Array(8);
     /**
      * Slots whose score may have changed since `seen` was read (flag: `slot.stale`), the first {@link staleCount} of it;
      * some may have left the heap. Never shortened: emptying an array drops its backing store, and the next push (on
@@ -45,30 +58,49 @@ export class OpenSlots implements Candidates {
     private readonly stale: Slot[] = [];
     private staleCount = 0;
     /** Scratch space of the policy ranked by score (its scan): one score per open slot. */
-    private scores = new Float64Array(16);
+    private scanScores = new Float64Array(16);
     /**
      * The best `seen` score of the open slots when {@link topValid} (every slot read: none stale). Kept as scores are read
      * and slots leave, so that a pick need not read every slot's score to know it: with 1,000 pools each pick lands in a
      * cold pool, and a pass over ~100 slots' keys is ~40 cache misses.
      */
-    private top = -1;
     private topValid = false;
     private readonly before: (a: ManagedSession, b: ManagedSession) => boolean;
 
     constructor(private readonly policy: SessionPolicy) {
         this.before = policy.order === 'newest-first' ? newer : older;
-        // Slots compare by their first sessions' keys as their ready queues hold them (signed like `byPos`), copied by
+        // Slots compare by their first sessions' keys as their ready queues hold them (signed like `keys`), copied by
         // heap position: a sift reads no cold slot or session.
         this.heap = new SlotHeap(policy.byScore);
+        this.num[TOP] = -1;
+    }
+
+    /** The time of the decision under way: scores are read as of then. */
+    get now(): number {
+        return this.num[NOW]!;
+    }
+    set now(now: number) {
+        this.num[NOW] = now;
+    }
+
+    private get top(): number {
+        return this.num[TOP]!;
+    }
+    private set top(top: number) {
+        this.num[TOP] = top;
     }
 
     /**
-     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score (valid unless the slot is stale), the
-     * `handOutSeq` of its first session (negated for newest-first) and that session's `ordinal`. One array: with many
-     * pools each pick touches a cold pool, and every object read is a cache miss.
+     * By heap position: the slot's `seen` score (valid unless the slot is stale). With many pools each pick touches a
+     * cold pool, and every object read is a cache miss: a pick reads these arrays, not the slots.
      */
-    private get byPos(): Float64Array {
-        return this.heap.byPos;
+    private get scores(): Float64Array {
+        return this.heap.scores;
+    }
+
+    /** By heap position p, at 2p and 2p + 1: the `handOutSeq` of the slot's first session (negated for newest-first) and that session's `ordinal`. */
+    private get keys(): Float64Array {
+        return this.heap.keys;
     }
 
     get size(): number {
@@ -79,7 +111,7 @@ export class OpenSlots implements Candidates {
     put(slot: Slot): void {
         const p = slot.openPos;
         if (p < 0) this.changed(slot);
-        else if (!this.policy.byScore && this.byPos[3 * p + 1] === slot.ready.topKey() && this.byPos[3 * p + 2] === slot.ready.topOrdinal()) {
+        else if (!this.policy.byScore && this.keys[2 * p] === slot.ready.topKey() && this.keys[2 * p + 1] === slot.ready.topOrdinal()) {
             // Its first session is the same (a session went back behind it): its place holds, nothing to sift.
             return;
         }
@@ -89,7 +121,7 @@ export class OpenSlots implements Candidates {
     /** Takes `slot` out of the open heap. */
     drop(slot: Slot): void {
         const p = slot.openPos;
-        if (p >= 0 && this.byPos[3 * p] === this.top) this.topValid = false;
+        if (p >= 0 && this.scores[p] === this.top) this.topValid = false;
         this.heap.remove(slot);
     }
 
@@ -136,13 +168,13 @@ export class OpenSlots implements Candidates {
         // Slots in hand-out order: the first slot's session is the pick whenever it is near-best. Scores are at most 1,
         // so a first score of at least `fraction` is near-best whatever the others are: they need not be read (drawn) now.
         // A slot that is not stale holds its score as read (its draw has not changed since): no read of its proxy's records.
-        if ((first.stale ? first.score(this.now) : this.byPos[0]!) >= fraction) return first.ready.top()!;
+        if ((first.stale ? first.score(this.now) : this.scores[0]!) >= fraction) return first.ready.top()!;
         this.readStale();
-        const a = this.byPos;
+        const a = this.scores;
         if (!this.topValid) {
-            const end = 3 * open.size;
+            const end = open.size;
             let top = -1;
-            for (let i = 0; i < end; i += 3) if (a[i]! > top) top = a[i]!;
+            for (let i = 0; i < end; i++) if (a[i]! > top) top = a[i]!;
             this.top = top;
             this.topValid = true;
         }
@@ -158,14 +190,15 @@ export class OpenSlots implements Candidates {
      * down the heap reads about as many slots, in a worse order.
      */
     private firstFrom(threshold: number): number {
-        const a = this.byPos;
-        const end = 3 * this.heap.size;
+        const a = this.scores;
+        const k = this.keys;
+        const end = this.heap.size;
         let best = -1;
-        for (let i = 3; i < end; i += 3) {
+        for (let i = 1; i < end; i++) {
             if (a[i]! < threshold) continue;
-            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
+            if (best < 0 || k[2 * i]! < k[2 * best]! || (k[2 * i] === k[2 * best] && k[2 * i + 1]! < k[2 * best + 1]!)) best = i;
         }
-        return best / 3;
+        return best;
     }
 
     /**
@@ -183,13 +216,13 @@ export class OpenSlots implements Candidates {
             if (slot.openPos >= 0) list[n++] = slot;
         }
         const order = n > 8 ? list.slice(0, n).sort(byOpenPos) : sortFew(list, n);
-        const a = this.byPos;
+        const a = this.scores;
         for (let i = 0; i < n; i++) {
             const slot = order[i]!;
-            const was = a[3 * slot.openPos]!;
+            const was = a[slot.openPos]!;
             const seen = slot.score(this.now);
             slot.seen = seen;
-            a[3 * slot.openPos] = seen;
+            a[slot.openPos] = seen;
             if (seen > this.top) this.top = seen;
             else if (was === this.top && !(seen >= was)) this.topValid = false;
         }
@@ -200,7 +233,7 @@ export class OpenSlots implements Candidates {
     private scanNear(fraction: number): ManagedSession {
         const open = this.heap;
         const n = open.size;
-        const scores = this.scores.length >= n ? this.scores : (this.scores = new Float64Array(Math.max(n, 2 * this.scores.length)));
+        const scores = this.scanScores.length >= n ? this.scanScores : (this.scanScores = new Float64Array(Math.max(n, 2 * this.scanScores.length)));
         let top = -1;
         for (let k = 0; k < n; k++) {
             const score = open.at(k).score(this.now);

@@ -171,19 +171,19 @@ export class SessionHeap {
  */
 export class ReadyDeque {
     /**
-     * A ring of `items.length` (a power of two) places: the live sessions sorted by key from `head` over `span`
+     * A ring of `ring.length / 3` (a power of two) places, each three entries: a live session (or undefined), its
+     * `handOutSeq` (negated for newest-first) and its `ordinal`. One array where sessions and keys sat in two: with many
+     * pools each array is one cold read more per use. The live sessions are sorted by key from `head` over `span`
      * places; removed ones leave a hole (undefined) until compacted. Putting back and taking out at either end
      * allocates nothing: the ring grows (doubling) only when full.
      */
-    private items: (ManagedSession | undefined)[] = [undefined, undefined];
-    /** At 2i and 2i + 1, for `items[i]`: its `handOutSeq` (negated for newest-first) and its `ordinal`. */
-    private keys: number[] = [0, 0, 0, 0];
+    private ring: (ManagedSession | number | undefined)[] = [undefined, 0, 0, undefined, 0, 0];
     private head = 0;
     private span = 0;
     private live = 0;
     /**
      * Made on the first session that fits at neither end (most deques never need one): until then a read of the
-     * deque touches no object of it, which with many pools is a cache miss per read.
+     * deque's first reads no heap.
      */
     private overflow: SessionHeap | undefined = undefined;
     private readonly sign: number;
@@ -192,20 +192,37 @@ export class ReadyDeque {
         this.sign = order === 'oldest-first' ? 1 : -1;
     }
 
+    /** Places in the ring. */
+    private get capacity(): number {
+        return this.ring.length / 3;
+    }
+
+    private item(i: number): ManagedSession | undefined {
+        return this.ring[3 * i] as ManagedSession | undefined;
+    }
+
+    private key(i: number): number {
+        return this.ring[3 * i + 1] as number;
+    }
+
+    private ordinalAt(i: number): number {
+        return this.ring[3 * i + 2] as number;
+    }
+
     get size(): number {
         return this.live + (this.overflow === undefined ? 0 : this.overflow.size);
     }
 
     top(): ManagedSession | undefined {
-        return this.overflowFirst() ? this.overflow!.top() : this.items[this.head];
+        return this.overflowFirst() ? this.overflow!.top() : this.item(this.head);
     }
 
     topKey(): number {
-        return this.overflowFirst() ? this.overflow!.topKey() : this.keys[2 * this.head]!;
+        return this.overflowFirst() ? this.overflow!.topKey() : this.key(this.head);
     }
 
     topOrdinal(): number {
-        return this.overflowFirst() ? this.overflow!.topOrdinal() : this.keys[2 * this.head + 1]!;
+        return this.overflowFirst() ? this.overflow!.topOrdinal() : this.ordinalAt(this.head);
     }
 
     /** Whether the first session is the overflow heap's. */
@@ -214,8 +231,8 @@ export class ReadyDeque {
         if (overflow === undefined || overflow.size === 0) return false;
         if (this.live === 0) return true;
         const k = overflow.topKey();
-        const hk = this.keys[2 * this.head]!;
-        return k < hk || (k === hk && overflow.topOrdinal() < this.keys[2 * this.head + 1]!);
+        const hk = this.key(this.head);
+        return k < hk || (k === hk && overflow.topOrdinal() < this.ordinalAt(this.head));
     }
 
     at(index: number): ManagedSession {
@@ -224,9 +241,9 @@ export class ReadyDeque {
             return this.overflow.at(index - this.live);
         }
         let n = index;
-        const mask = this.items.length - 1;
+        const mask = this.capacity - 1;
         for (let i = 0; i < this.span; i++) {
-            const s = this.items[(this.head + i) & mask];
+            const s = this.item((this.head + i) & mask);
             if (s !== undefined && n-- === 0) return s;
         }
         throw new RangeError(`ready session ${index} of ${this.size}`);
@@ -234,14 +251,14 @@ export class ReadyDeque {
 
     has(s: ManagedSession): boolean {
         const p = s.queuePos;
-        return p >= 0 && (this.items[p] === s || (this.overflow !== undefined && this.overflow.has(s)));
+        return p >= 0 && (this.item(p) === s || (this.overflow !== undefined && this.overflow.has(s)));
     }
 
     /** The first session by position that passes `test`. */
     find(test: (s: ManagedSession) => boolean): ManagedSession | undefined {
-        const mask = this.items.length - 1;
+        const mask = this.capacity - 1;
         for (let i = 0; i < this.span; i++) {
-            const s = this.items[(this.head + i) & mask];
+            const s = this.item((this.head + i) & mask);
             if (s !== undefined && test(s)) return s;
         }
         return this.overflow?.find(test);
@@ -251,15 +268,14 @@ export class ReadyDeque {
         const k = this.sign * s.handOutSeq;
         const o = s.ordinal;
         if (this.live > 0) {
-            const keys = this.keys;
-            const mask = this.items.length - 1;
-            const t = 2 * ((this.head + this.span - 1) & mask);
-            const h = 2 * this.head;
-            const back = k > keys[t]! || (k === keys[t] && o > keys[t + 1]!);
-            if (!back && !(k < keys[h]! || (k === keys[h] && o < keys[h + 1]!))) return (this.overflow ??= new SessionHeap(this.order)).push(s);
-            if (this.span === this.items.length) this.relayout(2 * this.items.length);
-            if (back) return this.put((this.head + this.span++) & (this.items.length - 1), s, k, o);
-            this.head = (this.head - 1) & (this.items.length - 1);
+            const mask = this.capacity - 1;
+            const t = (this.head + this.span - 1) & mask;
+            const h = this.head;
+            const back = k > this.key(t) || (k === this.key(t) && o > this.ordinalAt(t));
+            if (!back && !(k < this.key(h) || (k === this.key(h) && o < this.ordinalAt(h)))) return (this.overflow ??= new SessionHeap(this.order)).push(s);
+            if (this.span === this.capacity) this.relayout(2 * this.capacity);
+            if (back) return this.put((this.head + this.span++) & (this.capacity - 1), s, k, o);
+            this.head = (this.head - 1) & (this.capacity - 1);
             this.span++;
             return this.put(this.head, s, k, o);
         }
@@ -269,9 +285,10 @@ export class ReadyDeque {
     }
 
     private put(i: number, s: ManagedSession, k: number, o: number): void {
-        this.items[i] = s;
-        this.keys[2 * i] = k;
-        this.keys[2 * i + 1] = o;
+        const ring = this.ring;
+        ring[3 * i] = s;
+        ring[3 * i + 1] = k;
+        ring[3 * i + 2] = o;
         s.queuePos = i;
         this.live++;
     }
@@ -279,35 +296,34 @@ export class ReadyDeque {
     remove(s: ManagedSession): boolean {
         const p = s.queuePos;
         if (p < 0) return false;
-        const items = this.items;
-        if (items[p] !== s) return this.overflow !== undefined && this.overflow.remove(s);
-        items[p] = undefined;
+        if (this.item(p) !== s) return this.overflow !== undefined && this.overflow.remove(s);
+        this.ring[3 * p] = undefined;
         s.queuePos = -1;
         if (--this.live === 0) {
             this.span = 0;
             return true;
         }
-        const mask = items.length - 1;
+        const mask = this.capacity - 1;
         if (p === this.head) {
             do {
                 this.head = (this.head + 1) & mask;
                 this.span--;
-            } while (items[this.head] === undefined);
+            } while (this.item(this.head) === undefined);
         } else if (p === ((this.head + this.span - 1) & mask)) {
             do this.span--;
-            while (items[(this.head + this.span - 1) & mask] === undefined);
+            while (this.item((this.head + this.span - 1) & mask) === undefined);
         } else if (this.span > 2 * this.live + 16) {
             // Holes left by removals inside the ring (rare: a session leaves the middle only when it retires, expires
             // or cools down while ready): compact once they outnumber the live sessions.
-            this.relayout(this.items.length);
+            this.relayout(this.capacity);
         }
         return true;
     }
 
     update(s: ManagedSession): void {
         const p = s.queuePos;
-        if (p >= 0 && this.items[p] === s) {
-            if (this.keys[2 * p] === this.sign * s.handOutSeq && this.keys[2 * p + 1] === s.ordinal) return;
+        if (p >= 0 && this.item(p) === s) {
+            if (this.key(p) === this.sign * s.handOutSeq && this.ordinalAt(p) === s.ordinal) return;
             this.remove(s);
         } else if (this.overflow !== undefined && this.overflow.has(s)) {
             this.overflow.update(s);
@@ -318,21 +334,20 @@ export class ReadyDeque {
 
     /** Moves the live sessions, in order and without holes, to the start of a ring of `capacity` places. */
     private relayout(capacity: number): void {
-        const items = new Array<ManagedSession | undefined>(capacity).fill(undefined);
-        const keys = new Array<number>(2 * capacity).fill(0);
-        const mask = this.items.length - 1;
+        const ring = new Array<ManagedSession | number | undefined>(3 * capacity).fill(0);
+        const mask = this.capacity - 1;
         let n = 0;
         for (let i = 0; i < this.span; i++) {
             const p = (this.head + i) & mask;
-            const s = this.items[p];
+            const s = this.item(p);
             if (s === undefined) continue;
-            items[n] = s;
-            keys[2 * n] = this.keys[2 * p]!;
-            keys[2 * n + 1] = this.keys[2 * p + 1]!;
+            ring[3 * n] = s;
+            ring[3 * n + 1] = this.key(p);
+            ring[3 * n + 2] = this.ordinalAt(p);
             s.queuePos = n++;
         }
-        this.items = items;
-        this.keys = keys;
+        for (let i = n; i < capacity; i++) ring[3 * i] = undefined;
+        this.ring = ring;
         this.head = 0;
         this.span = n;
     }

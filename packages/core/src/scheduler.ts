@@ -18,7 +18,7 @@ import { ExploreGate, waitViewOf } from './explore-gate.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
 import { IndexedHeap } from './heap.js';
 import { KeptUrls } from './kept-urls.js';
-import { OpenSlots } from './open-slots.js';
+import { NEXT_CHANGE, NEXT_COOLED, NEXT_EXPIRY, OpenSlots } from './open-slots.js';
 import type { PolicyContext, SessionPolicy } from './policies.js';
 import { DIRECT_PROXY_ID } from './proxies.js';
 import type { ManagedSession } from './session.js';
@@ -64,10 +64,8 @@ export class Scheduler {
         (s) => s.expiryPos,
         (s, p) => void (s.expiryPos = p),
     );
-    /** When the first session of {@link expiry} expires (Infinity: none): a pool's own number, read on every decision. */
-    private nextExpiry = Infinity;
-    /** When the first session of {@link cooling} is ready again (Infinity: none), likewise. */
-    private nextCooled = Infinity;
+    /** The view's numbers, read per decision (`NEXT_*`: next expiry, next cool-down end, when the open heap stops holding). */
+    private readonly num: Float64Array;
     private seq = 0;
     private ordinals = 0;
     /** Slots with ready sessions whose proxy is usable now: the Candidates view a policy picks from. */
@@ -76,7 +74,6 @@ export class Scheduler {
     private backoff: ProxySlot[] = [];
     /** The health epoch the open heap was built at, and the time it stops holding. */
     private epoch = -1;
-    private nextChange = -Infinity;
     private fixedSlots: ProxySlot[] | undefined;
     /** With a dynamic ProxyConfiguration (a gateway): URLs of used-up sessions, taken by new sessions first. */
     private readonly kept = new KeptUrls<ManagedSession>();
@@ -92,6 +89,8 @@ export class Scheduler {
         const limits = host.limits;
         this.byPosition = host.policy.picksAt(limits.explorationRate);
         this.view = new OpenSlots(host.policy);
+        this.num = this.view.num;
+        this.num.set([Infinity, Infinity, -Infinity], NEXT_EXPIRY);
         this.ctx = {
             site: host.site,
             random: host.random,
@@ -130,14 +129,14 @@ export class Scheduler {
         this.expiryMoved();
     }
 
-    /** Re-reads {@link nextExpiry} after the expiry heap changed. */
+    /** Re-reads the next expiry after the expiry heap changed. */
     private expiryMoved(): void {
-        this.nextExpiry = this.expiry.top()?.expiresAt.getTime() ?? Infinity;
+        this.num[NEXT_EXPIRY] = this.expiry.top()?.expiresAt.getTime() ?? Infinity;
     }
 
-    /** Re-reads {@link nextCooled} after the cooling heap changed. */
+    /** Re-reads the next cool-down end after the cooling heap changed. */
     private coolingMoved(): void {
-        this.nextCooled = this.cooling.top()?.availableAt ?? Infinity;
+        this.num[NEXT_COOLED] = this.cooling.top()?.availableAt ?? Infinity;
     }
 
     /** A session left the pool (retired). */
@@ -242,11 +241,11 @@ export class Scheduler {
     /** A slot just got ready sessions: put it where its proxy's state says, without re-reading every slot. */
     private admit(slot: ProxySlot, now: number | undefined): void {
         if (now === undefined || this.epoch !== this.host.health.epoch) {
-            this.nextChange = -Infinity;
+            this.num[NEXT_CHANGE] = -Infinity;
             return;
         }
         slot.refresh(now);
-        if (slot.changesAt < this.nextChange) this.nextChange = slot.changesAt;
+        if (slot.changesAt < this.num[NEXT_CHANGE]!) this.num[NEXT_CHANGE] = slot.changesAt;
         if (slot.open(now)) {
             if (this.host.policy.byScore) slot.rank = Math.round(slot.score(now) * 1000);
             slot.counted = slot.ready.size;
@@ -254,18 +253,18 @@ export class Scheduler {
             this.view.put(slot);
         } else if (slot.availability === 'backoff') {
             if (!this.backoff.includes(slot)) this.backoff.push(slot);
-        } else if (slot.availability === 'banned') this.nextChange = -Infinity;
+        } else if (slot.availability === 'banned') this.num[NEXT_CHANGE] = -Infinity;
     }
 
     /** Moves what time made ready or expired: cooled-down sessions to their slot, expired ones out. */
     private advance(now: number): void {
-        while (this.nextExpiry <= now) {
+        while (this.num[NEXT_EXPIRY]! <= now) {
             const s = this.expiry.pop()!;
             this.expiryMoved();
             this.unqueue(s);
             if (s.inUse === 0 && !s.initializing) this.host.retire(s, 'max age reached');
         }
-        while (this.nextCooled <= now) {
+        while (this.num[NEXT_COOLED]! <= now) {
             const s = this.cooling.pop()!;
             this.coolingMoved();
             this.settle(s, now);
@@ -315,7 +314,7 @@ export class Scheduler {
             if (slot.availability === 'banned') (banned ??= []).push(slot);
             else if (slot.availability === 'backoff') this.backoff.push(slot);
         }
-        this.nextChange = next;
+        this.num[NEXT_CHANGE] = next;
         if (banned) for (const slot of banned) this.retireIdleOn(slot);
     }
 
@@ -323,9 +322,9 @@ export class Scheduler {
     decide(now: number): Decision {
         this.view.now = now;
         this.advance(now);
-        if (this.epoch !== this.host.health.epoch || now >= this.nextChange) this.rebuild(now);
+        if (this.epoch !== this.host.health.epoch || now >= this.num[NEXT_CHANGE]!) this.rebuild(now);
         const total = this.view.total;
-        let wakeAt = this.nextChange;
+        let wakeAt = this.num[NEXT_CHANGE]!;
         let evictable: ManagedSession | undefined;
         for (const slot of this.backoff) if ((evictable = idleIn(slot))) break;
         const limits = this.host.limits;
@@ -386,7 +385,7 @@ export class Scheduler {
             }
         }
         if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
-        if (this.nextCooled < wakeAt) wakeAt = this.nextCooled;
+        if (this.num[NEXT_COOLED]! < wakeAt) wakeAt = this.num[NEXT_COOLED]!;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
     }
 

@@ -16,10 +16,12 @@ type Slot = ProxySlot<ManagedSession>;
 export class SlotHeap {
     private readonly items: Slot[] = [];
     /**
-     * By heap position p, at 3p, 3p + 1, 3p + 2: the slot's `seen` score, the hand-out key of its first session (negated
-     * for newest-first) and that session's `ordinal`. Read by `OpenSlots.firstNear` too (one array: fewer cache lines).
+     * By heap position p: the slot's `seen` score. Apart from the keys: `OpenSlots.firstNear` reads every open slot's
+     * score but the keys of only the few near the best (~9 of ~89), so a pass reads 8 bytes per slot instead of 24.
      */
-    byPos = new Float64Array(48);
+    scores = new Float64Array(16);
+    /** By heap position p, at 2p and 2p + 1: the hand-out key of its first session (negated for newest-first) and that session's `ordinal`. */
+    keys = new Float64Array(32);
     /** By heap position: the slot's rank (only kept, and compared, when ranked by score). */
     private ranks = new Float64Array(16);
 
@@ -46,7 +48,7 @@ export class SlotHeap {
     push(slot: Slot): void {
         const i = this.items.length;
         this.items.push(slot);
-        if (3 * i + 3 > this.byPos.length) this.grow(3 * i + 3);
+        if (i >= this.scores.length) this.grow(i + 1);
         this.load(slot, i);
         this.up(i);
     }
@@ -69,20 +71,23 @@ export class SlotHeap {
 
     /** Copies the slot's keys (as it holds them now) to position `p`. */
     private load(slot: Slot, p: number): void {
-        const a = this.byPos;
-        a[3 * p] = slot.seen;
-        a[3 * p + 1] = slot.ready.topKey();
-        a[3 * p + 2] = slot.ready.topOrdinal();
+        const a = this.keys;
+        this.scores[p] = slot.seen;
+        a[2 * p] = slot.ready.topKey();
+        a[2 * p + 1] = slot.ready.topOrdinal();
         if (this.byScore) this.ranks[p] = slot.rank;
         slot.openPos = p;
     }
 
     private grow(n: number): void {
-        const a = new Float64Array(Math.max(n, 2 * this.byPos.length));
-        a.set(this.byPos);
-        this.byPos = a;
+        const a = new Float64Array(Math.max(n, 2 * this.scores.length));
+        a.set(this.scores);
+        this.scores = a;
+        const k = new Float64Array(2 * a.length);
+        k.set(this.keys);
+        this.keys = k;
         if (this.byScore) {
-            const r = new Float64Array(a.length / 3);
+            const r = new Float64Array(a.length);
             r.set(this.ranks.subarray(0, Math.min(this.ranks.length, r.length)));
             this.ranks = r;
         }
@@ -91,18 +96,18 @@ export class SlotHeap {
     /** Whether the slot at position `i` comes out before the one at `j`. */
     private before(i: number, j: number): boolean {
         if (this.byScore && this.ranks[i] !== this.ranks[j]) return this.ranks[i]! > this.ranks[j]!;
-        const a = this.byPos;
-        const ki = a[3 * i + 1]!;
-        const kj = a[3 * j + 1]!;
-        return ki < kj || (ki === kj && a[3 * i + 2]! < a[3 * j + 2]!);
+        const a = this.keys;
+        const ki = a[2 * i]!;
+        const kj = a[2 * j]!;
+        return ki < kj || (ki === kj && a[2 * i + 1]! < a[2 * j + 1]!);
     }
 
     /** Moves the slot and keys at `from` to `to` (overwriting). */
     private move(from: number, to: number): void {
-        const a = this.byPos;
-        a[3 * to] = a[3 * from]!;
-        a[3 * to + 1] = a[3 * from + 1]!;
-        a[3 * to + 2] = a[3 * from + 2]!;
+        const a = this.keys;
+        this.scores[to] = this.scores[from]!;
+        a[2 * to] = a[2 * from]!;
+        a[2 * to + 1] = a[2 * from + 1]!;
         if (this.byScore) this.ranks[to] = this.ranks[from]!;
         const slot = this.items[from]!;
         this.items[to] = slot;
@@ -129,11 +134,11 @@ export class SlotHeap {
     /** Sifts the slot at `index` up; its keys are held aside meanwhile. */
     private up(index: number): void {
         const items = this.items;
-        const a = this.byPos;
+        const a = this.keys;
         const slot = items[index]!;
-        const s = a[3 * index]!;
-        const k = a[3 * index + 1]!;
-        const o = a[3 * index + 2]!;
+        const s = this.scores[index]!;
+        const k = a[2 * index]!;
+        const o = a[2 * index + 1]!;
         const r = this.byScore ? this.ranks[index]! : 0;
         while (index > 0) {
             const parent = (index - 1) >> 1;
@@ -148,11 +153,11 @@ export class SlotHeap {
     private down(index: number): void {
         const items = this.items;
         const n = items.length;
-        const a = this.byPos;
+        const a = this.keys;
         const slot = items[index]!;
-        const s = a[3 * index]!;
-        const k = a[3 * index + 1]!;
-        const o = a[3 * index + 2]!;
+        const s = this.scores[index]!;
+        const k = a[2 * index]!;
+        const o = a[2 * index + 1]!;
         const r = this.byScore ? this.ranks[index]! : 0;
         for (;;) {
             const l = 2 * index + 1;
@@ -169,24 +174,24 @@ export class SlotHeap {
     /** Whether keys (r, k, o) come out before the slot at position `j`. */
     private beforeKeys(r: number, k: number, o: number, j: number): boolean {
         if (this.byScore && r !== this.ranks[j]) return r > this.ranks[j]!;
-        const a = this.byPos;
-        const kj = a[3 * j + 1]!;
-        return k < kj || (k === kj && o < a[3 * j + 2]!);
+        const a = this.keys;
+        const kj = a[2 * j]!;
+        return k < kj || (k === kj && o < a[2 * j + 1]!);
     }
 
     /** Whether the slot at position `j` comes out before keys (r, k, o). */
     private keysAfter(r: number, k: number, o: number, j: number): boolean {
         if (this.byScore && r !== this.ranks[j]) return this.ranks[j]! > r;
-        const a = this.byPos;
-        const kj = a[3 * j + 1]!;
-        return kj < k || (kj === k && a[3 * j + 2]! < o);
+        const a = this.keys;
+        const kj = a[2 * j]!;
+        return kj < k || (kj === k && a[2 * j + 1]! < o);
     }
 
     private place(slot: Slot, index: number, s: number, k: number, o: number, r: number): void {
-        const a = this.byPos;
-        a[3 * index] = s;
-        a[3 * index + 1] = k;
-        a[3 * index + 2] = o;
+        const a = this.keys;
+        this.scores[index] = s;
+        a[2 * index] = k;
+        a[2 * index + 1] = o;
         if (this.byScore) this.ranks[index] = r;
         this.items[index] = slot;
         slot.openPos = index;

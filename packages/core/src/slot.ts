@@ -57,7 +57,11 @@ export class ProxySlot<S> {
     usableAt: number | undefined = undefined;
     pacedUntil = 0;
     private version = -1;
-    private validUntil = -Infinity;
+    /**
+     * Until when the cached answers hold by time; undefined: for good (until `version` moves). Not Infinity: a number
+     * that is no small integer is an object of its own in a field (a cold read on every refresh).
+     */
+    private validUntil: number | undefined = undefined;
 
     constructor(
         readonly id: string,
@@ -76,7 +80,7 @@ export class ProxySlot<S> {
     /** Re-reads the health handle when its answers may have changed. Returns true if they were re-read. */
     refresh(now: number): boolean {
         const h = this.health;
-        if (this.version === h.version && now < this.validUntil) return false;
+        if (this.version === h.version && (this.validUntil === undefined || now < this.validUntil)) return false;
         this.version = h.version;
         const a = h.availability(now);
         this.availability = a;
@@ -85,13 +89,13 @@ export class ProxySlot<S> {
         let until = Infinity;
         if (this.usableAt !== undefined && this.usableAt > now) until = this.usableAt;
         if (this.pacedUntil > now && this.pacedUntil < until) until = this.pacedUntil;
-        this.validUntil = until;
+        this.validUntil = until === Infinity ? undefined : until;
         return true;
     }
 
     /** When the cached answers stop holding by time alone (end of a backoff or of a pace). */
     get changesAt(): number {
-        return this.validUntil;
+        return this.validUntil ?? Infinity;
     }
 
     /** Whether sessions on this proxy may be handed out now (call {@link refresh} first). */

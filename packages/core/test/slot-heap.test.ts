@@ -89,7 +89,7 @@ describe('SlotHeap', () => {
                         for (let p = 0; p < heap.size; p++) {
                             const s = heap.at(p) as unknown as FakeSlot;
                             same &&= s === b[a.indexOf(reference.at(p))] && s.openPos === p;
-                            same &&= heap.byPos[3 * p] === s.seen && heap.byPos[3 * p + 1] === s.key && heap.byPos[3 * p + 2] === s.ord;
+                            same &&= heap.scores[p] === s.seen && heap.keys[2 * p] === s.key && heap.keys[2 * p + 1] === s.ord;
                         }
                         for (let i = 0; i < a.length; i++) same &&= heap.has(as(b[i]!)) === reference.has(a[i]!) && (b[i]!.openPos < 0) === (a[i]!.openPos < 0);
                         expect(same).toBe(true);

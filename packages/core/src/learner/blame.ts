@@ -13,7 +13,7 @@
  * Through a gateway (a dynamic ProxyConfiguration: the exit IP is unknown) the session and its proxy URL are one
  * thing, so `proxy` and `session` come to the same: retire the session, keep its URL away.
  */
-import { PairMap, type Pair, type Pairs } from './pair-map.js';
+import { PAIR_STRIDE, PairMap, Pairs, RECENT_AT, type Pair } from './pair-map.js';
 
 /** Whose fault a block is. */
 export type Blame = 'proxy' | 'session' | 'site';
@@ -60,51 +60,57 @@ const KEPT = 8;
 
 /** Recent good uses per (proxy, site) by session: "does another session on this proxy still pass?" */
 export class SiblingTracker {
-    /** Per (proxy, site): the latest good use of up to {@link KEPT} sessions, oldest first. */
-    private readonly recent: PairMap<RecentGood[]>;
+    /**
+     * Per (proxy, site), the latest good use of up to {@link KEPT} sessions: the newest on the pair itself (`recentId`,
+     * its time in the pair's numbers at `RECENT_AT`: the same session again, the usual case with one session per proxy,
+     * reads nothing else), the older ones, oldest first, in a list made when a second session passes.
+     */
+    private readonly older: PairMap<RecentGood[]>;
+    private readonly pairs: Pairs;
 
     /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
     constructor(
         private readonly windowMillis = 30_000,
         pairs?: Pairs,
     ) {
-        this.recent = new PairMap<RecentGood[]>(pairs);
+        this.pairs = pairs ?? new Pairs();
+        this.older = new PairMap<RecentGood[]>(this.pairs);
     }
 
     onGood(proxyId: string, site: string, sessionId: string, now: number, pair?: Pair): void {
-        let list = pair ? this.recent.at(pair) : this.recent.get(proxyId, site);
-        if (!list) {
-            list = [];
-            this.recent.set(proxyId, site, list);
+        const p = pair?.owner === this.pairs ? pair : this.pairs.of(proxyId, site);
+        const at = PAIR_STRIDE * p.index + RECENT_AT;
+        const newest = p.recentId;
+        if (newest !== undefined && newest !== sessionId) {
+            // The newest so far joins the older ones; this session's entry there (if any) leaves, or the oldest one
+            // when all KEPT are taken. A dropped entry is reused: a use allocates nothing here once the list is full.
+            let older = this.older.at(p);
+            if (!older) this.older.set(proxyId, site, (older = []));
+            let i = older.length - 1;
+            while (i >= 0 && older[i]!.sessionId !== sessionId) i--;
+            let entry: RecentGood;
+            if (i < 0 && older.length < KEPT - 1) entry = { sessionId: newest, at: this.pairs.num[at]! };
+            else {
+                if (i < 0) i = 0;
+                entry = older[i]!;
+                for (let j = i; j < older.length - 1; j++) older[j] = older[j + 1]!;
+                older.pop();
+                entry.sessionId = newest;
+                entry.at = this.pairs.num[at]!;
+            }
+            older.push(entry);
         }
-        const last = list[list.length - 1];
-        // The same session again (the usual case with one session per proxy): only its time moves.
-        if (last?.sessionId === sessionId) {
-            last.at = now;
-            return;
-        }
-        // Moved to the newest end; a new session's entry reuses the oldest one when the list is full (one dropped
-        // anyway): a use allocates nothing here.
-        let i = list.length - 2;
-        while (i >= 0 && list[i]!.sessionId !== sessionId) i--;
-        let entry: RecentGood;
-        if (i < 0 && list.length < KEPT) entry = { sessionId, at: now };
-        else {
-            if (i < 0) i = 0;
-            entry = list[i]!;
-            for (let j = i; j < list.length - 1; j++) list[j] = list[j + 1]!;
-            list.pop();
-            entry.sessionId = sessionId;
-        }
-        entry.at = now;
-        list.push(entry);
+        p.recentId = sessionId;
+        this.pairs.num[at] = now;
     }
 
     /** Whether a session other than `sessionId` had a good use on (proxy, site) within the window. */
     otherPassed(proxyId: string, site: string, sessionId: string, now: number): boolean {
-        const list = this.recent.get(proxyId, site);
-        if (!list) return false;
-        for (const g of list) if (g.sessionId !== sessionId && g.at > now - this.windowMillis) return true;
+        const p = this.pairs.find(proxyId, site);
+        if (p?.recentId === undefined) return false;
+        const since = now - this.windowMillis;
+        if (p.recentId !== sessionId && this.pairs.num[PAIR_STRIDE * p.index + RECENT_AT]! > since) return true;
+        for (const g of this.older.at(p) ?? []) if (g.sessionId !== sessionId && g.at > since) return true;
         return false;
     }
 }

@@ -5,7 +5,7 @@
  * back in the running soon. `sample()` draws from the posterior: Thompson sampling, exploration included.
  */
 import { sampleBeta, type Random } from './beta.js';
-import { PairMap, type Pair, type Pairs } from './pair-map.js';
+import { HAS_COUNTS, PAIR_AT, PAIR_BAD, PAIR_HAS, PAIR_OK, PAIR_STRIDE, Pairs, type Pair } from './pair-map.js';
 
 /** How fast health forgets (`learner.health` option). */
 export interface HealthOptions {
@@ -36,9 +36,46 @@ export interface PersistedFadedHealth {
 }
 
 interface Entry {
+    /** The proxy's counts everywhere: a view on the numbers of its pair with {@link EVERYWHERE}, which start at `g`. */
     global: FadedCounts;
-    sites: Map<string, FadedCounts>;
+    g: number;
+    sites: Map<string, SiteCounts>;
 }
+
+/** The site of a proxy's pair whose numbers hold its counts everywhere (no pool key holds a NUL). */
+const EVERYWHERE = '\u0000';
+
+/**
+ * A proxy's counts on one site: a view on its pair's numbers in the interning ({@link PAIR_OK}), where a caller holding
+ * the pair reads them without this object (nor three heap numbers of its own).
+ */
+class SiteCounts implements FadedCounts {
+    constructor(
+        private readonly pairs: Pairs,
+        private readonly base: number,
+    ) {}
+    get ok(): number {
+        return this.pairs.num[this.base + PAIR_OK]!;
+    }
+    set ok(v: number) {
+        this.pairs.num[this.base + PAIR_OK] = v;
+    }
+    get bad(): number {
+        return this.pairs.num[this.base + PAIR_BAD]!;
+    }
+    set bad(v: number) {
+        this.pairs.num[this.base + PAIR_BAD] = v;
+    }
+    get at(): number {
+        return this.pairs.num[this.base + PAIR_AT]!;
+    }
+    set at(v: number) {
+        this.pairs.num[this.base + PAIR_AT] = v;
+    }
+}
+
+/** Plain data of counts (a copy: what is stored). */
+const plain = (c: FadedCounts): FadedCounts => ({ ok: c.ok, bad: c.bad, at: c.at });
 
 /** Posterior parameters of a Beta distribution. */
 export interface BetaParameters {
@@ -63,49 +100,82 @@ export class FadingHealth {
     /** Per site: how the first use of each proxy there went (the base rate an untried proxy starts from). */
     private readonly firstUses = new Map<string, { ok: number; bad: number }>();
     private readonly options: ResolvedHealthOptions;
-    /** The entries' site counts again by (proxy, site): the same objects, for callers holding a pair. */
-    private readonly siteCounts: PairMap<FadedCounts>;
+    /** Where the site counts live (the entries' `sites` are views on it): the learner's, so callers holding a pair read them directly. */
+    private readonly pairs: Pairs;
 
     /** `pairs`: the learner's interning (callers holding a pair read its counts directly). */
     constructor(options: HealthOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_HEALTH_OPTIONS, ...options };
-        this.siteCounts = new PairMap<FadedCounts>(pairs);
+        this.pairs = pairs ?? new Pairs();
+    }
+
+    /** The start of the pair's numbers in `pairs.num` (`pair`: the caller's, when of this interning). */
+    private baseOf(proxyId: string, site: string, pair: Pair | undefined): number {
+        return PAIR_STRIDE * (pair?.owner === this.pairs ? pair : this.pairs.of(proxyId, site)).index;
+    }
+
+    /** Gives the pair counts on its site (`counts`, or none yet as of `at`), with the view in the proxy's entry. */
+    private putCounts(e: Entry, site: string, b: number, ok: number, bad: number, at: number): void {
+        const num = this.pairs.num;
+        num[b + PAIR_OK] = ok;
+        num[b + PAIR_BAD] = bad;
+        num[b + PAIR_AT] = at;
+        if (!(num[b + PAIR_HAS]! & HAS_COUNTS)) {
+            num[b + PAIR_HAS] = num[b + PAIR_HAS]! | HAS_COUNTS;
+            e.sites.set(site, new SiteCounts(this.pairs, b));
+        }
+    }
+
+    /** Takes the pair's counts on its site away. */
+    private dropCounts(e: Entry | undefined, proxyId: string, site: string): void {
+        e?.sites.delete(site);
+        const p = this.pairs.find(proxyId, site);
+        if (p) this.pairs.num[PAIR_STRIDE * p.index + PAIR_HAS] = this.pairs.num[PAIR_STRIDE * p.index + PAIR_HAS]! & ~HAS_COUNTS;
     }
 
     private entry(proxyId: string): Entry {
         let e = this.entries.get(proxyId);
         if (!e) {
-            e = { global: { ok: 0, bad: 0, at: 0 }, sites: new Map() };
+            e = this.newEntry(proxyId, 0, 0, 0);
             this.entries.set(proxyId, e);
         }
         return e;
+    }
+
+    /** A proxy's entry with its counts everywhere. */
+    private newEntry(proxyId: string, ok: number, bad: number, at: number): Entry {
+        const g = this.baseOf(proxyId, EVERYWHERE, undefined);
+        const num = this.pairs.num;
+        num[g + PAIR_OK] = ok;
+        num[g + PAIR_BAD] = bad;
+        num[g + PAIR_AT] = at;
+        return { global: new SiteCounts(this.pairs, g), g, sites: new Map() };
     }
 
     /** Records one judged use: `good` for a success, otherwise a failure the proxy was blamed for. */
     record(proxyId: string, site: string, good: boolean, now: number, pair?: Pair): void {
         const weight = good ? 1 : this.options.failureWeight;
         const e = this.entry(proxyId);
-        let s = pair ? this.siteCounts.at(pair) : e.sites.get(site);
-        if (!s) {
-            s = { ok: 0, bad: 0, at: now };
-            e.sites.set(site, s);
-            this.siteCounts.set(proxyId, site, s);
+        const b = this.baseOf(proxyId, site, pair);
+        if (!(this.pairs.num[b + PAIR_HAS]! & HAS_COUNTS)) {
+            this.putCounts(e, site, b, 0, 0, now);
             const first = this.firstUses.get(site) ?? { ok: 0, bad: 0 };
             if (good) first.ok++;
             else first.bad++;
             this.firstUses.set(site, first);
         }
-        this.add(e.global, good, weight, now);
-        this.add(s, good, weight, now);
+        this.add(e.g, good, weight, now);
+        this.add(b, good, weight, now);
     }
 
-    /** Fades `c` to `now`, discounts it by one outcome and adds this one. */
-    private add(c: FadedCounts, good: boolean, weight: number, now: number): void {
-        const f = fadeFactor(c.at, now, this.options.halfLifeMillis);
+    /** Fades the counts at `b` (in the pairs' numbers) to `now`, discounts them by one outcome and adds this one. */
+    private add(b: number, good: boolean, weight: number, now: number): void {
+        const num = this.pairs.num;
+        const f = fadeFactor(num[b + PAIR_AT]!, now, this.options.halfLifeMillis);
         const d = this.options.discountPerOutcome;
-        c.ok = c.ok * f * d + (good ? weight : 0);
-        c.bad = c.bad * f * d + (good ? 0 : weight);
-        c.at = now;
+        num[b + PAIR_OK] = num[b + PAIR_OK]! * f * d + (good ? weight : 0);
+        num[b + PAIR_BAD] = num[b + PAIR_BAD]! * f * d + (good ? 0 : weight);
+        num[b + PAIR_AT] = now;
     }
 
     /** The posterior on `site`: the site's faded counts plus the proxy's record everywhere as a prior. */
@@ -124,21 +194,32 @@ export class FadingHealth {
         let gOk = 0;
         let gBad = 0;
         if (e) {
-            const f = fadeFactor(e.global.at, now, halfLifeMillis);
-            gOk = e.global.ok * f;
-            gBad = e.global.bad * f;
+            const num = this.pairs.num;
+            const f = fadeFactor(num[e.g + PAIR_AT]!, now, halfLifeMillis);
+            gOk = num[e.g + PAIR_OK]! * f;
+            gBad = num[e.g + PAIR_BAD]! * f;
         }
         // Prior: the proxy's record everywhere; for a proxy never used anywhere, how first uses went on this site.
         // (The site's base rate is looked up only when it is used: the table is by site, cold with many pools.)
         const base = gOk + gBad > 0.01 ? undefined : this.firstUses.get(site);
         const prior = !base ? (gOk + 1) / (gOk + gBad + 2) : (base.ok + 1) / (base.ok + base.bad + 2);
-        const s = pair ? this.siteCounts.at(pair) : e?.sites.get(site);
         let ok = 0;
         let bad = 0;
-        if (s) {
-            const f = fadeFactor(s.at, now, halfLifeMillis);
-            ok = s.ok * f;
-            bad = s.bad * f;
+        if (pair?.owner === this.pairs) {
+            const num = this.pairs.num;
+            const b = PAIR_STRIDE * pair.index;
+            if (num[b + PAIR_HAS]! & HAS_COUNTS) {
+                const f = fadeFactor(num[b + PAIR_AT]!, now, halfLifeMillis);
+                ok = num[b + PAIR_OK]! * f;
+                bad = num[b + PAIR_BAD]! * f;
+            }
+        } else {
+            const s = e?.sites.get(site);
+            if (s) {
+                const f = fadeFactor(s.at, now, halfLifeMillis);
+                ok = s.ok * f;
+                bad = s.bad * f;
+            }
         }
         this.a = ok + priorWeight * prior + 0.5;
         this.b = bad + priorWeight * (1 - prior) + 0.5;
@@ -158,7 +239,14 @@ export class FadingHealth {
 
     /** Faded number of judged uses on this site (how much the posterior knows). */
     trials(proxyId: string, site: string, now: number, pair?: Pair): number {
-        const s = pair ? this.siteCounts.at(pair) : this.entries.get(proxyId)?.sites.get(site);
+        if (pair?.owner === this.pairs) {
+            const num = this.pairs.num;
+            const b = PAIR_STRIDE * pair.index;
+            if (!(num[b + PAIR_HAS]! & HAS_COUNTS)) return 0;
+            const f = fadeFactor(num[b + PAIR_AT]!, now, this.options.halfLifeMillis);
+            return num[b + PAIR_OK]! * f + num[b + PAIR_BAD]! * f;
+        }
+        const s = this.entries.get(proxyId)?.sites.get(site);
         if (!s) return 0;
         const c = faded(s, now, this.options.halfLifeMillis);
         return c.ok + c.bad;
@@ -175,8 +263,8 @@ export class FadingHealth {
         const out: PersistedFadedHealth = {};
         for (const [id, e] of this.entries) {
             const sites: Record<string, FadedCounts> = {};
-            for (const [site, c] of e.sites) if (c.ok + c.bad >= 0.01) sites[site] = { ...c };
-            out[id] = { global: { ...e.global }, sites };
+            for (const [site, c] of e.sites) if (c.ok + c.bad >= 0.01) sites[site] = plain(c);
+            out[id] = { global: plain(e.global), sites };
         }
         return out;
     }
@@ -186,30 +274,29 @@ export class FadingHealth {
         const e = this.entries.get(proxyId);
         const c = site === '*' ? e?.global : e?.sites.get(site);
         // An entry's empty global record (nothing judged anywhere yet) is nothing to share.
-        return c && (c.ok !== 0 || c.bad !== 0 || c.at !== 0) ? { ...c } : undefined;
+        return c && (c.ok !== 0 || c.bad !== 0 || c.at !== 0) ? plain(c) : undefined;
     }
 
     /** Replaces the counts of one proxy on `site` (`'*'`: everywhere) with merged ones; undefined clears a site's. */
     replaceCounts(proxyId: string, site: string, counts: FadedCounts | undefined): void {
         const e = this.entry(proxyId);
-        if (site === '*') e.global = counts ? { ...counts } : { ok: 0, bad: 0, at: 0 };
-        else if (counts) {
-            const c = { ...counts };
-            e.sites.set(site, c);
-            this.siteCounts.set(proxyId, site, c);
-        } else {
-            e.sites.delete(site);
-            this.siteCounts.delete(proxyId, site);
+        if (site === '*') {
+            e.global.ok = counts?.ok ?? 0;
+            e.global.bad = counts?.bad ?? 0;
+            e.global.at = counts?.at ?? 0;
         }
+        else if (counts) this.putCounts(e, site, this.baseOf(proxyId, site, undefined), counts.ok, counts.bad, counts.at);
+        else this.dropCounts(e, proxyId, site);
     }
 
     /** Restores a snapshot of {@link toJSON}; counts keep fading from the time they were written. */
     restore(data: PersistedFadedHealth): void {
         for (const [id, e] of Object.entries(data)) {
-            for (const site of this.entries.get(id)?.sites.keys() ?? []) this.siteCounts.delete(id, site);
-            const sites = new Map(Object.entries(e.sites).map(([k, v]) => [k, { ...v }]));
-            for (const [site, c] of sites) this.siteCounts.set(id, site, c);
-            this.entries.set(id, { global: { ...e.global }, sites });
+            const old = this.entries.get(id);
+            for (const site of [...(old?.sites.keys() ?? [])]) this.dropCounts(old, id, site);
+            const entry = this.newEntry(id, e.global.ok, e.global.bad, e.global.at);
+            for (const [site, c] of Object.entries(e.sites)) this.putCounts(entry, site, this.baseOf(id, site, undefined), c.ok, c.bad, c.at);
+            this.entries.set(id, entry);
         }
     }
 }

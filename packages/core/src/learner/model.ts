@@ -19,7 +19,7 @@ import type { BackoffRecord } from './backoff.js';
 import type { Random } from './beta.js';
 import { Learner, type LearnerOptions, type LearnedOutcome, type PersistedLearnerState, type UseContext } from './learner.js';
 import type { PaceRecord } from './pace.js';
-import { PairMap, type Pair } from './pair-map.js';
+import { DRAW_OWNED, PAIR_DRAW, PAIR_HAS, PAIR_STRIDE, type Pair } from './pair-map.js';
 
 const GLOBAL = '*';
 
@@ -57,7 +57,10 @@ interface ProxyVersions {
  */
 class Handle implements HealthHandle {
     private scoreVersion = -1;
+    /** The last draw, when the pair's numbers hold another handle's (see `drawAt`). */
     private drawn = 0;
+    /** Where in the pairs' numbers this handle keeps its last draw (-1: in `drawn`): by the pair's counts it reads to draw. */
+    private readonly drawAt: number;
     /** The learner's (proxy, site) pair. */
     readonly pair: Pair;
     /** This run's outcomes of the pair (created on the first counted one). */
@@ -68,10 +71,15 @@ class Handle implements HealthHandle {
         readonly proxyId: string,
         readonly site: string,
         readonly versions: ProxyVersions,
-        /** Changes of the proxy's record through this site (its uses and outcomes here). */
-        readonly onSite: { record: number },
     ) {
-        this.pair = model.learner.pairs.of(proxyId, site);
+        const pairs = model.learner.pairs;
+        this.pair = pairs.of(proxyId, site);
+        const b = PAIR_STRIDE * this.pair.index;
+        if (pairs.num[b + PAIR_HAS]! & DRAW_OWNED) this.drawAt = -1;
+        else {
+            pairs.num[b + PAIR_HAS] = pairs.num[b + PAIR_HAS]! | DRAW_OWNED;
+            this.drawAt = b + PAIR_DRAW;
+        }
     }
     onHandOut(now: number): void {
         this.model.onHandOut(this.proxyId, this.site, now, this);
@@ -98,12 +106,16 @@ class Handle implements HealthHandle {
      */
     score(now?: number): number {
         // Both only grow: their sum changes whenever either does.
-        const v = this.onSite.record + this.versions.availability;
+        const v = this.pair.record + this.versions.availability;
+        const pairs = this.model.learner.pairs;
         if (this.scoreVersion !== v) {
             this.scoreVersion = v;
-            this.drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
+            const drawn = this.model.learner.sample(this.proxyId, this.site, now ?? this.model.now(), this.pair);
+            if (this.drawAt >= 0) pairs.num[this.drawAt] = drawn;
+            else this.drawn = drawn;
+            return drawn;
         }
-        return this.drawn;
+        return this.drawAt >= 0 ? pairs.num[this.drawAt]! : this.drawn;
     }
     expected(now?: number): number {
         return this.model.learner.health.mean(this.proxyId, this.site, now ?? this.model.now(), this.pair);
@@ -143,7 +155,6 @@ const SIMPLE_OUTCOMES = Object.freeze({
 export class LearnedHealth implements ProxyHealthModel {
     readonly learner: Learner;
     private readonly versions = new Map<string, ProxyVersions>();
-    private readonly siteVersions = new PairMap<{ record: number }>();
     private changes = 0;
     /** Outcomes per (proxy, site) in this run, for the crawl report (not persisted: the report is of one run). */
     private readonly tallies = new Map<string, Map<string, OutcomeTally>>();
@@ -174,12 +185,6 @@ export class LearnedHealth implements ProxyHealthModel {
         return v;
     }
 
-    private onSiteOf(proxyId: string, site: string): { record: number } {
-        let v = this.siteVersions.get(proxyId, site);
-        if (!v) this.siteVersions.set(proxyId, site, (v = { record: 0 }));
-        return v;
-    }
-
     /**
      * The proxy's record changed (through `site`, when given); `availability`: what the scheduler reads of it may have
      * changed too.
@@ -187,8 +192,9 @@ export class LearnedHealth implements ProxyHealthModel {
     private bump(proxyId: string, availability = true, site?: string, via?: Handle): void {
         const v = via ? via.versions : this.versionsOf(proxyId);
         v.record++;
-        if (via) via.onSite.record++;
-        else if (site !== undefined) this.onSiteOf(proxyId, site).record++;
+        // The (proxy, site) version is kept on the learner's pair (one object fewer per use).
+        if (via) via.pair.record++;
+        else if (site !== undefined) this.learner.pairs.of(proxyId, site).record++;
         if (availability) {
             v.availability++;
             this.changes++;
@@ -201,7 +207,7 @@ export class LearnedHealth implements ProxyHealthModel {
     }
 
     handle(proxyId: string, site: string): HealthHandle {
-        return new Handle(this, proxyId, site, this.versionsOf(proxyId), this.onSiteOf(proxyId, site));
+        return new Handle(this, proxyId, site, this.versionsOf(proxyId));
     }
 
     availability(proxyId: string, site: string, now = this.clock.now()): ProxyAvailability {

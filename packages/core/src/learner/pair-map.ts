@@ -16,7 +16,42 @@ export interface Pair {
     readonly owner: Pairs;
     /** By map of {@link owner} (its `place`): the pair's value in that map (undefined: none). */
     readonly values: unknown[];
+    /**
+     * Version of what is learned of the pair, bumped by the health model at every change (a pool's cached draw of the
+     * pair's score holds while it does not move). On the pair: a hand-out and a report read the pair anyway.
+     */
+    record: number;
+    /** Its place in {@link Pairs.num}: its numbers start at `PAIR_STRIDE * index`. */
+    readonly index: number;
+    /** The session of the newest good use on the pair (the sibling tracker's; its time is at {@link RECENT_AT}). */
+    recentId: string | undefined;
 }
+
+/**
+ * A pair's numbers in {@link Pairs.num}, by offset from its start: the hot numbers of the per-pair learner records, in
+ * one cache line per pair. A number in an object field is an object of its own (a heap number) in V8: a record of three
+ * numbers is four objects, each a cache miss when its pair's pool is cold.
+ */
+export const PAIR_STRIDE = 8;
+/** Bits of {@link PAIR_HAS}: which records the pair has (health counts on its site, a wear run). */
+export const HAS_COUNTS = 1;
+export const HAS_RUN = 2;
+/** Its wear run's session was retired for wear already. */
+export const RUN_RESTED = 4;
+/** A health handle keeps its score draw at {@link PAIR_DRAW} (the first handle made for the pair; others keep their own). */
+export const DRAW_OWNED = 8;
+/**
+ * Offsets: which records it has (bits), its site's faded health counts (ok, bad, at), its wear run (uses, at), its
+ * newest good use's time, its health handle's last score draw.
+ */
+export const PAIR_HAS = 0;
+export const PAIR_OK = 1;
+export const PAIR_BAD = 2;
+export const PAIR_AT = 3;
+export const RUN_USES = 4;
+export const RUN_AT = 5;
+export const RECENT_AT = 6;
+export const PAIR_DRAW = 7;
 
 /** Sets a pair's value at `place`; a map made after the pair (not the learner's way) fills the places up to its own. */
 function putAt(values: unknown[], place: number, value: unknown): void {
@@ -29,6 +64,10 @@ export class Pairs {
     private readonly bySite = new Map<string, Map<string, Pair>>();
     /** Places taken by maps in every pair's `values` (a pair's array is allocated with that many). */
     private places = 0;
+    /** Pairs interned so far. */
+    private count = 0;
+    /** By pair ({@link Pair.index}), {@link PAIR_STRIDE} numbers each (see the offsets above). Replaced when it grows: read it through the interning. */
+    num = new Float64Array(PAIR_STRIDE * 64);
 
     /** A new map's place in every pair's `values` (the learner makes its maps before its first pair). */
     place(): number {
@@ -43,7 +82,13 @@ export class Pairs {
         if (!p) {
             // Exactly as long as the places (an array grown by push would reserve 17), filled: never sparse.
             const values = new Array<unknown>(this.places).fill(undefined);
-            m.set(proxyId, (p = { proxyId, site, owner: this, values }));
+            const index = this.count++;
+            if (PAIR_STRIDE * (index + 1) > this.num.length) {
+                const num = new Float64Array(2 * this.num.length);
+                num.set(this.num);
+                this.num = num;
+            }
+            m.set(proxyId, (p = { proxyId, site, owner: this, values, record: 0, index, recentId: undefined }));
         }
         return p;
     }

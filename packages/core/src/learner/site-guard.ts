@@ -51,7 +51,7 @@ export interface SiteVerdict {
 /** The verdict on an outcome that is not site-wide (shared, frozen: most outcomes get it and nobody writes it). */
 const NOT_SITE_WIDE: SiteVerdict = Object.freeze({ siteWide: false, absolve: Object.freeze([]) as unknown as string[] });
 
-/** The latest outcome of one proxy on the site, in a list from the oldest to the newest. */
+/** The latest outcome of one proxy on the site (`seq`: its place from the oldest to the newest). */
 export interface Latest {
     id: string;
     blocked: boolean;
@@ -60,8 +60,8 @@ export interface Latest {
     credible: boolean;
     /** The site's success count when this use was recorded: it counts in `credibleSinceOk` while no success followed. */
     epoch: number;
-    older: Latest | undefined;
-    newer: Latest | undefined;
+    /** The site's count of recorded uses at this one: the records in `seq` order run from the oldest to the newest. */
+    seq: number;
     /** Forgotten (not seen for the horizon): a pair's cached reference to it no longer holds. */
     gone: boolean;
 }
@@ -70,9 +70,13 @@ export interface Latest {
 export class SiteGuard {
     /** The latest outcome of each proxy seen on the site lately; `credible`: see {@link observe}. */
     private readonly latest = new Map<string, Latest>();
-    /** The same records from the oldest to the newest (a use moves its proxy's to the newest end without re-keying). */
-    private oldest: Latest | undefined;
-    private newest: Latest | undefined;
+    /**
+     * Uses recorded (a record's `seq`), and at most the `at` of the oldest record (Infinity: none): records are put in
+     * order (by `seq`) only to forget (once the oldest may be past the horizon) and to absolve, so that a use touches its
+     * proxy's record alone, not its neighbours in a list (with many pools each is a cold read).
+     */
+    private seq = 0;
+    private minAt = Infinity;
     private blockedCount = 0;
     /** Successes seen on the site (any outcome not blocked); a new one starts a new run of blocks. */
     private okEpoch = 0;
@@ -127,7 +131,7 @@ export class SiteGuard {
         // The first pause only suspects the site (a run of unlucky picks looks the same); from the second on, with no
         // success in between, the episode is confirmed and the blocks of the proxies blocked last are taken back.
         const absolve: string[] = [];
-        if (this.pauses >= 1) for (let l = this.oldest; l; l = l.newer) if (l.blocked) absolve.push(l.id);
+        if (this.pauses >= 1) for (const l of this.inOrder()) if (l.blocked) absolve.push(l.id);
         const verdict: SiteVerdict = { siteWide: true, absolve };
         if (now - this.episodeStart >= this.options.stopAfterMillis) {
             verdict.stop = this.describe(now);
@@ -148,11 +152,9 @@ export class SiteGuard {
     private remember(proxyId: string, blocked: boolean, now: number, checkFailed: boolean, worn: boolean, pair: Pair | undefined): void {
         const cached = pair && this.byPair?.at(pair);
         let entry = cached && !cached.gone ? cached : this.latest.get(proxyId);
-        if (entry) {
-            this.uncount(entry);
-            this.unlink(entry);
-        } else {
-            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, epoch: 0, older: undefined, newer: undefined, gone: false };
+        if (entry) this.uncount(entry);
+        else {
+            entry = { id: proxyId, blocked, at: now, everOk: false, credible: false, epoch: 0, seq: 0, gone: false };
             this.latest.set(proxyId, entry);
         }
         if (pair && entry !== cached) this.byPair?.set(pair, entry);
@@ -160,25 +162,37 @@ export class SiteGuard {
             this.okEpoch++;
             this.credibleSinceOk = 0;
         }
-        // The proxy's record is reused (this runs on every judged use): it moves to the newest end.
+        // The proxy's record is reused (this runs on every judged use): it becomes the newest.
         entry.epoch = this.okEpoch;
         entry.everOk ||= !blocked;
         entry.blocked = blocked;
         entry.at = now;
         entry.credible = blocked && (checkFailed || (entry.everOk && !worn));
-        entry.older = this.newest;
-        if (this.newest) this.newest.newer = entry;
-        else this.oldest = entry;
-        this.newest = entry;
+        entry.seq = ++this.seq;
+        if (now < this.minAt) this.minAt = now;
         if (entry.blocked) this.blockedCount++;
         if (entry.credible) this.credibleSinceOk++;
-        // Oldest first: drop what was not seen lately.
-        for (let l = this.oldest; l && l.at <= now - this.options.horizonMillis; l = this.oldest) {
-            this.uncount(l);
-            this.unlink(l);
-            this.latest.delete(l.id);
-            l.gone = true;
+        // Oldest first: drop what was not seen lately (up to the first record seen since).
+        const cutoff = now - this.options.horizonMillis;
+        if (this.minAt > cutoff) return;
+        let minAt = Infinity;
+        let dropping = true;
+        for (const l of this.inOrder()) {
+            if (dropping && l.at <= cutoff) {
+                this.uncount(l);
+                this.latest.delete(l.id);
+                l.gone = true;
+            } else {
+                dropping = false;
+                if (l.at < minAt) minAt = l.at;
+            }
         }
+        this.minAt = minAt;
+    }
+
+    /** The records from the oldest to the newest. */
+    private inOrder(): Latest[] {
+        return [...this.latest.values()].sort((a, b) => a.seq - b.seq);
     }
 
     private uncount(l: Latest): void {
@@ -186,18 +200,9 @@ export class SiteGuard {
         if (l.credible && l.epoch === this.okEpoch) this.credibleSinceOk--;
     }
 
-    private unlink(l: Latest): void {
-        if (l.older) l.older.newer = l.newer;
-        else this.oldest = l.newer;
-        if (l.newer) l.newer.older = l.older;
-        else this.newest = l.older;
-        l.older = undefined;
-        l.newer = undefined;
-    }
-
     private describe(now: number): string {
         let first = now;
-        for (let l = this.oldest; l; l = l.newer) if (l.blocked && l.at < first) first = l.at;
+        for (const l of this.latest.values()) if (l.blocked && l.at < first) first = l.at;
         const secs = Math.max(1, Math.round((now - first) / 1000));
         return `every proxy was blocked on ${this.site} within ${secs} s: the site may be down or the check may be wrong`;
     }

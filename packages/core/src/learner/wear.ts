@@ -10,7 +10,7 @@
  * between IPs than per-cookie caps between sessions). Blocks at first use end no run worth observing.
  */
 import { CapLearner, type CapOptions } from './cap.js';
-import { PairMap, type Pair, type Pairs } from './pair-map.js';
+import { HAS_RUN, PAIR_HAS, PAIR_STRIDE, Pairs, RUN_AT, RUN_RESTED, RUN_USES, type Pair } from './pair-map.js';
 
 /** How wear is learned (`learner.wear` option); the {@link CapOptions} knobs apply to the observed run lengths. */
 export interface WearOptions extends CapOptions {
@@ -32,23 +32,19 @@ export const DEFAULT_WEAR_OPTIONS: Required<WearOptions> = {
 /** A rested proxy's Thompson draw is multiplied by this (it is picked only when no proxy with wear left is). */
 export const WORN_SCORE_FACTOR = 0.1;
 
-interface Run {
-    uses: number;
-    at: number;
-    /** Its session was retired for wear in this run already. */
-    rested?: boolean;
-}
-
 export class WearLearner {
-    /** Per (proxy, site): the current run (updated in place on every good use: this runs on every report). */
-    private readonly runs: PairMap<Run>;
+    /**
+     * Per (proxy, site), in the pair's numbers (`HAS_RUN`, `RUN_USES`, `RUN_AT`, `RUN_RESTED`): the current run, updated
+     * in place on every good use (this runs on every report): good uses since the last block, as of when.
+     */
+    private readonly pairs: Pairs;
     private readonly limits = new Map<string, CapLearner>();
     private readonly options: Required<WearOptions>;
 
     /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
     constructor(options: WearOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_WEAR_OPTIONS, ...options };
-        this.runs = new PairMap<Run>(pairs);
+        this.pairs = pairs ?? new Pairs();
     }
 
     private limitOf(site: string): CapLearner {
@@ -62,12 +58,15 @@ export class WearLearner {
 
     /** Good uses of the proxy on the site since its last block, faded by time. */
     uses(proxyId: string, site: string, now: number, pair?: Pair): number {
-        const r = pair ? this.runs.at(pair) : this.runs.get(proxyId, site);
-        return r ? this.fadedUses(r, now) : 0;
+        const p = pair?.owner === this.pairs ? pair : this.pairs.find(proxyId, site);
+        if (!p || !(this.pairs.num[PAIR_STRIDE * p.index + PAIR_HAS]! & HAS_RUN)) return 0;
+        return this.fadedUses(PAIR_STRIDE * p.index, now);
     }
 
-    private fadedUses(r: Run, now: number): number {
-        return r.uses * 2 ** (-Math.max(0, now - r.at) / this.options.runHalfLifeMillis);
+    /** The faded uses of the run of the pair whose numbers start at `b`. */
+    private fadedUses(b: number, now: number): number {
+        const num = this.pairs.num;
+        return num[b + RUN_USES]! * 2 ** (-Math.max(0, now - num[b + RUN_AT]!) / this.options.runHalfLifeMillis);
     }
 
     /** The learned wear limit of proxies on the site, if any. */
@@ -86,21 +85,25 @@ export class WearLearner {
      * proxy used again because nothing fresher was usable keeps its next session.
      */
     onGood(proxyId: string, site: string, now: number, pair?: Pair): number | undefined {
-        let run = pair ? this.runs.at(pair) : this.runs.get(proxyId, site);
-        if (run) {
-            run.uses = this.fadedUses(run, now) + 1;
-            run.at = now;
-        } else this.runs.set(proxyId, site, (run = { uses: 1, at: now }));
+        const b = PAIR_STRIDE * (pair?.owner === this.pairs ? pair : this.pairs.of(proxyId, site)).index;
+        const num = this.pairs.num;
+        const has = num[b + PAIR_HAS]!;
+        num[b + RUN_USES] = has & HAS_RUN ? this.fadedUses(b, now) + 1 : 1;
+        num[b + RUN_AT] = now;
+        if (!(has & HAS_RUN)) num[b + PAIR_HAS] = (has | HAS_RUN) & ~RUN_RESTED;
         const limit = this.limit(site, now);
-        if (limit === undefined || Math.round(run.uses) < limit || run.rested) return undefined;
-        run.rested = true;
+        if (limit === undefined || Math.round(num[b + RUN_USES]!) < limit || num[b + PAIR_HAS]! & RUN_RESTED) return undefined;
+        num[b + PAIR_HAS] = num[b + PAIR_HAS]! | RUN_RESTED;
         return limit;
     }
 
     /** A block the proxy was blamed for: its run ended there (an observation of the site's limit), and starts over. */
     onBlamed(proxyId: string, site: string, now: number): void {
-        const run = this.runs.get(proxyId, site);
-        if (run) this.limitOf(site).observe(Math.round(this.fadedUses(run, now)), now);
-        this.runs.delete(proxyId, site);
+        const p = this.pairs.find(proxyId, site);
+        if (!p) return;
+        const b = PAIR_STRIDE * p.index;
+        const num = this.pairs.num;
+        if (num[b + PAIR_HAS]! & HAS_RUN) this.limitOf(site).observe(Math.round(this.fadedUses(b, now)), now);
+        num[b + PAIR_HAS] = num[b + PAIR_HAS]! & ~(HAS_RUN | RUN_RESTED);
     }
 }
