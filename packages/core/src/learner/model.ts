@@ -123,6 +123,9 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
     neutral: 'neutral',
 };
 
+/** The change of an outcome that changes nothing the caller acts on (shared, never written). */
+const NO_CHANGE: HealthChange = Object.freeze({});
+
 /** The outcomes that carry nothing but their kind (shared, never written). */
 const SIMPLE_OUTCOMES = Object.freeze({
     ok: Object.freeze({ kind: 'ok' }),
@@ -249,6 +252,8 @@ export class LearnedHealth implements ProxyHealthModel {
         // A failed probe put off the probes of other proxies on the site: pools re-read them.
         if (e.deferred) for (const id of e.deferred) this.bump(id, true, site);
         this.count(proxyId, site, effect, Boolean(e.backoff), via);
+        // Nothing to act on (an ordinary success): the shared empty change, no object per outcome.
+        if (!e.globalProbeEnded && !e.backoff && !e.blame && !e.retireSession && e.pausePoolUntil === undefined && !e.stop && !e.message) return NO_CHANGE;
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
