@@ -161,9 +161,19 @@ export class OpenSlots implements Candidates {
         const a = this.byPos;
         const end = 3 * this.heap.size;
         let best = -1;
+        // The best key and ordinal so far in locals (no re-read of the array per slot).
+        let key = Infinity;
+        let ordinal = Infinity;
         for (let i = 3; i < end; i += 3) {
             if (a[i]! < threshold) continue;
-            if (best < 0 || a[i + 1]! < a[best + 1]! || (a[i + 1] === a[best + 1] && a[i + 2]! < a[best + 2]!)) best = i;
+            const k = a[i + 1]!;
+            if (k > key) continue;
+            const o = a[i + 2]!;
+            if (k < key || o < ordinal || best < 0) {
+                best = i;
+                key = k;
+                ordinal = o;
+            }
         }
         return best / 3;
     }
