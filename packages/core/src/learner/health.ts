@@ -99,9 +99,23 @@ export class FadingHealth {
         this.add(s, good, weight, now);
     }
 
+    /** The last fade computed, by its time span (a proxy's records everywhere and on a site often share one). */
+    private fadeMillis = 0;
+    private fadeBy = 1;
+
+    /** {@link fadeFactor} with this health's half-life, remembering the last one (`**` costs more than the rest here). */
+    private fade(at: number, now: number): number {
+        const dt = Math.max(0, now - at);
+        if (dt !== this.fadeMillis) {
+            this.fadeMillis = dt;
+            this.fadeBy = fadeFactor(at, now, this.options.halfLifeMillis);
+        }
+        return this.fadeBy;
+    }
+
     /** Fades `c` to `now`, discounts it by one outcome and adds this one. */
     private add(c: FadedCounts, good: boolean, weight: number, now: number): void {
-        const f = fadeFactor(c.at, now, this.options.halfLifeMillis);
+        const f = this.fade(c.at, now);
         const d = this.options.discountPerOutcome;
         c.ok = c.ok * f * d + (good ? weight : 0);
         c.bad = c.bad * f * d + (good ? 0 : weight);
@@ -120,11 +134,11 @@ export class FadingHealth {
 
     private computePosterior(proxyId: string, site: string, now: number, pair?: Pair): void {
         const e = this.entries.get(proxyId);
-        const { halfLifeMillis, priorWeight } = this.options;
+        const { priorWeight } = this.options;
         let gOk = 0;
         let gBad = 0;
         if (e) {
-            const f = fadeFactor(e.global.at, now, halfLifeMillis);
+            const f = this.fade(e.global.at, now);
             gOk = e.global.ok * f;
             gBad = e.global.bad * f;
         }
@@ -136,7 +150,7 @@ export class FadingHealth {
         let ok = 0;
         let bad = 0;
         if (s) {
-            const f = fadeFactor(s.at, now, halfLifeMillis);
+            const f = this.fade(s.at, now);
             ok = s.ok * f;
             bad = s.bad * f;
         }

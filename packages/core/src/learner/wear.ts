@@ -66,8 +66,17 @@ export class WearLearner {
         return r ? this.fadedUses(r, now) : 0;
     }
 
+    /** The last fade computed, by its time span (`**` costs more than the rest of a good use here). */
+    private fadeMillis = 0;
+    private fadeBy = 1;
+
     private fadedUses(r: Run, now: number): number {
-        return r.uses * 2 ** (-Math.max(0, now - r.at) / this.options.runHalfLifeMillis);
+        const dt = Math.max(0, now - r.at);
+        if (dt !== this.fadeMillis) {
+            this.fadeMillis = dt;
+            this.fadeBy = 2 ** (-dt / this.options.runHalfLifeMillis);
+        }
+        return r.uses * this.fadeBy;
     }
 
     /** The learned wear limit of proxies on the site, if any. */
