@@ -37,7 +37,8 @@ export interface AcquireContext<R> {
 /**
  * A session of `pool` for `request` with one open use, or the error saying why there is none. When a session is ready
  * at once (the usual case) it is handed out without an async frame: one settled promise, the loop's first decision
- * taken here (and no object made for what the loop would need to create one).
+ * taken here (and no object made for what the loop would need to create one). The caller has just checked that the
+ * manager is open.
  */
 export function acquireFrom(
     pool: Pool,
@@ -48,7 +49,7 @@ export function acquireFrom(
 ): Promise<ManagedSession> {
     try {
         if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
-        ctx.assertOpen();
+        // Open: the manager's acquire checked it just before (synchronously); the loop checks again after each wait.
         const now = ctx.clock.now();
         if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
         const d = pool.scheduler.decide(now);
