@@ -81,7 +81,8 @@ export class WearLearner {
 
     /** The learned wear limit of proxies on the site, if any. */
     limit(site: string, now: number): number | undefined {
-        return this.limits.get(site)?.cap(now);
+        // No limit learned on any site (the usual case): nothing to look up (this runs on every draw and good use).
+        return this.limits.size === 0 ? undefined : this.limits.get(site)?.cap(now);
     }
 
     /** Whether the proxy reached the site's wear limit (rest it). */
