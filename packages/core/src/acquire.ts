@@ -23,7 +23,8 @@ export interface AcquireContext<R> {
     readonly clock: Clock;
     /** Proxy URLs come from a ProxyConfiguration, one per session. */
     readonly dynamicProxies: boolean;
-    proxySummary(site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Counts of the fixed proxies by availability on `site` at `now` (the loop's own clock reading). */
+    proxySummary(site: string, now: number): { total: number; backoff: number; banned: number; nextRetryAt?: number };
     /** Until when the pool of `site` is paused (its blocks were site-wide); 0 when it is not. */
     pausedUntil(site: string): number;
     /** Creates, hands out and inits a session of `pool` on `proxyId` for the request `what` describes. */
@@ -112,19 +113,20 @@ async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first
             // (new proxies without end) they are bounded per acquire.
             failedCreates++;
             if (created === 'init-proxy-failed' && ctx.dynamicProxies && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
-                throw new NoUsableProxyError(pool.key, ctx.proxySummary(pool.key));
+                throw new NoUsableProxyError(pool.key, ctx.proxySummary(pool.key, ctx.clock.now()));
             }
-            if (ctx.clock.now() >= deadline) {
-                const summary = ctx.proxySummary(pool.key);
+            const after = ctx.clock.now();
+            if (after >= deadline) {
+                const summary = ctx.proxySummary(pool.key, after);
                 if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
-                throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, ctx.clock.now() - started);
+                throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, after - started);
             }
             continue;
         }
         // Every proxy banned, or every one failed again on its probe after a backoff: waiting will not help soon.
-        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(pool.key), stalled: !d.allBanned });
+        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(pool.key, now), stalled: !d.allBanned });
         if (now >= deadline) {
-            const summary = ctx.proxySummary(pool.key);
+            const summary = ctx.proxySummary(pool.key, now);
             const full = `${pool.occupancy}/${pool.options.size} sessions`;
             const parts = pool.describe(now);
             if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
@@ -165,7 +167,7 @@ export function acquireContextFor(d: ManagerAcquireDeps): AcquireContext<Acquire
     return {
         clock: d.clock,
         dynamicProxies: d.proxies.dynamic,
-        proxySummary: (site) => (d.fixedProxies ? d.health.summarize(d.fixedProxies, site) : { total: 0, backoff: 0, banned: 0 }),
+        proxySummary: (site, now) => (d.fixedProxies ? d.health.summarize(d.fixedProxies, site, now) : { total: 0, backoff: 0, banned: 0 }),
         pausedUntil: (site) => d.health.pausedUntil(site),
         create: (pool, proxyId, what) => createSession(d, pool, proxyId, what),
         retire: d.retire,

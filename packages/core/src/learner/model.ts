@@ -85,11 +85,11 @@ class Handle implements HealthHandle {
     availability(now: number): ProxyAvailability {
         return this.model.availability(this.proxyId, this.site, now);
     }
-    usableAt(): number | undefined {
-        return this.model.usableAt(this.proxyId, this.site);
+    usableAt(now?: number): number | undefined {
+        return this.model.usableAt(this.proxyId, this.site, now);
     }
-    pacedUntil(): number {
-        return this.model.learner.readyAt(this.proxyId, this.site, this.model.now(), this.pair);
+    pacedUntil(now = this.model.now()): number {
+        return this.model.learner.readyAt(this.proxyId, this.site, now, this.pair);
     }
     /**
      * A Thompson draw, drawn again only when the proxy's record on this site or its availability changed (a stable rank
@@ -205,8 +205,8 @@ export class LearnedHealth implements ProxyHealthModel {
         return a === 'probe' ? 'usable' : a;
     }
 
-    usableAt(proxyId: string, site: string): number | undefined {
-        if (this.learner.availability(proxyId, site, this.clock.now()) === 'banned') return undefined;
+    usableAt(proxyId: string, site: string, now = this.clock.now()): number | undefined {
+        if (this.learner.availability(proxyId, site, now) === 'banned') return undefined;
         return this.learner.backoffUntil(proxyId, site);
     }
 
@@ -287,8 +287,7 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.tallies;
     }
 
-    summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
-        const now = this.clock.now();
+    summarize(ids: Iterable<string>, site: string, now = this.clock.now()): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
         let total = 0;
         let backoff = 0;
         let banned = 0;
