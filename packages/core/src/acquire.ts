@@ -23,7 +23,8 @@ export interface AcquireContext<R> {
     readonly clock: Clock;
     /** Proxy URLs come from a ProxyConfiguration, one per session. */
     readonly dynamicProxies: boolean;
-    proxySummary(site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Counts of the fixed proxies by availability on `site` at `now` (the loop's own clock reading). */
+    proxySummary(site: string, now: number): { total: number; backoff: number; banned: number; nextRetryAt?: number };
     /** Until when the pool of `site` is paused (its blocks were site-wide); 0 when it is not. */
     pausedUntil(site: string): number;
     /** Creates, hands out and inits a session of `pool` on `proxyId` for the request `what` describes. */
@@ -37,7 +38,8 @@ export interface AcquireContext<R> {
 /**
  * A session of `pool` for `request` with one open use, or the error saying why there is none. When a session is ready
  * at once (the usual case) it is handed out without an async frame: one settled promise, the loop's first decision
- * taken here (and no object made for what the loop would need to create one).
+ * taken here (and no object made for what the loop would need to create one). The caller has just checked that the
+ * manager is open.
  */
 export function acquireFrom(
     pool: Pool,
@@ -48,13 +50,14 @@ export function acquireFrom(
 ): Promise<ManagedSession> {
     try {
         if (pool.initAbort || pool.stopReason || ctx.lease) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
-        ctx.assertOpen();
+        // Open: the manager's acquire checked it just before (synchronously); the loop checks again after each wait.
         const now = ctx.clock.now();
         if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
         const d = pool.scheduler.decide(now);
         if (d.kind !== 'session') return acquireLoop(pool, { request, rule, options }, ctx, { now, decision: d });
-        pool.scheduler.handOut(d.session, now);
-        return Promise.resolve(d.session);
+        const session = d.session;
+        pool.scheduler.handOut(session, now);
+        return Promise.resolve(session);
     } catch (e) {
         return Promise.reject(e);
     }
@@ -87,10 +90,12 @@ async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first
             d = pool.scheduler.decide(now);
         }
         if (d.kind === 'session') {
-            const lease = ctx.lease?.(d.session) ?? true;
+            // Read before the lease: the decision object is refilled by the next decision (see `handOutDecision`).
+            const session = d.session;
+            const lease = ctx.lease?.(session) ?? true;
             if (lease === true) {
-                pool.scheduler.handOut(d.session, now);
-                return d.session;
+                pool.scheduler.handOut(session, now);
+                return session;
             }
             // Held by another process (now marked so), or a lease is on its way: look again.
             if (lease !== false) await lease;
@@ -108,19 +113,20 @@ async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first
             // (new proxies without end) they are bounded per acquire.
             failedCreates++;
             if (created === 'init-proxy-failed' && ctx.dynamicProxies && failedCreates >= Math.max(16, 2 * pool.options.maxInitFailuresInRow)) {
-                throw new NoUsableProxyError(pool.key, ctx.proxySummary(pool.key));
+                throw new NoUsableProxyError(pool.key, ctx.proxySummary(pool.key, ctx.clock.now()));
             }
-            if (ctx.clock.now() >= deadline) {
-                const summary = ctx.proxySummary(pool.key);
+            const after = ctx.clock.now();
+            if (after >= deadline) {
+                const summary = ctx.proxySummary(pool.key, after);
                 if (summary.total > 0 && summary.backoff + summary.banned >= summary.total) throw new NoUsableProxyError(pool.key, summary);
-                throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, ctx.clock.now() - started);
+                throw new AcquireTimeoutError(pool.key, `${failedCreates} new sessions failed their init`, after - started);
             }
             continue;
         }
         // Every proxy banned, or every one failed again on its probe after a backoff: waiting will not help soon.
-        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(pool.key), stalled: !d.allBanned });
+        if (d.allBanned || d.proxiesStalled) throw new NoUsableProxyError(pool.key, { ...ctx.proxySummary(pool.key, now), stalled: !d.allBanned });
         if (now >= deadline) {
-            const summary = ctx.proxySummary(pool.key);
+            const summary = ctx.proxySummary(pool.key, now);
             const full = `${pool.occupancy}/${pool.options.size} sessions`;
             const parts = pool.describe(now);
             if (d.proxiesExhausted || (summary.total > 0 && summary.backoff + summary.banned >= summary.total)) {
@@ -161,7 +167,7 @@ export function acquireContextFor(d: ManagerAcquireDeps): AcquireContext<Acquire
     return {
         clock: d.clock,
         dynamicProxies: d.proxies.dynamic,
-        proxySummary: (site) => (d.fixedProxies ? d.health.summarize(d.fixedProxies, site) : { total: 0, backoff: 0, banned: 0 }),
+        proxySummary: (site, now) => (d.fixedProxies ? d.health.summarize(d.fixedProxies, site, now) : { total: 0, backoff: 0, banned: 0 }),
         pausedUntil: (site) => d.health.pausedUntil(site),
         create: (pool, proxyId, what) => createSession(d, pool, proxyId, what),
         retire: d.retire,

@@ -71,10 +71,10 @@ export interface HealthHandle {
     readonly version: number;
     /** Whether a session on this proxy may be handed out for this site now. */
     availability(now: number): ProxyAvailability;
-    /** The earliest time it could become usable again (end of backoff), or undefined when banned. */
-    usableAt(): number | undefined;
-    /** Sessions on this proxy should not be used on this site before this time (learned pace, rate limits). */
-    pacedUntil(): number;
+    /** The earliest time it could become usable again (end of backoff), or undefined when banned; `now`: the caller's clock reading (default: the clock's). */
+    usableAt(now?: number): number | undefined;
+    /** Sessions on this proxy should not be used on this site before this time (learned pace, rate limits); `now` as for {@link usableAt}. */
+    pacedUntil(now?: number): number;
     /** Estimated chance in [0, 1] that a use goes well (the scored policy ranks proxies by it); `now`: the caller's clock reading. */
     score(now?: number): number;
     /** Number of judged uses on this site (exploration bonus for little-tried proxies). */
@@ -106,7 +106,7 @@ export interface ProxyHealthModel {
     /** Whether a session on this proxy may be handed out for this site now (same as the handle's). */
     availability(proxyId: string, site: string, now?: number): ProxyAvailability;
     /** When this proxy could be usable again for this site (end of backoff), or undefined when banned. */
-    usableAt(proxyId: string, site: string): number | undefined;
+    usableAt(proxyId: string, site: string, now?: number): number | undefined;
     /** A session on this proxy was handed out for this site (the first use after a backoff becomes the probe). */
     onHandOut(proxyId: string, site: string, now?: number): void;
     /**
@@ -116,8 +116,8 @@ export interface ProxyHealthModel {
     record(proxyId: string, site: string, effect: OutcomeEffect, rateLimitMillis?: number, use?: UseInfo, now?: number): HealthChange;
     /** Until when the pool of `site` is paused (site-wide blocks); 0 when it is not. */
     pausedUntil(site: string): number;
-    /** Counts of `ids` by availability on `site` (error messages). */
-    summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number };
+    /** Counts of `ids` by availability on `site` at `now` (default: the clock's reading), for error messages. */
+    summarize(ids: Iterable<string>, site: string, now?: number): { total: number; backoff: number; banned: number; nextRetryAt?: number };
     /** Proxies tracked / in backoff / banned somewhere (stats). */
     counts(): { tracked: number; backoff: number; bannedOnSites: number };
     /** Plain-data snapshot (by proxy id only). */

@@ -194,9 +194,19 @@ export class OpenSlots implements Candidates {
         const k = this.keys;
         const end = this.heap.size;
         let best = -1;
+        // The best key and ordinal so far in locals (no re-read of the arrays per slot).
+        let key = Infinity;
+        let ordinal = Infinity;
         for (let i = 1; i < end; i++) {
             if (a[i]! < threshold) continue;
-            if (best < 0 || k[2 * i]! < k[2 * best]! || (k[2 * i] === k[2 * best] && k[2 * i + 1]! < k[2 * best + 1]!)) best = i;
+            const ki = k[2 * i]!;
+            if (ki > key) continue;
+            const o = k[2 * i + 1]!;
+            if (ki < key || o < ordinal || best < 0) {
+                best = i;
+                key = ki;
+                ordinal = o;
+            }
         }
         return best;
     }

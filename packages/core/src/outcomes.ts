@@ -52,15 +52,21 @@ export function rateLimitMillisOf(outcome: Outcome, o: ResolvedPoolOptions): num
     return Math.min(outcome.retryAfterMillis ?? o.rateLimitCooldownMillis, o.maxRateLimitCooldownMillis);
 }
 
+/** What {@link applySessionEffect} reads of a use. */
+export interface SessionEffectInput {
+    type: OutcomeType;
+    reason: string;
+    now: number;
+    delay: number;
+    rateLimitMillis: number;
+    o: ResolvedPoolOptions;
+}
+
 /**
  * Applies a use's effect to a live session; returns why it must be retired now, if it must. `delay` is the cool-down
  * after an ordinary use (min delay + jitter).
  */
-export function applySessionEffect(
-    session: ManagedSession,
-    rule: OutcomeRule,
-    ctx: { type: OutcomeType; reason: string; now: number; delay: number; rateLimitMillis: number; o: ResolvedPoolOptions },
-): string | undefined {
+export function applySessionEffect(session: ManagedSession, rule: OutcomeRule, ctx: SessionEffectInput): string | undefined {
     const { now, o } = ctx;
     switch (rule.session) {
         case 'retire':

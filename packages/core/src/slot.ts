@@ -84,8 +84,9 @@ export class ProxySlot<S> {
         this.version = h.version;
         const a = h.availability(now);
         this.availability = a;
-        this.usableAt = a === 'backoff' ? h.usableAt() : undefined;
-        this.pacedUntil = h.pacedUntil();
+        // The caller's time, not another clock reading (a pool's rebuild refreshes every slot with ready sessions).
+        this.usableAt = a === 'backoff' ? h.usableAt(now) : undefined;
+        this.pacedUntil = h.pacedUntil(now);
         let until = Infinity;
         if (this.usableAt !== undefined && this.usableAt > now) until = this.usableAt;
         if (this.pacedUntil > now && this.pacedUntil < until) until = this.pacedUntil;

@@ -8,8 +8,8 @@ import type { Log } from '@crawlee/core';
 import type { Clock } from './clock.js';
 import type { OutcomeEffect, UseInfo } from './health-model.js';
 import type { LearnedHealth } from './learner/model.js';
-import { resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
-import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf } from './outcomes.js';
+import { DEFAULT_POOL_OPTIONS, resolvePoolOptions, type ResolvedPoolOptions, type SessionManagerOptions } from './options.js';
+import { applySessionEffect, mergeAttempt, OUTCOMES, outcomeTypeOf, rateLimitMillisOf, type SessionEffectInput } from './outcomes.js';
 import type { StateSaver } from './persistence.js';
 import type { Pool } from './pool.js';
 import { DIRECT_PROXY_ID, proxyLabel, type ProxySource } from './proxies.js';
@@ -42,7 +42,12 @@ export interface UseReportDeps {
 export class UseReports {
     private readonly use: UseInfo = { sessionId: '', goodUses: 0, dynamicProxy: false, checkFailed: false };
 
-    constructor(private readonly d: UseReportDeps) {}
+    /** What `applySessionEffect` reads of a use (one object per manager, refilled: it keeps nothing of it). */
+    private readonly effect: SessionEffectInput;
+
+    constructor(private readonly d: UseReportDeps) {
+        this.effect = { type: 'ok', reason: '', now: 0, delay: 0, rateLimitMillis: 0, o: DEFAULT_POOL_OPTIONS };
+    }
 
     /** The manager's `report()`: see its documentation. */
     report(session: ManagedSession, outcome: Outcome, request?: RequestLike): void {
@@ -51,7 +56,11 @@ export class UseReports {
         const s = session.real;
         if (s.inUse > 0) s.inUse--;
         const type0 = outcomeTypeOf(outcome);
-        const { type, reason } = mergeAttempt(marks, type0, outcome.reason ? d.redactor.text(outcome.reason) : type0);
+        const reason0 = outcome.reason ? d.redactor.text(outcome.reason) : type0;
+        // Merged only for an attempt's handle (an object per merge): a plain report keeps its type and reason.
+        const merged = marks ? mergeAttempt(marks, type0, reason0) : undefined;
+        const type = merged ? merged.type : type0;
+        const reason = merged ? merged.reason : reason0;
         const key = s.poolKey;
         const pool = d.pools.get(key);
         const o = pool?.options ?? resolvePoolOptions(d.options, key);
@@ -81,7 +90,14 @@ export class UseReports {
             // A site-wide block is nobody's fault: the session stays (the pool pauses instead).
             const effectiveRule = change.blame === 'site' ? OUTCOMES['handler-error'] : rule;
             const cools = effectiveRule.session === 'good' || effectiveRule.session === 'error' || effectiveRule.session === 'use';
-            let retireReason = applySessionEffect(s, effectiveRule, { type, reason, now, delay: cools ? this.delayOf(o) : 0, rateLimitMillis, o });
+            const e = this.effect;
+            e.type = type;
+            e.reason = reason;
+            e.now = now;
+            e.delay = cools ? this.delayOf(o) : 0;
+            e.rateLimitMillis = rateLimitMillis;
+            e.o = o;
+            let retireReason = applySessionEffect(s, effectiveRule, e);
             if (!retireReason && change.retireSession) retireReason = `${type}: ${reason} (${change.message ?? 'retired by the learner'})`;
             const cap = d.health.learner.cap(key, now);
             if (!retireReason && cap !== undefined && s.usageCount >= cap && s.inUse === 0) retireReason = `learned cap reached (${cap} uses)`;

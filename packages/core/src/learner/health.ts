@@ -168,10 +168,24 @@ export class FadingHealth {
         this.add(b, good, weight, now);
     }
 
+    /** The last fade computed, by its time span (a proxy's records everywhere and on a site often share one). */
+    private fadeMillis = 0;
+    private fadeBy = 1;
+
+    /** {@link fadeFactor} with this health's half-life, remembering the last one (`**` costs more than the rest here). */
+    private fade(at: number, now: number): number {
+        const dt = Math.max(0, now - at);
+        if (dt !== this.fadeMillis) {
+            this.fadeMillis = dt;
+            this.fadeBy = fadeFactor(at, now, this.options.halfLifeMillis);
+        }
+        return this.fadeBy;
+    }
+
     /** Fades the counts at `b` (in the pairs' numbers) to `now`, discounts them by one outcome and adds this one. */
     private add(b: number, good: boolean, weight: number, now: number): void {
         const num = this.pairs.num;
-        const f = fadeFactor(num[b + PAIR_AT]!, now, this.options.halfLifeMillis);
+        const f = this.fade(num[b + PAIR_AT]!, now);
         const d = this.options.discountPerOutcome;
         num[b + PAIR_OK] = num[b + PAIR_OK]! * f * d + (good ? weight : 0);
         num[b + PAIR_BAD] = num[b + PAIR_BAD]! * f * d + (good ? 0 : weight);
@@ -190,12 +204,12 @@ export class FadingHealth {
 
     private computePosterior(proxyId: string, site: string, now: number, pair?: Pair): void {
         const e = this.entries.get(proxyId);
-        const { halfLifeMillis, priorWeight } = this.options;
+        const { priorWeight } = this.options;
         let gOk = 0;
         let gBad = 0;
         if (e) {
             const num = this.pairs.num;
-            const f = fadeFactor(num[e.g + PAIR_AT]!, now, halfLifeMillis);
+            const f = this.fade(num[e.g + PAIR_AT]!, now);
             gOk = num[e.g + PAIR_OK]! * f;
             gBad = num[e.g + PAIR_BAD]! * f;
         }
@@ -209,14 +223,14 @@ export class FadingHealth {
             const num = this.pairs.num;
             const b = PAIR_STRIDE * pair.index;
             if (num[b + PAIR_HAS]! & HAS_COUNTS) {
-                const f = fadeFactor(num[b + PAIR_AT]!, now, halfLifeMillis);
+                const f = this.fade(num[b + PAIR_AT]!, now);
                 ok = num[b + PAIR_OK]! * f;
                 bad = num[b + PAIR_BAD]! * f;
             }
         } else {
             const s = e?.sites.get(site);
             if (s) {
-                const f = fadeFactor(s.at, now, halfLifeMillis);
+                const f = this.fade(s.at, now);
                 ok = s.ok * f;
                 bad = s.bad * f;
             }

@@ -146,7 +146,7 @@ export class Learner {
 
     /** The learned cap of a pool (retire sessions once they had this many good uses), if any. */
     cap(pool: string, now: number): number | undefined {
-        return this.caps.get(pool)?.cap(now);
+        return this.caps.size === 0 ? undefined : this.caps.get(pool)?.cap(now);
     }
 
     /** Thompson draw of the proxy's health on the site (for the policy). */
@@ -199,7 +199,7 @@ export class Learner {
                 const limit = ctx.dynamicProxy ? undefined : this.wear.onGood(proxyId, site, now, ctx.pair);
                 if (limit !== undefined) this.counts.rested++;
                 // A session at the learned cap is retired for it anyway (that reason is the more precise one).
-                const capped = (this.caps.get(site)?.cap(now) ?? Infinity) <= ctx.goodUses + 1;
+                const capped = (this.cap(site, now) ?? Infinity) <= ctx.goodUses + 1;
                 if (limit !== undefined && !capped) {
                     effects.retireSession = true;
                     effects.message = `proxy ${proxyId} had ${limit} good uses on ${site} since its last block (the learned wear limit): resting it`;

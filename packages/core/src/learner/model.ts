@@ -93,11 +93,11 @@ class Handle implements HealthHandle {
     availability(now: number): ProxyAvailability {
         return this.model.availability(this.proxyId, this.site, now);
     }
-    usableAt(): number | undefined {
-        return this.model.usableAt(this.proxyId, this.site);
+    usableAt(now?: number): number | undefined {
+        return this.model.usableAt(this.proxyId, this.site, now);
     }
-    pacedUntil(): number {
-        return this.model.learner.readyAt(this.proxyId, this.site, this.model.now(), this.pair);
+    pacedUntil(now = this.model.now()): number {
+        return this.model.learner.readyAt(this.proxyId, this.site, now, this.pair);
     }
     /**
      * A Thompson draw, drawn again only when the proxy's record on this site or its availability changed (a stable rank
@@ -141,6 +141,9 @@ const EFFECT_TO_OUTCOME: Record<OutcomeEffect, LearnedOutcome['kind']> = {
     'target-error': 'target-error',
     neutral: 'neutral',
 };
+
+/** The change of an outcome that changes nothing the caller acts on (shared, never written). */
+const NO_CHANGE: HealthChange = Object.freeze({});
 
 /** The outcomes that carry nothing but their kind (shared, never written). */
 const SIMPLE_OUTCOMES = Object.freeze({
@@ -215,8 +218,8 @@ export class LearnedHealth implements ProxyHealthModel {
         return a === 'probe' ? 'usable' : a;
     }
 
-    usableAt(proxyId: string, site: string): number | undefined {
-        if (this.learner.availability(proxyId, site, this.clock.now()) === 'banned') return undefined;
+    usableAt(proxyId: string, site: string, now = this.clock.now()): number | undefined {
+        if (this.learner.availability(proxyId, site, now) === 'banned') return undefined;
         return this.learner.backoffUntil(proxyId, site);
     }
 
@@ -262,6 +265,8 @@ export class LearnedHealth implements ProxyHealthModel {
         // A failed probe put off the probes of other proxies on the site: pools re-read them.
         if (e.deferred) for (const id of e.deferred) this.bump(id, true, site);
         this.count(proxyId, site, effect, Boolean(e.backoff), via);
+        // Nothing to act on (an ordinary success): the shared empty change, no object per outcome.
+        if (!e.globalProbeEnded && !e.backoff && !e.blame && !e.retireSession && e.pausePoolUntil === undefined && !e.stop && !e.message) return NO_CHANGE;
         const change: HealthChange = {};
         if (e.globalProbeEnded) change.probeEnded = true;
         if (e.backoff && !e.backoff.banned) change.backoff = { scope: e.backoff.scope, untilMillis: e.backoff.until };
@@ -295,8 +300,7 @@ export class LearnedHealth implements ProxyHealthModel {
         return this.tallies;
     }
 
-    summarize(ids: Iterable<string>, site: string): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
-        const now = this.clock.now();
+    summarize(ids: Iterable<string>, site: string, now = this.clock.now()): { total: number; backoff: number; banned: number; nextRetryAt?: number } {
         let total = 0;
         let backoff = 0;
         let banned = 0;

@@ -63,15 +63,25 @@ export class WearLearner {
         return this.fadedUses(PAIR_STRIDE * p.index, now);
     }
 
+    /** The last fade computed, by its time span (`**` costs more than the rest of a good use here). */
+    private fadeMillis = 0;
+    private fadeBy = 1;
+
     /** The faded uses of the run of the pair whose numbers start at `b`. */
     private fadedUses(b: number, now: number): number {
         const num = this.pairs.num;
-        return num[b + RUN_USES]! * 2 ** (-Math.max(0, now - num[b + RUN_AT]!) / this.options.runHalfLifeMillis);
+        const dt = Math.max(0, now - num[b + RUN_AT]!);
+        if (dt !== this.fadeMillis) {
+            this.fadeMillis = dt;
+            this.fadeBy = 2 ** (-dt / this.options.runHalfLifeMillis);
+        }
+        return num[b + RUN_USES]! * this.fadeBy;
     }
 
     /** The learned wear limit of proxies on the site, if any. */
     limit(site: string, now: number): number | undefined {
-        return this.limits.get(site)?.cap(now);
+        // No limit learned on any site (the usual case): nothing to look up (this runs on every draw and good use).
+        return this.limits.size === 0 ? undefined : this.limits.get(site)?.cap(now);
     }
 
     /** Whether the proxy reached the site's wear limit (rest it). */
