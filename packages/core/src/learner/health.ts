@@ -89,6 +89,26 @@ function fadeFactor(at: number, now: number, halfLifeMillis: number): number {
     return dt === 0 ? 1 : 2 ** (-dt / halfLifeMillis);
 }
 
+/**
+ * {@link fadeFactor} for one half-life, remembering the last factor by its time span: on a report a proxy's records
+ * everywhere and on its site, or a run's uses, usually share one, and `**` costs more than the rest of a good use.
+ */
+export class Fade {
+    private lastMillis = 0;
+    private lastFactor = 1;
+
+    constructor(private readonly halfLifeMillis: number) {}
+
+    factor(at: number, now: number): number {
+        const dt = Math.max(0, now - at);
+        if (dt !== this.lastMillis) {
+            this.lastMillis = dt;
+            this.lastFactor = 2 ** (-dt / this.halfLifeMillis);
+        }
+        return this.lastFactor;
+    }
+}
+
 function faded(c: FadedCounts, now: number, halfLifeMillis: number): { ok: number; bad: number } {
     const f = fadeFactor(c.at, now, halfLifeMillis);
     return { ok: c.ok * f, bad: c.bad * f };
@@ -100,12 +120,15 @@ export class FadingHealth {
     /** Per site: how the first use of each proxy there went (the base rate an untried proxy starts from). */
     private readonly firstUses = new Map<string, { ok: number; bad: number }>();
     private readonly options: ResolvedHealthOptions;
+    /** Fades counts by the half-life (see {@link Fade}). */
+    private readonly fading: Fade;
     /** Where the site counts live (the entries' `sites` are views on it): the learner's, so callers holding a pair read them directly. */
     private readonly pairs: Pairs;
 
     /** `pairs`: the learner's interning (callers holding a pair read its counts directly). */
     constructor(options: HealthOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_HEALTH_OPTIONS, ...options };
+        this.fading = new Fade(this.options.halfLifeMillis);
         this.pairs = pairs ?? new Pairs();
     }
 
@@ -168,24 +191,10 @@ export class FadingHealth {
         this.add(b, good, weight, now);
     }
 
-    /** The last fade computed, by its time span (a proxy's records everywhere and on a site often share one). */
-    private fadeMillis = 0;
-    private fadeBy = 1;
-
-    /** {@link fadeFactor} with this health's half-life, remembering the last one (`**` costs more than the rest here). */
-    private fade(at: number, now: number): number {
-        const dt = Math.max(0, now - at);
-        if (dt !== this.fadeMillis) {
-            this.fadeMillis = dt;
-            this.fadeBy = fadeFactor(at, now, this.options.halfLifeMillis);
-        }
-        return this.fadeBy;
-    }
-
     /** Fades the counts at `b` (in the pairs' numbers) to `now`, discounts them by one outcome and adds this one. */
     private add(b: number, good: boolean, weight: number, now: number): void {
         const num = this.pairs.num;
-        const f = this.fade(num[b + PAIR_AT]!, now);
+        const f = this.fading.factor(num[b + PAIR_AT]!, now);
         const d = this.options.discountPerOutcome;
         num[b + PAIR_OK] = num[b + PAIR_OK]! * f * d + (good ? weight : 0);
         num[b + PAIR_BAD] = num[b + PAIR_BAD]! * f * d + (good ? 0 : weight);
@@ -209,7 +218,7 @@ export class FadingHealth {
         let gBad = 0;
         if (e) {
             const num = this.pairs.num;
-            const f = this.fade(num[e.g + PAIR_AT]!, now);
+            const f = this.fading.factor(num[e.g + PAIR_AT]!, now);
             gOk = num[e.g + PAIR_OK]! * f;
             gBad = num[e.g + PAIR_BAD]! * f;
         }
@@ -223,14 +232,14 @@ export class FadingHealth {
             const num = this.pairs.num;
             const b = PAIR_STRIDE * pair.index;
             if (num[b + PAIR_HAS]! & HAS_COUNTS) {
-                const f = this.fade(num[b + PAIR_AT]!, now);
+                const f = this.fading.factor(num[b + PAIR_AT]!, now);
                 ok = num[b + PAIR_OK]! * f;
                 bad = num[b + PAIR_BAD]! * f;
             }
         } else {
             const s = e?.sites.get(site);
             if (s) {
-                const f = this.fade(s.at, now);
+                const f = this.fading.factor(s.at, now);
                 ok = s.ok * f;
                 bad = s.bad * f;
             }
@@ -298,8 +307,7 @@ export class FadingHealth {
             e.global.ok = counts?.ok ?? 0;
             e.global.bad = counts?.bad ?? 0;
             e.global.at = counts?.at ?? 0;
-        }
-        else if (counts) this.putCounts(e, site, this.baseOf(proxyId, site, undefined), counts.ok, counts.bad, counts.at);
+        } else if (counts) this.putCounts(e, site, this.baseOf(proxyId, site, undefined), counts.ok, counts.bad, counts.at);
         else this.dropCounts(e, proxyId, site);
     }
 

@@ -10,6 +10,7 @@
  * between IPs than per-cookie caps between sessions). Blocks at first use end no run worth observing.
  */
 import { CapLearner, type CapOptions } from './cap.js';
+import { Fade } from './health.js';
 import { HAS_RUN, PAIR_HAS, PAIR_STRIDE, Pairs, RUN_AT, RUN_RESTED, RUN_USES, type Pair } from './pair-map.js';
 
 /** How wear is learned (`learner.wear` option); the {@link CapOptions} knobs apply to the observed run lengths. */
@@ -40,10 +41,13 @@ export class WearLearner {
     private readonly pairs: Pairs;
     private readonly limits = new Map<string, CapLearner>();
     private readonly options: Required<WearOptions>;
+    /** Fades a run's uses by `runHalfLifeMillis` (see {@link Fade}). */
+    private readonly fading: Fade;
 
     /** `pairs`: the learner's interning (callers holding a pair read its record directly). */
     constructor(options: WearOptions = {}, pairs?: Pairs) {
         this.options = { ...DEFAULT_WEAR_OPTIONS, ...options };
+        this.fading = new Fade(this.options.runHalfLifeMillis);
         this.pairs = pairs ?? new Pairs();
     }
 
@@ -63,19 +67,10 @@ export class WearLearner {
         return this.fadedUses(PAIR_STRIDE * p.index, now);
     }
 
-    /** The last fade computed, by its time span (`**` costs more than the rest of a good use here). */
-    private fadeMillis = 0;
-    private fadeBy = 1;
-
     /** The faded uses of the run of the pair whose numbers start at `b`. */
     private fadedUses(b: number, now: number): number {
         const num = this.pairs.num;
-        const dt = Math.max(0, now - num[b + RUN_AT]!);
-        if (dt !== this.fadeMillis) {
-            this.fadeMillis = dt;
-            this.fadeBy = 2 ** (-dt / this.options.runHalfLifeMillis);
-        }
-        return num[b + RUN_USES]! * this.fadeBy;
+        return num[b + RUN_USES]! * this.fading.factor(num[b + RUN_AT]!, now);
     }
 
     /** The learned wear limit of proxies on the site, if any. */
