@@ -55,9 +55,8 @@ export function acquireFrom(
         if (ctx.pausedUntil(pool.key) > now) return acquireLoop(pool, { request, rule, options }, ctx, undefined);
         const d = pool.scheduler.decide(now);
         if (d.kind !== 'session') return acquireLoop(pool, { request, rule, options }, ctx, { now, decision: d });
-        const session = d.session;
-        pool.scheduler.handOut(session, now);
-        return Promise.resolve(session);
+        pool.scheduler.handOut(d.session, now);
+        return Promise.resolve(d.session);
     } catch (e) {
         return Promise.reject(e);
     }
@@ -90,12 +89,10 @@ async function acquireLoop<R>(pool: Pool, what: R, ctx: AcquireContext<R>, first
             d = pool.scheduler.decide(now);
         }
         if (d.kind === 'session') {
-            // Read before the lease: the decision object is refilled by the next decision (see `handOutDecision`).
-            const session = d.session;
-            const lease = ctx.lease?.(session) ?? true;
+            const lease = ctx.lease?.(d.session) ?? true;
             if (lease === true) {
-                pool.scheduler.handOut(session, now);
-                return session;
+                pool.scheduler.handOut(d.session, now);
+                return d.session;
             }
             // Held by another process (now marked so), or a lease is on its way: look again.
             if (lease !== false) await lease;

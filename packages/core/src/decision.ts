@@ -16,15 +16,3 @@ export type Decision =
           /** Every configured proxy is unusable and failed its last probe too (or is banned). */
           proxiesStalled: boolean;
       };
-
-/** The one `session` decision, refilled by {@link handOutDecision} (a hand-out allocates nothing for its decision). */
-const picked: { kind: 'session'; session: ManagedSession | undefined } = { kind: 'session', session: undefined };
-
-/**
- * The decision to hand out `session`. One object, refilled for every such decision: read it before the next decision
- * of any pool (the acquire loop does, synchronously).
- */
-export function handOutDecision(session: ManagedSession): Decision {
-    picked.session = session;
-    return picked as Decision;
-}

@@ -12,7 +12,7 @@
  * - every live session sits in a heap by expiry, so sessions past their age leave without being looked for;
  * - sessions in use up to their concurrency cap or use limit sit in no heap until their use is reported.
  */
-import { handOutDecision, type Decision } from './decision.js';
+import type { Decision } from './decision.js';
 import { DrawGuard } from './draw-guard.js';
 import { ExploreGate, waitViewOf } from './explore-gate.js';
 import type { OutcomeEffect, ProxyHealthModel } from './health-model.js';
@@ -384,7 +384,7 @@ export class Scheduler {
                 proxiesStalled = n > 0 && stalled === n;
             }
         }
-        if (total > 0) return handOutDecision(policy.pickSession(this.view, this.ctx));
+        if (total > 0) return { kind: 'session', session: policy.pickSession(this.view, this.ctx) };
         if (this.num[NEXT_COOLED]! < wakeAt) wakeAt = this.num[NEXT_COOLED]!;
         return { kind: 'wait', wakeAt, proxiesExhausted, allBanned, proxiesStalled };
     }
